@@ -1,0 +1,7 @@
+//! Sans-IO Bitcoin consensus rules.
+//!
+//! Nothing in this crate performs I/O, spawns threads or reads the clock: callers feed it bytes,
+//! chain context and time, and it answers with verdicts. Everything here agrees with Bitcoin
+//! Core; a divergence is a chain split, so every rule carries a test.
+
+pub mod hash;

@@ -1,0 +1,1 @@
+//! Governance (see README.md). No code has landed yet.

@@ -1,0 +1,1 @@
+//! Networking (see README.md). No code has landed yet.

@@ -1,0 +1,1 @@
+//! Chain-state storage (see README.md). No code has landed yet.
