@@ -1,1 +1,4 @@
-//! Chain-state storage (see README.md). No code has landed yet.
+//! Chain-state storage: Core-framed block files, and (as they land) the memory-mapped UTXO set,
+//! the block index, undo data and checkpoints. See README.md.
+
+pub mod blockfile;
