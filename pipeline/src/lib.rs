@@ -1,1 +1,5 @@
-//! The staged block-validation engine (see README.md). No code has landed yet.
+//! The staged block-validation engine (see README.md).
+//!
+//! [`engine`] is generic: it knows nothing of Bitcoin, only sequence numbers, epochs and stages.
+
+pub mod engine;
