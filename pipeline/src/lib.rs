@@ -3,3 +3,4 @@
 //! [`engine`] is generic: it knows nothing of Bitcoin, only sequence numbers, epochs and stages.
 
 pub mod engine;
+pub mod tree;
