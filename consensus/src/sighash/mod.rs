@@ -102,6 +102,25 @@ impl PrecomputedTxData {
         Self::build(tx, spent_outputs, true)
     }
 
+    /// BIP341's single-SHA256 hashes `(prevouts, amounts, scriptPubKeys, sequences, outputs)`,
+    /// when computed.
+    #[must_use]
+    pub fn taproot_hashes(&self) -> Option<[Hash256; 5]> {
+        Some([
+            self.prevouts_single?,
+            self.spent_amounts_single?,
+            self.spent_scripts_single?,
+            self.sequences_single?,
+            self.outputs_single?,
+        ])
+    }
+
+    /// BIP143's double-SHA256 hashes `(hashPrevouts, hashSequence, hashOutputs)`, when computed.
+    #[must_use]
+    pub fn segwit_v0_hashes(&self) -> Option<[Hash256; 3]> {
+        Some([self.hash_prevouts?, self.hash_sequence?, self.hash_outputs?])
+    }
+
     fn build(tx: &Transaction<'_>, spent: &[SpentOutput<'_>], segwit: bool) -> Self {
         if !segwit {
             return Self::default();
