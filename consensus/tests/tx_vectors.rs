@@ -37,7 +37,8 @@ fn load(file: &str) -> Vec<Case> {
                 .try_into()
                 .unwrap();
             txid.reverse();
-            let vout = input[1].as_i64().unwrap() as u32;
+            // Core: uint32_t(getInt<int>()), so -1 is 0xffffffff.
+            let vout = u32::try_from(input[1].as_i64().unwrap() & 0xffff_ffff).unwrap();
             let spk = parse_script(input[2].as_str().unwrap());
             let amount = input.get(3).map_or(0, |a| a.as_i64().unwrap());
             prevouts.insert((txid, vout), (spk, amount));
