@@ -18,6 +18,9 @@ use sluice_consensus::sighash::bip341::{taproot_sighash, TapscriptContext};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
 
+/// Deferred item count on success, else the script error name.
+type Outcome = Result<usize, String>;
+
 struct Spend {
     spk: Vec<u8>,
     control: Vec<u8>,
@@ -146,7 +149,7 @@ fn tapscript_script_path() {
     let single = repeated_checks(0);
     let mut codesep_script = vec![OP_CODESEPARATOR];
     codesep_script.extend_from_slice(&single);
-    let mut results: Vec<(&str, Result<usize, String>, Result<usize, String>)> = vec![
+    let mut results: Vec<(&str, Outcome, Outcome)> = vec![
         (
             "single checksig",
             sign_and_verify(&single, u32::MAX, None, &[], flags, false),
