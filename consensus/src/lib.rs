@@ -10,4 +10,8 @@ pub mod coin;
 pub mod encode;
 pub mod hash;
 pub mod header;
+pub mod script;
+pub mod sigcheck;
+pub mod sighash;
 pub mod tx;
+pub mod tx_check;
