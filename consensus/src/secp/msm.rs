@@ -131,72 +131,11 @@ impl Terms {
         acc
     }
 
-    /// Pippenger: per c-bit signed window, drop each point into the bucket of its digit, then
-    /// sum the buckets with a running sum (Σ j·Bⱼ in 2·2^(c-1) additions).
+    /// Pippenger's bucket method (see `pippenger.rs`).
     #[must_use]
     pub fn pippenger(&self) -> Jacobian {
-        let n = self.len();
-        if n == 0 {
-            return Jacobian::INFINITY;
-        }
-        let c = pippenger_window(n);
-        let windows = BITS.div_ceil(c);
-        // Window-major signed digits in (-2^(c-1), 2^(c-1)].
-        let mut digits = vec![0i32; windows * n];
-        for (i, &k) in self.scalars.iter().enumerate() {
-            let mut carry = 0u32;
-            for w in 0..windows {
-                let raw = bits_u128(k, w * c, c) + carry;
-                let half = 1u32 << (c - 1);
-                let d = if raw > half {
-                    carry = 1;
-                    i64::from(raw) - (1i64 << c)
-                } else {
-                    carry = 0;
-                    i64::from(raw)
-                };
-                if let Some(slot) = digits.get_mut(w * n + i) {
-                    *slot = d as i32;
-                }
-            }
-        }
-        let nb = 1usize << (c - 1);
-        let mut buckets = vec![Jacobian::INFINITY; nb];
-        let mut acc = Jacobian::INFINITY;
-        for w in (0..windows).rev() {
-            for _ in 0..c {
-                acc = acc.double();
-            }
-            buckets.fill(Jacobian::INFINITY);
-            let row = digits.get(w * n..(w + 1) * n).unwrap_or(&[]);
-            for (d, p) in row.iter().zip(&self.points) {
-                let d = *d;
-                if d > 0 {
-                    if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                        *b = b.add_affine(p);
-                    }
-                } else if d < 0 {
-                    if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                        *b = b.add_affine(&p.neg());
-                    }
-                }
-            }
-            let mut running = Jacobian::INFINITY;
-            let mut sum = Jacobian::INFINITY;
-            for b in buckets.iter().rev() {
-                running = running.add(b);
-                sum = sum.add(&running);
-            }
-            acc = acc.add(&sum);
-        }
-        acc
+        super::pippenger::pippenger(&self.points, &self.scalars)
     }
-}
-
-/// Bucket window width minimising windows·(points + 2^c) for `n` terms.
-fn pippenger_window(n: usize) -> usize {
-    let cost = |c: usize| BITS.div_ceil(c) * (n + (3 << c) / 2);
-    (2..=16).min_by_key(|&c| cost(c)).unwrap_or(8)
 }
 
 /// `count` bits of `k` from bit `offset` (zero beyond bit 127).
