@@ -204,7 +204,7 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
         terms.push_u128(&it.r, true, a_u);
         terms.push_full(&it.p, &a.mul(&it.e).negate());
     }
-    terms.push_full(&Affine::GENERATOR, &s_sum);
+    terms.add_g(&s_sum);
     terms.sum().is_infinity()
 }
 
