@@ -297,6 +297,31 @@ mod tests {
             for (p, k) in points.iter().zip(&scalars) {
                 terms.push_full(p, k);
             }
+            let want = naive(&points, &scalars);
+            assert!(terms.strauss().to_affine().equals(&want), "strauss n={n}");
+            assert!(
+                terms.pippenger().to_affine().equals(&want),
+                "pippenger n={n}"
+            );
+            assert!(terms.sum().to_affine().equals(&want));
+        }
+    }
+
+    #[test]
+    fn generator_tables_match_generic_terms() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        for extra in [0usize, 1, 3, 50] {
+            let g_k = Scalar::from_bytes_reduced(&rng.gen());
+            let mut with_tables = Terms::default();
+            with_tables.add_g(&g_k);
+            let mut generic = Terms::default();
+            generic.push_full(&Affine::GENERATOR, &g_k);
+            for _ in 0..extra {
+                let p = random_point(&mut rng);
+                let k = Scalar::from_bytes_reduced(&rng.gen());
+                with_tables.push_full(&p, &k);
+                generic.push_full(&p, &k);
+            }
             let a = with_tables.strauss().to_affine();
             assert!(a.equals(&generic.strauss().to_affine()));
             assert!(a.equals(&with_tables.pippenger().to_affine()));
