@@ -7,3 +7,4 @@
 pub mod coin;
 pub mod hash;
 pub mod header;
+pub mod merkle;
