@@ -167,8 +167,8 @@ impl<'a> Cursor<'a> {
 }
 
 /// SHA-256 of each message, N lanes at a time with refilling. `single` compresses whole
-/// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes are busy and
-/// nothing is pending.
+/// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes (one lane for
+/// N = 2) are busy and nothing is pending.
 pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     engine: E,
     msgs: &[&[u8]],
@@ -186,7 +186,7 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     let mut active = lanes.iter().filter(|l| l.is_some()).count();
     let mut exhausted = msgs.len() <= N;
     while active > 0 {
-        if exhausted && active * 4 <= N {
+        if exhausted && active * 4 <= N.max(4) {
             for (lane, cursor) in lanes.iter().enumerate() {
                 if let Some(c) = cursor {
                     let mut s = [0u32; 8];

@@ -64,7 +64,7 @@ pub fn to_display_hex(hash: &Hash256) -> String {
 pub enum Backend {
     /// Portable Rust, one message at a time (works everywhere).
     Scalar,
-    /// x86 SHA extensions, one message at a time.
+    /// x86 SHA extensions, two interleaved messages at a time.
     ShaNi,
     /// AVX2, 8 messages per compression.
     Avx2,
@@ -112,7 +112,8 @@ impl Backend {
     #[must_use]
     pub fn lanes(self) -> usize {
         match self {
-            Backend::Scalar | Backend::ShaNi => 1,
+            Backend::Scalar => 1,
+            Backend::ShaNi => 2,
             Backend::Avx2 => 8,
             Backend::Avx512 => 16,
         }
@@ -182,10 +183,7 @@ pub fn sha256d64_with(
             }
         }
         Backend::ShaNi => {
-            let e = simd::ShaNi::detect().ok_or(unavailable)?;
-            for (i, o) in inputs.iter().zip(out.iter_mut()) {
-                *o = scalar::sha256d64_with(i, |s, b| e.compress_blocks(s, b));
-            }
+            lanes::sha256d64::<2, _>(simd::ShaNi::detect().ok_or(unavailable)?, inputs, out);
         }
         Backend::Avx2 => lanes::sha256d64(simd::Avx2::detect().ok_or(unavailable)?, inputs, out),
         Backend::Avx512 => {
@@ -248,9 +246,7 @@ pub fn sha256_many_with(
         }
         Backend::ShaNi => {
             let e = simd::ShaNi::detect().ok_or(unavailable)?;
-            for (m, o) in msgs.iter().zip(out.iter_mut()) {
-                *o = scalar::sha256_with(m, |s, b| e.compress_blocks(s, b));
-            }
+            lanes::sha256_many::<2, _>(e, msgs, out, single);
         }
         Backend::Avx2 => {
             let e = simd::Avx2::detect().ok_or(unavailable)?;
@@ -283,9 +279,7 @@ pub fn sha256d_many_with(
         }
         Backend::ShaNi => {
             let e = simd::ShaNi::detect().ok_or(HashError::BackendUnavailable(backend))?;
-            for h in out.iter_mut() {
-                *h = scalar::sha256_with(h, |s, b| e.compress_blocks(s, b));
-            }
+            lanes::rehash32::<2, _>(e, out);
         }
         Backend::Avx2 => {
             let e = simd::Avx2::detect().ok_or(HashError::BackendUnavailable(backend))?;
