@@ -16,3 +16,4 @@ pub mod sighash;
 pub mod tx;
 pub mod tx_check;
 pub mod secp;
+pub mod merkle;
