@@ -5,6 +5,9 @@
 //! parameter, coins are supplied by the caller.
 
 pub mod ancestors;
+pub mod block_check;
+pub mod block_error;
+mod fallback;
 mod genesis;
 pub mod header_chain;
 pub mod header_check;
@@ -12,9 +15,12 @@ pub mod locktime;
 pub mod params;
 pub mod pow;
 pub mod subsidy;
+pub mod tx_inputs;
 pub mod u256;
 
 pub use ancestors::{AncestorInfo, AncestorView, MissingAncestor};
+pub use block_check::{check_block, contextual_check_block};
+pub use block_error::{BlockError, TxCheckError, TxInputError};
 pub use header_chain::HeaderChain;
 pub use header_check::{
     check_block_header, check_header, contextual_check_block_header, HeaderError,
