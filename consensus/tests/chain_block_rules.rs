@@ -343,8 +343,8 @@ fn non_final_transactions() {
 }
 
 /// A coinbase carrying a witness commitment for `txs` (coinbase first) with `nonce`.
-fn with_commitment(mut txs: Vec<Tx>, nonce: Vec<u8>, corrupt: bool) -> Vec<Tx> {
-    txs[0].ins[0].witness = vec![nonce.clone()];
+fn with_commitment(mut txs: Vec<Tx>, nonce: &[u8], corrupt: bool) -> Vec<Tx> {
+    txs[0].ins[0].witness = vec![nonce.to_vec()];
     txs[0].outs.push((0, vec![0; 38])); // placeholder, same size
     let sers: Vec<Vec<u8>> = txs.iter().map(Tx::ser).collect();
     let raw = {
@@ -356,7 +356,7 @@ fn with_commitment(mut txs: Vec<Tx>, nonce: Vec<u8>, corrupt: bool) -> Vec<Tx> {
         o
     };
     let root = block_witness_merkle_root(&Block::parse(&raw).unwrap());
-    let mut commit = sha256d(&[root.as_slice(), nonce.as_slice()].concat());
+    let mut commit = sha256d(&[root.as_slice(), nonce].concat());
     if corrupt {
         commit[0] ^= 1;
     }
@@ -379,13 +379,13 @@ fn witness_commitment_rules() {
     let cb = coinbase(6, 1);
     let v = |txs: &[Tx]| verdict(&c, &p, &build(&c, txs));
     assert_eq!(v(&[cb.clone(), witness_spend()]), "unexpected-witness");
-    let good = with_commitment(vec![cb.clone(), witness_spend()], vec![0; 32], false);
+    let good = with_commitment(vec![cb.clone(), witness_spend()], &[0; 32], false);
     assert_eq!(v(&good), "ok");
-    let bad = with_commitment(vec![cb.clone(), witness_spend()], vec![0; 32], true);
+    let bad = with_commitment(vec![cb.clone(), witness_spend()], &[0; 32], true);
     assert_eq!(v(&bad), "bad-witness-merkle-match");
-    let short = with_commitment(vec![cb.clone(), witness_spend()], vec![0; 31], false);
+    let short = with_commitment(vec![cb.clone(), witness_spend()], &[0; 31], false);
     assert_eq!(v(&short), "bad-witness-nonce-size");
-    let mut two = with_commitment(vec![cb.clone(), witness_spend()], vec![0; 32], false);
+    let mut two = with_commitment(vec![cb.clone(), witness_spend()], &[0; 32], false);
     two[0].ins[0].witness.push(vec![]);
     assert_eq!(v(&two), "bad-witness-nonce-size");
     // Before segwit the commitment is not consulted: witness data is simply unexpected.
@@ -393,7 +393,7 @@ fn witness_commitment_rules() {
     pre.segwit_height = 100;
     assert_eq!(verdict(&c, &pre, &build(&c, &good)), "unexpected-witness");
     // A commitment without any witness data in the block is fine.
-    let only = with_commitment(vec![cb.clone(), spend(1, 0)], vec![0; 32], false);
+    let only = with_commitment(vec![cb.clone(), spend(1, 0)], &[0; 32], false);
     assert_eq!(v(&only), "ok");
 }
 
@@ -402,11 +402,11 @@ fn block_weight_limit() {
     let (p, c) = chain(5);
     let mut heavy = spend(1, 0);
     heavy.ins[0].witness = vec![vec![0u8; 4_000_000]];
-    let txs = with_commitment(vec![coinbase(6, 1), heavy], vec![0; 32], false);
+    let txs = with_commitment(vec![coinbase(6, 1), heavy], &[0; 32], false);
     assert_eq!(verdict(&c, &p, &build(&c, &txs)), "bad-blk-weight");
     let mut light = spend(1, 0);
     light.ins[0].witness = vec![vec![0u8; 3_000_000]];
-    let txs = with_commitment(vec![coinbase(6, 1), light], vec![0; 32], false);
+    let txs = with_commitment(vec![coinbase(6, 1), light], &[0; 32], false);
     assert_eq!(verdict(&c, &p, &build(&c, &txs)), "ok");
 }
 
