@@ -10,4 +10,5 @@ pub mod coin;
 pub mod encode;
 pub mod hash;
 pub mod header;
+pub mod merkle;
 pub mod tx;
