@@ -3,12 +3,13 @@
 
 use super::ancestors::AncestorView;
 use super::block_error::BlockError;
-use super::fallback::{check_transaction, legacy_sigop_count, merkle_root, MAX_BLOCK_WEIGHT};
+use super::fallback::{check_transaction, legacy_sigop_count, MAX_BLOCK_WEIGHT};
 use super::header_check::check_block_header;
 use super::locktime::is_final_tx;
 use super::params::Params;
 use crate::block::Block;
 use crate::hash::{sha256d, Hash256};
+use crate::merkle::merkle_root;
 use crate::tx::{Transaction, WITNESS_SCALE_FACTOR};
 
 /// Maximum sigop cost of a block (`MAX_BLOCK_SIGOPS_COST`).

@@ -1,44 +1,14 @@
 //! Minimal private stand-ins for helpers owned by sibling modules that had not landed when the
-//! chain rules were written (merkle root, `CheckTransaction`, legacy sigop count). Each is a
+//! chain rules were written (`CheckTransaction`, legacy sigop count). Each is a
 //! direct transcription of Core and is tested here; swap for the shared versions once merged.
 
 use super::block_error::TxCheckError;
 use crate::coin::{Amount, MAX_MONEY};
-use crate::hash::{sha256d, Hash256};
 use crate::tx::{Transaction, WITNESS_SCALE_FACTOR};
 use std::collections::HashSet;
 
 /// Maximum block weight (`MAX_BLOCK_WEIGHT`).
 pub const MAX_BLOCK_WEIGHT: usize = 4_000_000;
-
-/// Core's `ComputeMerkleRoot`: the root, and whether two equal adjacent hashes were seen at any
-/// level (CVE-2012-2459 mutation). Zero hash for no leaves.
-pub(crate) fn merkle_root(leaves: &[Hash256]) -> (Hash256, bool) {
-    let mut level: Vec<Hash256> = leaves.to_vec();
-    let mut mutated = false;
-    while level.len() > 1 {
-        for pair in level.chunks_exact(2) {
-            if pair[0] == pair[1] {
-                mutated = true;
-            }
-        }
-        if level.len() % 2 == 1 {
-            if let Some(&last) = level.last() {
-                level.push(last);
-            }
-        }
-        let mut buf = [0u8; 64];
-        level = level
-            .chunks_exact(2)
-            .map(|p| {
-                buf[..32].copy_from_slice(&p[0]);
-                buf[32..].copy_from_slice(&p[1]);
-                sha256d(&buf)
-            })
-            .collect();
-    }
-    (level.first().copied().unwrap_or([0; 32]), mutated)
-}
 
 fn money_range(v: Amount) -> bool {
     (0..=MAX_MONEY).contains(&v)
@@ -173,18 +143,5 @@ mod tests {
             legacy_sigops_in_script(&[OP_CHECKSIG, OP_PUSHDATA2, 0x01]),
             1
         );
-    }
-
-    #[test]
-    fn merkle_mutation_detection() {
-        let a = [1u8; 32];
-        let b = [2u8; 32];
-        let c = [3u8; 32];
-        assert_eq!(merkle_root(&[]), ([0; 32], false));
-        assert_eq!(merkle_root(&[a]), (a, false));
-        let (r3, m3) = merkle_root(&[a, b, c]);
-        let (r4, m4) = merkle_root(&[a, b, c, c]);
-        assert_eq!(r3, r4, "CVE-2012-2459: same root");
-        assert!(!m3 && m4);
     }
 }
