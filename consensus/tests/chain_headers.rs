@@ -65,7 +65,7 @@ fn mainnet_headers_from_checkpoint_cross_four_retargets() {
     let mut retargets = 0;
     for (i, h) in headers.iter().enumerate().skip(11) {
         let height = base + i as u32;
-        if height % 2016 == 0 {
+        if height.is_multiple_of(2016) {
             retargets += 1;
             assert_ne!(h.bits, headers[i - 1].bits, "real retarget at {height}");
         }
