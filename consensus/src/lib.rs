@@ -11,4 +11,8 @@ pub mod encode;
 pub mod hash;
 pub mod header;
 pub mod merkle;
+pub mod script;
+pub mod sigcheck;
+pub mod sighash;
 pub mod tx;
+pub mod tx_check;
