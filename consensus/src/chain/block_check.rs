@@ -3,14 +3,15 @@
 
 use super::ancestors::AncestorView;
 use super::block_error::BlockError;
-use super::fallback::{check_transaction, legacy_sigop_count, MAX_BLOCK_WEIGHT};
 use super::header_check::check_block_header;
 use super::locktime::is_final_tx;
 use super::params::Params;
 use crate::block::Block;
 use crate::hash::{sha256d, Hash256};
 use crate::merkle::merkle_root;
+use crate::script::sigops::legacy_tx_sigops;
 use crate::tx::{Transaction, WITNESS_SCALE_FACTOR};
+use crate::tx_check::{check_transaction, MAX_BLOCK_WEIGHT};
 
 /// Maximum sigop cost of a block (`MAX_BLOCK_SIGOPS_COST`).
 pub const MAX_BLOCK_SIGOPS_COST: u64 = 80_000;
@@ -104,7 +105,7 @@ pub fn check_block_with(
     for tx in txs {
         check_transaction(tx)?;
     }
-    let sigops: u64 = txs.iter().map(legacy_sigop_count).sum();
+    let sigops: u64 = txs.iter().map(|t| u64::from(legacy_tx_sigops(t))).sum();
     if sigops.saturating_mul(WITNESS_SCALE_FACTOR as u64) > MAX_BLOCK_SIGOPS_COST {
         return Err(BlockError::TooManySigops);
     }

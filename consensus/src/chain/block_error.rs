@@ -2,6 +2,7 @@
 
 use super::ancestors::MissingAncestor;
 use super::header_check::HeaderError;
+pub use crate::tx_check::TxCheckError;
 
 /// Why Core would reject a block (or a transaction while connecting it).
 /// `Display` is the reject reason string.
@@ -48,29 +49,6 @@ pub enum BlockError {
     InputsMissing,
     #[error(transparent)]
     MissingAncestor(#[from] MissingAncestor),
-}
-
-/// Context-free transaction rejections (Core's `CheckTransaction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TxCheckError {
-    #[error("bad-txns-vin-empty")]
-    VinEmpty,
-    #[error("bad-txns-vout-empty")]
-    VoutEmpty,
-    #[error("bad-txns-oversize")]
-    Oversize,
-    #[error("bad-txns-vout-negative")]
-    VoutNegative,
-    #[error("bad-txns-vout-toolarge")]
-    VoutTooLarge,
-    #[error("bad-txns-txouttotal-toolarge")]
-    TxOutTotalTooLarge,
-    #[error("bad-txns-inputs-duplicate")]
-    InputsDuplicate,
-    #[error("bad-cb-length")]
-    CoinbaseLength,
-    #[error("bad-txns-prevout-null")]
-    PrevoutNull,
 }
 
 /// Rejections of `CheckTxInputs`: spending the given coins.
