@@ -6,6 +6,7 @@ use super::block_error::BlockError;
 use super::header_check::check_block_header;
 use super::locktime::is_final_tx;
 use super::params::Params;
+use super::signet::check_signet_block_solution;
 use crate::block::Block;
 use crate::hash::{sha256d, Hash256};
 use crate::merkle::merkle_root;
@@ -59,8 +60,7 @@ pub fn block_witness_merkle_root(block: &Block<'_>) -> Hash256 {
 
 /// Core's `CheckBlock` with all checks on.
 ///
-/// Not covered: signet's block-solution check (`bad-signet-blksig`), which needs the script
-/// interpreter; signet callers must run it separately.
+/// On signet this includes the block-solution check (`bad-signet-blksig`).
 ///
 /// # Errors
 /// The first failing rule, in Core's order.
@@ -79,6 +79,10 @@ pub fn check_block_with(
 ) -> Result<(), BlockError> {
     if opts.check_pow {
         check_block_header(&block.header, params)?;
+        if let Some(challenge) = &params.signet_challenge {
+            check_signet_block_solution(block, challenge, params)
+                .map_err(|_| BlockError::BadSignetBlockSig)?;
+        }
     }
     if opts.check_merkle_root {
         let (root, mutated) = block_merkle_root(block);

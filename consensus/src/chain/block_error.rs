@@ -10,6 +10,9 @@ pub use crate::tx_check::TxCheckError;
 pub enum BlockError {
     #[error(transparent)]
     Header(#[from] HeaderError),
+    /// Signet only: the block's solution does not satisfy the challenge.
+    #[error("bad-signet-blksig")]
+    BadSignetBlockSig,
     #[error("bad-txnmrklroot")]
     BadMerkleRoot,
     #[error("bad-txns-duplicate")]

@@ -14,6 +14,7 @@ pub mod locktime;
 pub mod params;
 pub mod pow;
 pub mod script_flags;
+pub mod signet;
 pub mod subsidy;
 pub mod tx_inputs;
 pub mod u256;
