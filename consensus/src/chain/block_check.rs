@@ -149,8 +149,16 @@ pub fn witness_commitment_index(block: &Block<'_>) -> Option<usize> {
     })
 }
 
-/// Core's `CheckWitnessMalleation`.
-fn check_witness_malleation(block: &Block<'_>, expect_commitment: bool) -> Result<(), BlockError> {
+/// Core's `CheckWitnessMalleation`: with `expect_commitment` (segwit active) a commitment, if
+/// present, must match the witness root under a 32-byte reserved value; without one no
+/// transaction may carry witness data.
+///
+/// # Errors
+/// `bad-witness-nonce-size`, `bad-witness-merkle-match` or `unexpected-witness`.
+pub fn check_witness_malleation(
+    block: &Block<'_>,
+    expect_commitment: bool,
+) -> Result<(), BlockError> {
     if expect_commitment {
         if let Some(pos) = witness_commitment_index(block) {
             let cb = block
