@@ -676,3 +676,30 @@ fn script_flags_follow_core() {
         assert_eq!(script_flags(1, &[0; 32], &p), all, "{net:?}");
     }
 }
+
+#[test]
+fn mutation_and_permanence_classes_follow_core() {
+    use sluice_consensus::chain::HeaderError;
+    for e in [
+        BlockError::BadMerkleRoot,
+        BlockError::DuplicateTx,
+        BlockError::BadWitnessNonceSize,
+        BlockError::BadWitnessMerkleMatch,
+        BlockError::UnexpectedWitness,
+    ] {
+        assert!(e.is_mutation(), "{e}");
+    }
+    for e in [
+        BlockError::BadLength,
+        BlockError::BadWeight,
+        BlockError::BadCoinbaseAmount,
+        BlockError::Header(HeaderError::HighHash),
+    ] {
+        assert!(!e.is_mutation(), "{e}");
+    }
+    assert!(HeaderError::HighHash.is_permanent());
+    assert!(HeaderError::BadDiffBits.is_permanent());
+    assert!(HeaderError::BadVersion(1).is_permanent());
+    assert!(!HeaderError::TimeTooNew.is_permanent());
+    assert!(!HeaderError::PrevBlockNotFound.is_permanent());
+}

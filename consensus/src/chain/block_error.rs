@@ -54,6 +54,23 @@ pub enum BlockError {
     MissingAncestor(#[from] MissingAncestor),
 }
 
+impl BlockError {
+    /// Whether the block data may just be corrupted or malleated in transit (Core's
+    /// `BLOCK_MUTATED`): the header is not to be marked invalid, the same block with the
+    /// right transactions can still be valid.
+    #[must_use]
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Self::BadMerkleRoot
+                | Self::DuplicateTx
+                | Self::BadWitnessNonceSize
+                | Self::BadWitnessMerkleMatch
+                | Self::UnexpectedWitness
+        )
+    }
+}
+
 /// Rejections of `CheckTxInputs`: spending the given coins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TxInputError {

@@ -40,6 +40,19 @@ pub enum HeaderError {
     MissingAncestor(#[from] MissingAncestor),
 }
 
+impl HeaderError {
+    /// Whether the header itself is invalid forever (Core's `BLOCK_INVALID_HEADER`, which marks
+    /// the index entry failed). `time-too-new` may pass later (`BLOCK_TIME_FUTURE`), and a
+    /// missing parent or ancestor is a gap in what the caller supplied, not a verdict.
+    #[must_use]
+    pub fn is_permanent(&self) -> bool {
+        !matches!(
+            self,
+            Self::TimeTooNew | Self::PrevBlockNotFound | Self::MissingAncestor(_)
+        )
+    }
+}
+
 /// Context-free header check: the proof of work matches the claimed target.
 ///
 /// # Errors
