@@ -120,8 +120,9 @@ fn info(h: &Header) -> AncestorInfo {
 
 impl AncestorView for HeaderChain {
     fn tip_height(&self) -> u32 {
-        // Construction guarantees at least one entry and no u32 overflow.
-        self.base_height + (self.entries.len() as u32).saturating_sub(1)
+        // At least one entry exists; heights beyond u32 are unreachable in practice.
+        let extra = u32::try_from(self.entries.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base_height.saturating_add(extra)
     }
 
     fn ancestor(&self, height: u32) -> Option<AncestorInfo> {

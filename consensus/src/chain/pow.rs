@@ -102,7 +102,7 @@ pub fn next_work_required<V: AncestorView + ?Sized>(
             // Otherwise: the bits of the last block that was not a min-difficulty exception.
             let mut h = last_height;
             let mut bits = last.bits;
-            while h > 0 && h % interval != 0 && bits == pow_limit_bits {
+            while h > 0 && !h.is_multiple_of(interval) && bits == pow_limit_bits {
                 h -= 1;
                 bits = view.get(h)?.bits;
             }
@@ -136,7 +136,7 @@ pub fn permitted_difficulty_transition(
     if params.pow_allow_min_difficulty_blocks {
         return true;
     }
-    if height % params.difficulty_adjustment_interval() == 0 {
+    if height.is_multiple_of(params.difficulty_adjustment_interval()) {
         let timespan = params.pow_target_timespan;
         let observed = U256::from_compact(new_bits).value;
         let bound = |span: i64| {
