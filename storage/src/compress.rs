@@ -173,7 +173,13 @@ pub fn write_script(out: &mut Vec<u8>, s: &[u8]) {
     const EQUALVERIFY: u8 = 0x88;
     const EQUAL: u8 = 0x87;
     const CHECKSIG: u8 = 0xac;
-    if s.len() == 25 && s[0] == DUP && s[1] == HASH160 && s[2] == 20 && s[23] == EQUALVERIFY && s[24] == CHECKSIG {
+    if s.len() == 25
+        && s[0] == DUP
+        && s[1] == HASH160
+        && s[2] == 20
+        && s[23] == EQUALVERIFY
+        && s[24] == CHECKSIG
+    {
         out.push(0);
         out.extend_from_slice(&s[3..23]);
         return;
@@ -267,7 +273,8 @@ pub fn write_coin(out: &mut Vec<u8>, coin: &Coin) {
 /// Reads Core's `Coin` serialisation.
 pub fn read_coin(r: &mut Reader<'_>) -> Result<Coin, DecodeError> {
     let code = r.varint(32)?;
-    let value = i64::try_from(decompress_amount(r.varint(64)?)).map_err(|_| DecodeError::BadAmount)?;
+    let value =
+        i64::try_from(decompress_amount(r.varint(64)?)).map_err(|_| DecodeError::BadAmount)?;
     let script_pubkey = read_script(r)?;
     Ok(Coin {
         value,
@@ -301,13 +308,23 @@ mod tests {
             assert_eq!(hex::encode(&v), *hex, "{n:#x}");
             assert_eq!(Reader::new(&v).varint(64).unwrap(), *n);
         }
-        assert_eq!(Reader::new(&hex::decode("ffffffffffffffff7f").unwrap()).varint(32), Err(DecodeError::VarIntOverflow));
+        assert_eq!(
+            Reader::new(&hex::decode("ffffffffffffffff7f").unwrap()).varint(32),
+            Err(DecodeError::VarIntOverflow)
+        );
     }
 
     #[test]
     fn amount_compression_matches_core_vectors() {
         // compress_tests.cpp: compress_amounts.
-        for (n, c) in [(0u64, 0u64), (1, 1), (1_000_000, 7), (100_000_000, 9), (5_000_000_000, 50), (2_100_000_000_000_000, 21_000_000)] {
+        for (n, c) in [
+            (0u64, 0u64),
+            (1, 1),
+            (1_000_000, 7),
+            (100_000_000, 9),
+            (5_000_000_000, 50),
+            (2_100_000_000_000_000, 21_000_000),
+        ] {
             assert_eq!(compress_amount(n), c);
             assert_eq!(decompress_amount(c), n);
         }
@@ -321,7 +338,9 @@ mod tests {
     fn script_special_cases_roundtrip() {
         let p2pkh = hex::decode("76a914000102030405060708090a0b0c0d0e0f1011121388ac").unwrap();
         let p2sh = hex::decode("a914000102030405060708090a0b0c0d0e0f1011121387").unwrap();
-        let g = secp256k1::PublicKey::from_secret_key_global(&secp256k1::SecretKey::from_slice(&[1; 32]).unwrap());
+        let g = secp256k1::PublicKey::from_secret_key_global(
+            &secp256k1::SecretKey::from_slice(&[1; 32]).unwrap(),
+        );
         let mut p2pk_c = vec![33];
         p2pk_c.extend_from_slice(&g.serialize());
         p2pk_c.push(0xac);
@@ -330,7 +349,13 @@ mod tests {
         p2pk_u.push(0xac);
         let mut bad_u = p2pk_u.clone();
         bad_u[10] ^= 1; // no longer on the curve: stored raw
-        for (s, len) in [(&p2pkh, 21), (&p2sh, 21), (&p2pk_c, 33), (&p2pk_u, 33), (&bad_u, 68)] {
+        for (s, len) in [
+            (&p2pkh, 21),
+            (&p2sh, 21),
+            (&p2pk_c, 33),
+            (&p2pk_u, 33),
+            (&bad_u, 68),
+        ] {
             let mut v = Vec::new();
             write_script(&mut v, s);
             assert_eq!(v.len(), len);
@@ -342,12 +367,20 @@ mod tests {
 
     #[test]
     fn truncated_coin_is_an_error() {
-        let coin = Coin { value: 12345, script_pubkey: vec![0x51; 40], height: 700_000, coinbase: true };
+        let coin = Coin {
+            value: 12345,
+            script_pubkey: vec![0x51; 40],
+            height: 700_000,
+            coinbase: true,
+        };
         let mut v = Vec::new();
         write_coin(&mut v, &coin);
         assert_eq!(read_coin(&mut Reader::new(&v)).unwrap(), coin);
         for cut in 0..v.len() {
-            assert_eq!(read_coin(&mut Reader::new(&v[..cut])), Err(DecodeError::Eof));
+            assert_eq!(
+                read_coin(&mut Reader::new(&v[..cut])),
+                Err(DecodeError::Eof)
+            );
         }
     }
 }

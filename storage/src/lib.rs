@@ -3,5 +3,19 @@
 //! the UTXO set. See README.md.
 
 pub mod blockfile;
+mod cache;
 pub mod compress;
+pub mod error;
+mod fsutil;
+mod heap;
+mod index;
+mod mmap;
 pub mod muhash;
+pub mod records;
+pub mod snapshot;
+mod store;
+mod utxo;
+
+pub use error::StoreError;
+pub use records::{status, BlockIndexEntry, BlockUndo};
+pub use store::{ChainStore, CrashPoint, StoreConfig, StoreStats};

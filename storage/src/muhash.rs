@@ -101,7 +101,8 @@ impl Num3072 {
         let mut out = [0u64; LIMBS];
         let mut carry: u128 = 0;
         for i in 0..LIMBS {
-            let t = u128::from(prod[i]) + u128::from(prod[i + LIMBS]) * u128::from(PRIME_DIFF) + carry;
+            let t =
+                u128::from(prod[i]) + u128::from(prod[i + LIMBS]) * u128::from(PRIME_DIFF) + carry;
             out[i] = t as u64;
             carry = t >> 64;
         }
@@ -323,7 +324,10 @@ mod tests {
         let mut acc = from_int(0);
         acc.combine(&from_int(1));
         acc.subtract(&from_int(2));
-        assert_eq!(to_display_hex(&acc.finalize()), "10d312b100cbd32ada024a6646e40d3482fcff103668d2625f10002a607d5863");
+        assert_eq!(
+            to_display_hex(&acc.finalize()),
+            "10d312b100cbd32ada024a6646e40d3482fcff103668d2625f10002a607d5863"
+        );
 
         let mut acc2 = from_int(0);
         let mut one = [0u8; 32];
@@ -351,7 +355,10 @@ mod tests {
         max.extend_from_slice(&one_num);
         let overflow = MuHash3072::from_bytes(&max).unwrap();
         // Core prints this one with HexStr (internal byte order).
-        assert_eq!(hex::encode(overflow.finalize()), "3a31e6903aff0de9f62f9a9f7f8b861de76ce2cda09822b90014319ae5dc2271");
+        assert_eq!(
+            hex::encode(overflow.finalize()),
+            "3a31e6903aff0de9f62f9a9f7f8b861de76ce2cda09822b90014319ae5dc2271"
+        );
     }
 
     #[test]
