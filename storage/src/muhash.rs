@@ -122,23 +122,120 @@ impl Num3072 {
         c
     }
 
-    /// Modular inverse by Fermat: self^(p-2). p is prime (Core relies on it too).
+    /// Modular inverse by the binary extended Euclidean algorithm (p is odd and prime, so
+    /// every non-zero value is invertible). Not constant time: MuHash inputs are public.
     fn inverse(&self) -> Self {
-        // p - 2 = 2^3072 - 1103719: limb 0 = 2^64 - 1103719, limbs 1.. all ones.
-        let mut exp = [u64::MAX; LIMBS];
-        exp[0] = u64::MAX - (PRIME_DIFF + 2) + 1;
-        let base = self.canonical();
-        let mut r = Self::one();
-        for limb in exp.iter().rev() {
-            for bit in (0..64).rev() {
-                let sq = r.clone();
-                r.multiply(&sq);
-                if (limb >> bit) & 1 == 1 {
-                    r.multiply(&base);
-                }
+        let a = self.canonical();
+        let mut u = Wide::from(&a);
+        let mut v = Wide::modulus();
+        let mut x1 = Wide::one();
+        let mut x2 = Wide::zero();
+        let p = Wide::modulus();
+        if u.is_zero() {
+            return Self(a.0); // 0 has no inverse; Core would loop too. Never reached for hashes.
+        }
+        while !u.is_one() && !v.is_one() {
+            while u.is_even() {
+                u.shr1();
+                x1.half_mod(&p);
+            }
+            while v.is_even() {
+                v.shr1();
+                x2.half_mod(&p);
+            }
+            if u.ge(&v) {
+                u.sub(&v);
+                x1.sub_mod(&x2, &p);
+            } else {
+                v.sub(&u);
+                x2.sub_mod(&x1, &p);
             }
         }
-        r
+        let r = if u.is_one() { x1 } else { x2 };
+        let mut out = [0u64; LIMBS];
+        out.copy_from_slice(&r.0[..LIMBS]);
+        Self(out)
+    }
+}
+
+/// 49-limb scratch numbers for the inverse (room for x + p).
+#[derive(Clone)]
+struct Wide([u64; LIMBS + 1]);
+
+impl Wide {
+    fn zero() -> Self {
+        Self([0; LIMBS + 1])
+    }
+    fn one() -> Self {
+        let mut w = Self::zero();
+        w.0[0] = 1;
+        w
+    }
+    fn modulus() -> Self {
+        let mut w = Self([u64::MAX; LIMBS + 1]);
+        w.0[0] = u64::MAX - PRIME_DIFF + 1;
+        w.0[LIMBS] = 0;
+        w
+    }
+    fn from(n: &Num3072) -> Self {
+        let mut w = Self::zero();
+        w.0[..LIMBS].copy_from_slice(&n.0);
+        w
+    }
+    fn is_zero(&self) -> bool {
+        self.0.iter().all(|l| *l == 0)
+    }
+    fn is_one(&self) -> bool {
+        self.0[0] == 1 && self.0[1..].iter().all(|l| *l == 0)
+    }
+    fn is_even(&self) -> bool {
+        self.0[0] & 1 == 0
+    }
+    fn shr1(&mut self) {
+        for i in 0..LIMBS {
+            self.0[i] = (self.0[i] >> 1) | (self.0[i + 1] << 63);
+        }
+        self.0[LIMBS] >>= 1;
+    }
+    fn ge(&self, o: &Self) -> bool {
+        for i in (0..=LIMBS).rev() {
+            if self.0[i] != o.0[i] {
+                return self.0[i] > o.0[i];
+            }
+        }
+        true
+    }
+    fn add(&mut self, o: &Self) {
+        let mut c = false;
+        for i in 0..=LIMBS {
+            let (s1, c1) = self.0[i].overflowing_add(o.0[i]);
+            let (s2, c2) = s1.overflowing_add(u64::from(c));
+            self.0[i] = s2;
+            c = c1 || c2;
+        }
+    }
+    fn sub(&mut self, o: &Self) {
+        let mut b = false;
+        for i in 0..=LIMBS {
+            let (d1, b1) = self.0[i].overflowing_sub(o.0[i]);
+            let (d2, b2) = d1.overflowing_sub(u64::from(b));
+            self.0[i] = d2;
+            b = b1 || b2;
+        }
+    }
+    /// self = self / 2 mod p (self < p).
+    fn half_mod(&mut self, p: &Self) {
+        if !self.is_even() {
+            self.add(p);
+        }
+        self.shr1();
+    }
+    /// self = self - o mod p (both < p).
+    fn sub_mod(&mut self, o: &Self, p: &Self) {
+        if !self.ge(o) {
+            self.add(p);
+        }
+        self.sub(o);
     }
 }
 
