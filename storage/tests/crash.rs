@@ -73,10 +73,10 @@ fn drop_without_checkpoint_reopens_at_last_checkpoint() {
     store.verify().unwrap();
 }
 
-fn tear(path: &Path, keep_fraction: f64, garbage: &[u8]) {
+fn tear(path: &Path, keep_per_mille: u64, garbage: &[u8]) {
     let len = std::fs::metadata(path).unwrap().len();
     let f = OpenOptions::new().write(true).open(path).unwrap();
-    f.set_len((len as f64 * keep_fraction) as u64).unwrap();
+    f.set_len(len * keep_per_mille / 1000).unwrap();
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(garbage).unwrap();
 }
@@ -99,8 +99,8 @@ fn torn_checkpoint_at_every_stage() {
         store.checkpoint_then_crash(at).unwrap();
         let journal = dir.path().join(format!("journal-{:020}.dat", 2));
         match at {
-            CrashPoint::AfterHeap => tear(&dir.path().join("heap.dat"), 0.97, b"torn garbage"),
-            CrashPoint::AfterJournal => tear(&journal, 0.5, &[0xff; 7]),
+            CrashPoint::AfterHeap => tear(&dir.path().join("heap.dat"), 970, b"torn garbage"),
+            CrashPoint::AfterJournal => tear(&journal, 500, &[0xff; 7]),
             _ => {}
         }
         let mut store = ChainStore::open(dir.path(), &config(BUDGET)).unwrap();
