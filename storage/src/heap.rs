@@ -104,49 +104,69 @@ impl Heap {
         self.file.sync_data().map_err(io_at(&self.path))
     }
 
+    /// Fills `out` from `off`, which may span the file and the unwritten buffer.
     fn read_bytes(&self, off: u64, out: &mut [u8]) -> Result<()> {
-        if off >= self.file_len {
-            let start = usize::try_from(off - self.file_len)
-                .map_err(|_| corrupt(&self.path, "offset out of range"))?;
-            let src = self.buf.get(start..start + out.len()).ok_or_else(|| {
-                corrupt(
-                    &self.path,
-                    format!("record at {off} runs past the end of the heap"),
-                )
-            })?;
-            out.copy_from_slice(src);
-            return Ok(());
-        }
-        if off + out.len() as u64 > self.file_len {
+        let end = off + out.len() as u64;
+        if end > self.len() {
             return Err(corrupt(
                 &self.path,
                 format!("record at {off} runs past the end of the heap"),
             ));
         }
-        self.file.read_exact_at(out, off).map_err(io_at(&self.path))
+        let in_file = usize::try_from(self.file_len.saturating_sub(off).min(out.len() as u64))
+            .unwrap_or(out.len());
+        let (file_part, buf_part) = out.split_at_mut(in_file);
+        if !file_part.is_empty() {
+            self.file
+                .read_exact_at(file_part, off)
+                .map_err(io_at(&self.path))?;
+        }
+        if !buf_part.is_empty() {
+            let start = usize::try_from(off + in_file as u64 - self.file_len).unwrap_or(usize::MAX);
+            let src = self
+                .buf
+                .get(start..start + buf_part.len())
+                .ok_or_else(|| corrupt(&self.path, "buffered record out of range"))?;
+            buf_part.copy_from_slice(src);
+        }
+        Ok(())
     }
 
-    /// Reads and checks the record at `off`.
+    /// Reads and checks the record at `off` (one `pread` for records up to 120 bytes).
     pub fn read(&self, off: u64) -> Result<(OutPoint, Coin)> {
-        let mut head = [0u8; REC_HEADER];
-        self.read_bytes(off, &mut head)?;
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        let avail = self.len().saturating_sub(off);
+        let mut first = [0u8; 128];
+        let n = usize::try_from(avail.min(128)).unwrap_or(128);
+        if n < REC_HEADER {
+            return Err(corrupt(
+                &self.path,
+                format!("record at {off} runs past the end of the heap"),
+            ));
+        }
+        self.read_bytes(off, &mut first[..n])?;
+        let len = u32::from_le_bytes([first[0], first[1], first[2], first[3]]) as usize;
+        let crc = u32::from_le_bytes([first[4], first[5], first[6], first[7]]);
         if !(36..=MAX_PAYLOAD).contains(&len) {
             return Err(corrupt(
                 &self.path,
                 format!("record at {off} has impossible length {len}"),
             ));
         }
-        let mut payload = vec![0u8; len];
-        self.read_bytes(off + REC_HEADER as u64, &mut payload)?;
-        if crc32fast::hash(&payload) != crc {
+        let mut long;
+        let payload: &[u8] = if REC_HEADER + len <= n {
+            &first[REC_HEADER..REC_HEADER + len]
+        } else {
+            long = vec![0u8; len];
+            self.read_bytes(off + REC_HEADER as u64, &mut long)?;
+            &long
+        };
+        if crc32fast::hash(payload) != crc {
             return Err(corrupt(
                 &self.path,
                 format!("record at {off} fails its crc32"),
             ));
         }
-        let mut r = Reader::new(&payload);
+        let mut r = Reader::new(payload);
         let bad = |e| corrupt(&self.path, format!("record at {off}: {e}"));
         let txid = r.array::<32>().map_err(bad)?;
         let vout = r.u32_le().map_err(bad)?;
