@@ -2,5 +2,8 @@
 //!
 //! [`engine`] is generic: it knows nothing of Bitcoin, only sequence numbers, epochs and stages.
 
+pub mod bitcoin;
 pub mod engine;
+pub mod import;
 pub mod tree;
+pub use import::{import, ImportConfig, ImportError, ImportReport};

@@ -140,6 +140,7 @@ impl<D> BlockTree<D> {
             .get(&header.prev_blockhash)
             .ok_or(InsertError::UnknownParent)?;
         if self.entries[parent].invalid.is_some() {
+            self.failed_headers.insert(hash, "bad-prevblk".into());
             return Err(InsertError::InvalidParent);
         }
         let checked = check_block_header(header, params).and_then(|()| {
