@@ -7,3 +7,4 @@ pub mod engine;
 pub mod import;
 pub mod tree;
 pub use import::{import, ImportConfig, ImportError, ImportReport};
+pub mod testchain;
