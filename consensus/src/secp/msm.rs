@@ -42,7 +42,7 @@ fn odd_multiples(points: &[Affine], count: usize) -> Vec<Affine> {
 }
 
 /// Up to this many terms Strauss beats Pippenger (measured with the `batch_schnorr` bench).
-pub const STRAUSS_MAX_TERMS: usize = 96;
+pub const STRAUSS_MAX_TERMS: usize = 56;
 
 /// Bits covered by the recodings: 128-bit scalars plus one bit for the final carry.
 const BITS: usize = 129;
