@@ -123,16 +123,44 @@ impl Fe {
         }
     }
 
-    /// Whether the value is 0 mod p.
+    /// Magnitude 1 (one carry pass), not necessarily below p: enough for further arithmetic.
+    #[inline(always)]
     #[must_use]
-    pub fn is_zero(&self) -> bool {
-        self.normalized().n == [0; 5]
+    pub fn normalized_weak(&self) -> Fe {
+        let [mut t0, mut t1, mut t2, mut t3, mut t4] = self.n;
+        let x = t4 >> 48;
+        t4 &= M48;
+        t0 += x * 0x1_0000_03D1;
+        t1 += t0 >> 52;
+        t0 &= M52;
+        t2 += t1 >> 52;
+        t1 &= M52;
+        t3 += t2 >> 52;
+        t2 &= M52;
+        t4 += t3 >> 52;
+        t3 &= M52;
+        Fe {
+            n: [t0, t1, t2, t3, t4],
+        }
     }
 
-    /// Whether the two values are equal mod p.
+    /// Whether the value is 0 mod p (libsecp256k1's `normalizes_to_zero`: after one carry pass
+    /// the value is 0 or p).
+    #[inline]
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        let [t0, t1, t2, t3, t4] = self.normalized_weak().n;
+        let z0 = t0 | t1 | t2 | t3 | t4;
+        let z1 = (t0 ^ 0x1_0000_03D0) & t1 & t2 & t3 & (t4 ^ 0xF_0000_0000_0000);
+        z0 == 0 || z1 == M52
+    }
+
+    /// Whether the two values are equal mod p (any magnitudes).
     #[must_use]
     pub fn equals(&self, other: &Fe) -> bool {
-        self.normalized().n == other.normalized().n
+        self.normalized_weak()
+            .add(&other.normalized_weak().negate(1))
+            .is_zero()
     }
 
     /// Whether the reduced value is odd.
@@ -509,6 +537,23 @@ mod tests {
     fn hex_literal(s: &str) -> [u8; 32] {
         let v = hex::decode(s).unwrap();
         v.try_into().unwrap()
+    }
+
+    #[test]
+    fn zero_and_equality_detection() {
+        let p_bytes =
+            hex_literal("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F");
+        assert!(Fe::from_bytes_unchecked(&p_bytes).is_zero());
+        assert!(Fe::ZERO.is_zero());
+        assert!(!Fe::ONE.is_zero());
+        let a = Fe::from_u64(12345);
+        // a - a at several magnitudes, and 2p + a == a.
+        assert!(a.add(&a.negate(1)).is_zero());
+        assert!(a.mul_int(3).add(&a.mul_int(3).negate(3)).is_zero());
+        let two_p = Fe::from_bytes_unchecked(&p_bytes).mul_int(2);
+        assert!(two_p.add(&a).equals(&a));
+        assert!(!a.equals(&a.add(&Fe::ONE)));
+        assert!(a.mul_int(5).equals(&Fe::from_u64(5 * 12345)));
     }
 
     #[test]
