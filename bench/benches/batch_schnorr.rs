@@ -112,6 +112,9 @@ fn bench_field(c: &mut Criterion) {
     g.bench_function("mul", |bn| bn.iter(|| std::hint::black_box(a).mul(&x)));
     g.bench_function("sqr", |bn| bn.iter(|| std::hint::black_box(a).sqr()));
     g.bench_function("sqrt", |bn| bn.iter(|| std::hint::black_box(a).sqrt()));
+    g.bench_function("sqrt_chain_5x52", |bn| {
+        bn.iter(|| std::hint::black_box(a).pow_sqrt_5x52());
+    });
     g.bench_function("invert", |bn| bn.iter(|| std::hint::black_box(a).invert()));
     g.finish();
 }

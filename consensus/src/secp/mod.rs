@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod field;
+mod field4;
 pub mod group;
 pub mod msm;
 pub mod pippenger;
