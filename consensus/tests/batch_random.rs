@@ -180,3 +180,18 @@ fn repeated_keys_are_handled() {
     let err = batch_of(&items).verify(r.gen()).unwrap_err();
     assert_eq!(err.failing, vec![13, 44, 45]);
 }
+
+#[test]
+fn duplicated_items_are_handled() {
+    let mut r = rng(10);
+    let base = signed_items(&mut r, 100);
+    // Every item twice: identical R and P points meet in the same buckets (doubling paths).
+    let mut items: Vec<_> = base.iter().chain(base.iter()).copied().collect();
+    assert_eq!(batch_of(&items).verify(r.gen()), Ok(()));
+    items[7].sig[40] ^= 0x10;
+    items[107] = items[7];
+    assert_eq!(
+        batch_of(&items).verify(r.gen()).unwrap_err().failing,
+        vec![7, 107]
+    );
+}
