@@ -104,8 +104,9 @@ pub(crate) fn rehash32<const N: usize, E: LaneEngine<N>>(engine: E, hashes: &mut
     }
 }
 
-/// One message in flight in a lane.
-#[derive(Debug)]
+/// One message in flight in a lane. Small on purpose: lanes are refilled thousands of times
+/// per block, so the padding is built on demand rather than stored.
+#[derive(Debug, Clone, Copy)]
 struct Cursor<'a> {
     msg: &'a [u8],
     /// Index of the message (and its digest slot).
@@ -114,34 +115,45 @@ struct Cursor<'a> {
     next: usize,
     /// Whole 64-byte blocks taken straight from the message.
     whole: usize,
-    tail: Tail,
+    /// All blocks including padding.
+    total: usize,
 }
 
 impl<'a> Cursor<'a> {
     fn new(idx: usize, msg: &'a [u8]) -> Self {
+        let whole = msg.len() / 64;
+        let total = whole + if msg.len() % 64 < 56 { 1 } else { 2 };
         Self {
             msg,
             idx,
             next: 0,
-            whole: msg.len() / 64,
-            tail: Tail::new(msg),
+            whole,
+            total,
         }
     }
 
-    fn total(&self) -> usize {
-        self.whole + self.tail.blocks()
-    }
-
-    fn block(&self) -> &[u8; 64] {
-        if self.next < self.whole {
-            let start = self.next * 64;
-            self.msg
-                .get(start..start + 64)
-                .and_then(|s| s.first_chunk::<64>())
-                .unwrap_or(&[0; 64])
-        } else {
-            self.tail.block(self.next - self.whole)
+    /// Give block `next` to `f`: a slice of the message, or a padding block built here.
+    fn with_block(&self, f: impl FnOnce(&[u8; 64])) {
+        let start = self.next * 64;
+        if let Some(block) = self
+            .msg
+            .get(start..start + 64)
+            .and_then(|s| s.first_chunk::<64>())
+        {
+            f(block);
+            return;
         }
+        let rest = self.msg.get(self.whole * 64..).unwrap_or_default();
+        let mut block = [0u8; 64];
+        if self.next == self.whole {
+            block[..rest.len()].copy_from_slice(rest);
+            block[rest.len()] = 0x80;
+        }
+        if self.next + 1 == self.total {
+            let bits = (self.msg.len() as u64).wrapping_mul(8);
+            block[56..].copy_from_slice(&bits.to_be_bytes());
+        }
+        f(&block);
     }
 
     /// Finish this message from its current block with a single-stream compressor.
@@ -150,17 +162,18 @@ impl<'a> Cursor<'a> {
         mut state: [u32; 8],
         single: &impl Fn(&mut [u32; 8], &[u8]),
     ) -> Hash256 {
+        let tail = Tail::new(self.msg);
         if self.next < self.whole {
-            let from = self.next * 64;
-            let to = self.whole * 64;
-            single(&mut state, self.msg.get(from..to).unwrap_or_default());
-            single(&mut state, self.tail.bytes());
-        } else {
-            let skip = (self.next - self.whole) * 64;
             single(
                 &mut state,
-                self.tail.bytes().get(skip..).unwrap_or_default(),
+                self.msg
+                    .get(self.next * 64..self.whole * 64)
+                    .unwrap_or_default(),
             );
+            single(&mut state, tail.bytes());
+        } else {
+            let skip = (self.next - self.whole) * 64;
+            single(&mut state, tail.bytes().get(skip..).unwrap_or_default());
         }
         state_bytes(&state)
     }
@@ -202,14 +215,14 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
         }
         for (lane, cursor) in lanes.iter().enumerate() {
             if let Some(c) = cursor {
-                set_lane_block(&mut w, lane, c.block());
+                c.with_block(|block| set_lane_block(&mut w, lane, block));
             }
         }
         engine.compress(&mut state, &w);
         for (lane, cursor) in lanes.iter_mut().enumerate() {
             let Some(c) = cursor else { continue };
             c.next += 1;
-            if c.next < c.total() {
+            if c.next < c.total {
                 continue;
             }
             if let Some(o) = out.get_mut(c.idx) {

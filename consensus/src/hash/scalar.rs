@@ -145,20 +145,6 @@ impl Tail {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.blocks * 64]
     }
-
-    /// Block `i` (0 or 1) of the padding.
-    pub(crate) fn block(&self, i: usize) -> &[u8; 64] {
-        if i == 0 {
-            self.buf.first_chunk::<64>().unwrap_or(&[0; 64])
-        } else {
-            self.buf.last_chunk::<64>().unwrap_or(&[0; 64])
-        }
-    }
-
-    /// Number of padding blocks (1 or 2).
-    pub(crate) fn blocks(&self) -> usize {
-        self.blocks
-    }
 }
 
 /// SHA-256 of one message with a given whole-block compressor.
