@@ -26,7 +26,7 @@ use vector::{avx2, avx512};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Avx2(());
 
-/// Proof that the CPU runs AVX-512 F; the 16-lane engine.
+/// Proof that the CPU runs AVX-512 F and BW; the 16-lane engine.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Avx512(());
 
@@ -45,7 +45,7 @@ impl Avx2 {
 
 impl Avx512 {
     pub(crate) fn detect() -> Option<Self> {
-        if std::is_x86_feature_detected!("avx512f") {
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw") {
             return Some(Self(()));
         }
         None
@@ -75,6 +75,21 @@ impl ShaNi {
 
 /// Two SHA-NI streams interleaved, as a 2-lane engine.
 impl LaneEngine<2> for ShaNi {
+    fn compress_blocks(self, state: &mut [[u32; 2]; 8], blocks: &[&[u8; 64]; 2]) {
+        let mut sa = [0u32; 8];
+        let mut sb = [0u32; 8];
+        for ((a, b), row) in sa.iter_mut().zip(sb.iter_mut()).zip(state.iter()) {
+            [*a, *b] = *row;
+        }
+        // SAFETY: `self` exists only if `detect` saw sha + sse2 + ssse3 + sse4.1.
+        unsafe {
+            shani::compress2_blocks([&mut sa, &mut sb], blocks);
+        }
+        for ((row, a), b) in state.iter_mut().zip(sa).zip(sb) {
+            *row = [a, b];
+        }
+    }
+
     fn compress(self, state: &mut [[u32; 2]; 8], w: &[[u32; 2]; 16]) {
         let mut sa = [0u32; 8];
         let mut sb = [0u32; 8];
@@ -97,6 +112,18 @@ impl LaneEngine<2> for ShaNi {
 }
 
 impl LaneEngine<8> for Avx2 {
+    fn compress_blocks(self, state: &mut [[u32; 8]; 8], blocks: &[&[u8; 64]; 8]) {
+        // SAFETY: `self` exists only if `detect` saw AVX2.
+        unsafe {
+            avx2::compress_blocks(state, blocks);
+        }
+    }
+
+    fn d64_blocks(self, blocks: &[&[u8; 64]; 8]) -> [[u32; 8]; 8] {
+        // SAFETY: `self` exists only if `detect` saw AVX2.
+        unsafe { avx2::d64_blocks(blocks) }
+    }
+
     fn compress(self, state: &mut [[u32; 8]; 8], w: &[[u32; 8]; 16]) {
         // SAFETY: `self` exists only if `detect` saw AVX2.
         unsafe {
@@ -111,15 +138,27 @@ impl LaneEngine<8> for Avx2 {
 }
 
 impl LaneEngine<16> for Avx512 {
+    fn compress_blocks(self, state: &mut [[u32; 16]; 8], blocks: &[&[u8; 64]; 16]) {
+        // SAFETY: `self` exists only if `detect` saw AVX-512 F and BW.
+        unsafe {
+            avx512::compress_blocks(state, blocks);
+        }
+    }
+
+    fn d64_blocks(self, blocks: &[&[u8; 64]; 16]) -> [[u32; 16]; 8] {
+        // SAFETY: `self` exists only if `detect` saw AVX-512 F and BW.
+        unsafe { avx512::d64_blocks(blocks) }
+    }
+
     fn compress(self, state: &mut [[u32; 16]; 8], w: &[[u32; 16]; 16]) {
-        // SAFETY: `self` exists only if `detect` saw AVX-512 F.
+        // SAFETY: `self` exists only if `detect` saw AVX-512 F and BW.
         unsafe {
             avx512::compress(state, w);
         }
     }
 
     fn d64(self, w: &[[u32; 16]; 16]) -> [[u32; 16]; 8] {
-        // SAFETY: `self` exists only if `detect` saw AVX-512 F.
+        // SAFETY: `self` exists only if `detect` saw AVX-512 F and BW.
         unsafe { avx512::d64(w) }
     }
 }

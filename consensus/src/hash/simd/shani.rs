@@ -177,3 +177,16 @@ pub(in crate::hash) unsafe fn compress2_words(
     store_state(sa, s[0].0, s[0].1);
     store_state(sb, s[1].0, s[1].1);
 }
+
+/// One compression of each of two streams given as blocks.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+pub(in crate::hash) unsafe fn compress2_blocks(
+    states: [&mut [u32; 8]; 2],
+    blocks: &[&[u8; 64]; 2],
+) {
+    let [sa, sb] = states;
+    let mut s = [load_state(sa), load_state(sb)];
+    rounds2(&mut s, load_block(blocks[0]), load_block(blocks[1]));
+    store_state(sa, s[0].0, s[0].1);
+    store_state(sb, s[1].0, s[1].1);
+}
