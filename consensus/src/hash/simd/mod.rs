@@ -1,18 +1,22 @@
-//! The only `unsafe` code of the hashing module: SHA-256 with x86-64 vector intrinsics.
+//! The only `unsafe` code of the hashing module: SHA-256 with x86-64 intrinsics.
 //!
-//! - AVX2: 8 independent messages per compression (one 32-bit lane of a 256-bit register each).
-//! - AVX-512 (F + VL): 16 messages per compression, with native rotates and three-input logic.
-//! - SHA-NI: one message at a time with the dedicated SHA-256 round instructions.
+//! - `vector`: AVX2 (8 messages per compression, one 32-bit lane of a 256-bit register each)
+//!   and AVX-512 F + BW (16 messages, native rotates and three-input logic).
+//! - `shani`: the SHA extensions, one stream or two interleaved.
 //!
 //! # Why this is sound
-//! - Every `#[target_feature]` function is private to this module and reached only through a
-//!   token type (`Avx2`, `Avx512`, `ShaNi`) whose sole constructor, `detect`, returns `Some`
-//!   only after `is_x86_feature_detected!` confirmed every feature the function enables. Holding
-//!   a token is therefore proof that executing those instructions is defined on this CPU.
-//! - Memory is touched only through unaligned load/store intrinsics (`loadu`/`storeu`) on
-//!   references to fixed-size arrays (`[u32; N]`, `[u32; 4]`) whose size equals the vector
-//!   width, or on 64-byte chunks produced by `chunks_exact(64)`, so every access is in bounds
-//!   and alignment is never assumed.
+//! - Every `#[target_feature]` function is an `unsafe fn` visible only inside this module
+//!   (`unsafe_code` is denied in the rest of the crate). The safe wrappers below call them
+//!   only through a token type (`Avx2`, `Avx512`, `ShaNi`) whose sole constructor, `detect`,
+//!   returns `Some` only after `is_x86_feature_detected!` confirmed every feature those
+//!   functions enable (the token's field is private, so nothing else can forge one). Holding a
+//!   token is therefore proof that the instructions exist on this CPU.
+//! - Memory is touched only by unaligned load/store intrinsics (`loadu`/`storeu`, never an
+//!   aligned form) through references to fixed-size arrays: `[u32; 8]`/`[u32; 16]` rows of
+//!   exactly one vector, `[u32; 8]` states read as two 16-byte halves, `[u32; 16]` word
+//!   blocks read as four, and `[u8; 64]` blocks read as one 64-byte, two 32-byte or four
+//!   16-byte pieces. Every offset is a constant within the array, so every access is in bounds
+//!   whatever the caller passes; block slices come from `first_chunk`/`chunks_exact`.
 //! - No pointer outlives the call that created it; nothing is shared between threads.
 #![allow(unsafe_code)]
 

@@ -97,7 +97,7 @@ macro_rules! lane_sha256 {
         }
 
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
+        pub(in crate::hash::simd) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
             let mut s = load_rows(state);
             rounds(&mut s, load_rows(w));
             store_rows(&s, state);
@@ -105,7 +105,7 @@ macro_rules! lane_sha256 {
 
         /// One compression per lane of the blocks themselves (transposed in registers).
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn compress_blocks(
+        pub(in crate::hash::simd) unsafe fn compress_blocks(
             state: &mut [[u32; $N]; 8],
             blocks: &[&[u8; 64]; $N],
         ) {
@@ -115,12 +115,12 @@ macro_rules! lane_sha256 {
         }
 
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
+        pub(in crate::hash::simd) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
             d64_words(load_rows(w))
         }
 
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn d64_blocks(blocks: &[&[u8; 64]; $N]) -> [[u32; $N]; 8] {
+        pub(in crate::hash::simd) unsafe fn d64_blocks(blocks: &[&[u8; 64]; $N]) -> [[u32; $N]; 8] {
             d64_words(load_blocks(blocks))
         }
 
