@@ -47,6 +47,7 @@ const fn expand(block: [u32; 16]) -> [u32; 64] {
 
 /// `K[i] + W[i]` for the constant padding block after a 64-byte message: its schedule never
 /// changes, so the lane backends skip the message expansion for it (as Core's SHA256D64 does).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 lanes use it
 pub(crate) const PAD64_KW: [u32; 64] = {
     let w = expand(PAD64_WORDS);
     let mut kw = [0u32; 64];
