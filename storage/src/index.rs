@@ -2,7 +2,8 @@
 //!
 //! Each 16-byte slot holds a 64-bit salted hash of the outpoint (its home slot is the low bits)
 //! and a 48-bit pointer into the record heap guarded by a 16-bit check, so the index costs
-//! 16 B / load factor per coin (21-43 B) and a flipped byte is detected when the slot is read.
+//! 16 B / load factor per coin (20-48 B: the load stays between 1/3 and 4/5 while the set
+//! grows) and a flipped byte is detected when the slot is read.
 //! Deletion writes a tombstone; growth (doubling) or a tombstone purge rebuilds into a new
 //! file that is renamed over the old one.
 //!
@@ -258,8 +259,11 @@ impl UtxoIndex {
             self.write_slot_ptr(i, Self::sealed_ptr(heap_off, h));
             return Ok(());
         }
-        if (self.occupied + self.tombs + 1) * 4 > self.capacity() * 3 {
-            let new_cap = if (self.occupied + 1) * 2 > self.capacity() {
+        // Rebuild above 4/5 load (live + tombstones). Double only when live coins exceed 2/3,
+        // so the doubled table is still at least 1/3 full (<= 48 B per coin); otherwise just
+        // purge the tombstones.
+        if (self.occupied + self.tombs + 1) * 5 > self.capacity() * 4 {
+            let new_cap = if (self.occupied + 1) * 3 > self.capacity() * 2 {
                 self.capacity() * 2
             } else {
                 self.capacity()
