@@ -377,6 +377,40 @@ impl UtxoIndex {
         self.map.flush().map_err(io_at(&self.path))
     }
 
+    /// Writes a copy at `path` holding the same keys with heap offsets mapped through
+    /// `relocate` (compaction), sized so the load is between 2/5 and 4/5. Synced on return.
+    pub fn copy_relocated(
+        &self,
+        path: &Path,
+        mut relocate: impl FnMut(u64) -> Result<u64>,
+    ) -> Result<Self> {
+        let cap = (self.occupied * 5 / 4 + 1).next_power_of_two();
+        let mut next = Self::create(path, cap, self.salt)?;
+        for i in 0..self.capacity() {
+            let (w0, w1) = self.slot(i);
+            if w0 == EMPTY || w0 == TOMB {
+                continue;
+            }
+            let off = relocate(self.decode(i, w0, w1)?)?;
+            if off > MAX_HEAP_OFFSET {
+                return Err(crate::error::StoreError::HeapFull(off));
+            }
+            let mut j = w1 & next.mask;
+            while next.slot(j).0 != EMPTY {
+                j = (j + 1) & next.mask;
+            }
+            let at = HEADER + (j as usize) * SLOT;
+            let b = next.map.bytes_mut();
+            wr(b, at + 8, w1);
+            wr(b, at, Self::sealed_ptr(off, w1));
+        }
+        next.occupied = self.occupied;
+        next.store_counts();
+        next.set_state(self.state()?);
+        next.sync()?;
+        Ok(next)
+    }
+
     /// Rebuilds into a fresh file of `new_cap` slots (dropping tombstones), then renames it over
     /// the current file. A crash before the rename leaves the old file intact.
     fn rebuild(&mut self, new_cap: u64) -> Result<()> {
