@@ -188,10 +188,10 @@ fn bench(c: &mut Criterion) {
     let mut m = MuHash3072::new();
     m.remove(b"so that finalize needs a real inverse");
     c.bench_function("muhash_coin_insert", |b| {
-        b.iter(|| m.insert(std::hint::black_box(&el)))
+        b.iter(|| m.insert(std::hint::black_box(&el)));
     });
     c.bench_function("muhash_finalize", |b| {
-        b.iter(|| std::hint::black_box(m.finalize()))
+        b.iter(|| std::hint::black_box(m.finalize()));
     });
 }
 

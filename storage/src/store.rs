@@ -37,8 +37,22 @@ const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 const CHAIN: TableDefinition<u32, &[u8]> = TableDefinition::new("chain");
 const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 const DB_FILE: &str = "index.redb";
-const INDEX_FILE: &str = "utxo.idx";
-const HEAP_FILE: &str = "heap.dat";
+/// File names of the heap/index pair `files_id` (0 keeps the plain names).
+pub(crate) fn index_file(files_id: u64) -> String {
+    if files_id == 0 {
+        "utxo.idx".to_owned()
+    } else {
+        format!("utxo-{files_id}.idx")
+    }
+}
+
+pub(crate) fn heap_file(files_id: u64) -> String {
+    if files_id == 0 {
+        "heap.dat".to_owned()
+    } else {
+        format!("heap-{files_id}.dat")
+    }
+}
 
 /// Store configuration.
 #[derive(Debug, Clone)]
@@ -94,14 +108,14 @@ pub enum CrashPoint {
 /// The chain state store. See the module docs for the durability model.
 #[derive(Debug)]
 pub struct ChainStore {
-    dir: PathBuf,
-    db: Database,
-    utxo: UtxoSet,
-    manifest: Manifest,
-    tip: Option<(u32, Hash256)>,
-    pending_blocks: HashMap<Hash256, BlockIndexEntry>,
-    pending_chain: BTreeMap<u32, Option<Hash256>>,
-    pending_undo: HashMap<Hash256, BlockUndo>,
+    pub(crate) dir: PathBuf,
+    pub(crate) db: Database,
+    pub(crate) utxo: UtxoSet,
+    pub(crate) manifest: Manifest,
+    pub(crate) tip: Option<(u32, Hash256)>,
+    pub(crate) pending_blocks: HashMap<Hash256, BlockIndexEntry>,
+    pub(crate) pending_chain: BTreeMap<u32, Option<Hash256>>,
+    pub(crate) pending_undo: HashMap<Hash256, BlockUndo>,
 }
 
 fn journal_path(dir: &Path, gen: u64) -> PathBuf {
@@ -139,13 +153,14 @@ impl ChainStore {
                     heap_len: 0,
                     journal_len: 0,
                     journal_crc: 0,
+                    files_id: 0,
                     coin_count: 0,
                     tip: None,
                     muhash: Some(MuHash3072::new()),
                 },
             }
         };
-        let index_path = dir.join(INDEX_FILE);
+        let index_path = dir.join(index_file(manifest.files_id));
         let mut index = if index_path.exists() {
             UtxoIndex::open(&index_path)?
         } else if manifest.gen == 0 {
@@ -153,7 +168,7 @@ impl ChainStore {
         } else {
             return Err(corrupt(&index_path, "index file missing"));
         };
-        let heap = Heap::open(&dir.join(HEAP_FILE), manifest.heap_len)?;
+        let heap = Heap::open(&dir.join(heap_file(manifest.files_id)), manifest.heap_len)?;
         let state = index.state()?;
         let gen = manifest.gen;
         let replay = match state {
@@ -209,7 +224,14 @@ impl ChainStore {
         for e in fs::read_dir(dir).map_err(io_at(dir))?.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("journal-") {
+            // Journals are done with; heap/index files of other ids are a finished or torn
+            // compaction.
+            let stale_pair = (name.starts_with("heap") && name.ends_with(".dat")
+                || name.starts_with("utxo")
+                    && (name.ends_with(".idx") || name.ends_with(".rebuild")))
+                && name != heap_file(manifest.files_id)
+                && name != index_file(manifest.files_id);
+            if name.starts_with("journal-") || stale_pair {
                 fs::remove_file(e.path()).map_err(io_at(&e.path()))?;
             }
         }
@@ -472,6 +494,7 @@ impl ChainStore {
             heap_len: self.utxo.heap.len(),
             journal_len: body.len() as u64,
             journal_crc: crc32fast::hash(&body),
+            files_id: self.manifest.files_id,
             coin_count: self.utxo.count,
             tip: self.tip,
             muhash: self.utxo.muhash.clone(),
@@ -506,7 +529,7 @@ impl ChainStore {
         Ok(())
     }
 
-    fn commit_db(&self, manifest: &Manifest) -> Result<()> {
+    pub(crate) fn commit_db(&self, manifest: &Manifest) -> Result<()> {
         let wtx = self.db.begin_write().map_err(db)?;
         {
             let mut blocks = wtx.open_table(BLOCKS).map_err(db)?;
@@ -550,13 +573,16 @@ impl ChainStore {
                     Ok(())
                 }
                 None => Err(corrupt(
-                    &self.dir.join(INDEX_FILE),
+                    &self.dir.join(index_file(self.manifest.files_id)),
                     "live record not reachable from its key",
                 )),
             }
         })?;
         if n != self.manifest.coin_count {
-            return Err(corrupt(&self.dir.join(INDEX_FILE), "coin count mismatch"));
+            return Err(corrupt(
+                &self.dir.join(index_file(self.manifest.files_id)),
+                "coin count mismatch",
+            ));
         }
         let db_path = self.dir.join(DB_FILE);
         let rtx = self.db.begin_read().map_err(db)?;
