@@ -8,6 +8,7 @@ mod error;
 mod generate;
 mod mutate;
 mod profile;
+mod rules;
 pub mod sign;
 pub mod wallet;
 

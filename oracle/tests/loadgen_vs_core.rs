@@ -33,18 +33,11 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
         "{profile}: every mutant rule must be built"
     );
 
-    let node = CoreNode::new(&CoreConfig::regtest(&tmp.path().join("core"))).unwrap();
     let (_, chain) = read_chain(&chain_dir).unwrap();
+    let chain: Vec<Vec<u8>> = chain.iter().map(serialize).collect();
     let tip = chain.len() - 1;
     assert_eq!(tip as u32, manifest.tip_height);
-    for (h, block) in chain.iter().enumerate().take(tip).skip(1) {
-        let verdict = node.process_block(&serialize(block)).unwrap();
-        assert_eq!(
-            verdict,
-            BlockVerdict::Accepted,
-            "{profile}: block {h} rejected by Core"
-        );
-    }
+    let node = node_with_prefix(profile, &tmp.path().join("core"), &chain[..tip]);
     let prefix = node.tip();
     assert_eq!(prefix.height, i32::try_from(tip).unwrap() - 1);
     for m in &mutants {
@@ -66,7 +59,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
         }
         assert_eq!(node.tip(), prefix, "{profile}/{}: tip moved", m.label.rule);
     }
-    let verdict = node.process_block(&serialize(&chain[tip])).unwrap();
+    let verdict = node.process_block(&chain[tip]).unwrap();
     assert_eq!(
         verdict,
         BlockVerdict::Accepted,
@@ -80,13 +73,41 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
 
     // Core's undo data agrees with the generator on what the tip block spent.
     let spent = node.spent_outputs(&node.tip().hash).unwrap();
-    let tip_inputs: usize = chain[tip]
-        .txdata
-        .iter()
-        .skip(1)
-        .map(|t| t.input.len())
-        .sum();
+    let tip_block: bitcoin::Block = bitcoin::consensus::deserialize(&chain[tip]).unwrap();
+    let tip_inputs: usize = tip_block.txdata.iter().skip(1).map(|t| t.input.len()).sum();
     assert_eq!(spent.iter().map(Vec::len).sum::<usize>(), tip_inputs);
+
+    // Each mutant's boundary twin (the rule just respected) is accepted on the same prefix,
+    // so the mutant breaks only its labelled rule. One fresh node per twin.
+    let mut twins = 0;
+    for m in &mutants {
+        let Some(twin) = &m.twin else { continue };
+        let dir = tmp.path().join(format!("twin-{}", m.label.rule));
+        let node = node_with_prefix(profile, &dir, &chain[..tip]);
+        let verdict = node.process_block(twin).unwrap();
+        assert_eq!(
+            verdict,
+            BlockVerdict::Accepted,
+            "{profile}/{}: twin rejected",
+            m.label.rule
+        );
+        twins += 1;
+    }
+    assert_eq!(twins, 19, "{profile}: every rule has a boundary twin");
+}
+
+/// A fresh regtest kernel node that has accepted `blocks` (genesis first).
+fn node_with_prefix(profile: &str, dir: &Path, blocks: &[Vec<u8>]) -> CoreNode {
+    let node = CoreNode::new(&CoreConfig::regtest(dir)).unwrap();
+    for (h, block) in blocks.iter().enumerate().skip(1) {
+        let verdict = node.process_block(block).unwrap();
+        assert_eq!(
+            verdict,
+            BlockVerdict::Accepted,
+            "{profile}: block {h} rejected by Core"
+        );
+    }
+    node
 }
 
 #[test]
