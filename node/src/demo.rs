@@ -1,23 +1,31 @@
-//! `sluice demo`: builds a chain in a temporary directory and imports it through the pipeline.
-//!
-//! Until the `sluice-loadgen` library is available to this crate the chain is the pipeline's
-//! synthetic regtest chain (real proof of work, BIP34 coinbases, many transactions spending
-//! `OP_TRUE` outputs — no signatures). The summary says which kind was used.
+//! `sluice demo`: generates a chain into a temporary directory with the loadgen library
+//! (really-signed regtest blocks, `mainnet-mix` profile by default) and imports it through the
+//! pipeline. No flags and no network needed; flags scale it up.
 
 use clap::Args;
 use sluice_consensus::chain::Params;
+use sluice_loadgen::{generate, ChainSpec};
 use sluice_pipeline::testchain;
 
 use crate::config::{NetworkArg, NodeConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Blocks to generate.
+    /// Blocks to generate after genesis.
     #[arg(long, default_value_t = 400)]
     pub blocks: u32,
-    /// Spending transactions per block (once coinbases mature).
-    #[arg(long, default_value_t = 40)]
-    pub txs_per_block: usize,
+    /// loadgen profile: mainnet-mix, taproot, legacy, utxo-heavy.
+    #[arg(long, default_value = "mainnet-mix")]
+    pub profile: String,
+    /// Block weight loadgen fills to after warm-up (4,000,000 = full blocks).
+    #[arg(long, default_value_t = 400_000)]
+    pub weight: u64,
+    /// loadgen seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Use the pipeline's unsigned synthetic chain (OP_TRUE spends) instead of loadgen.
+    #[arg(long)]
+    pub synthetic: bool,
     /// Keep the generated files and datadir here instead of a temporary directory.
     #[arg(long)]
     pub keep: Option<std::path::PathBuf>,
@@ -27,7 +35,10 @@ impl Default for DemoArgs {
     fn default() -> Self {
         Self {
             blocks: 400,
-            txs_per_block: 40,
+            profile: "mainnet-mix".into(),
+            weight: 400_000,
+            seed: 1,
+            synthetic: false,
             keep: None,
         }
     }
@@ -36,28 +47,48 @@ impl Default for DemoArgs {
 /// Generates and imports the demo chain, printing the import summary.
 ///
 /// # Errors
-/// I/O or import failures.
+/// Generation, I/O or import failures.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let root = args
         .keep
         .clone()
         .unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&root)?;
-    let params = Params::regtest();
+    let chain_dir = root.join("chain");
+    std::fs::create_dir_all(&chain_dir)?;
+    let t = std::time::Instant::now();
+    if args.synthetic {
+        eprintln!(
+            "sluice demo: {} synthetic regtest blocks (OP_TRUE spends, no signatures)",
+            args.blocks
+        );
+        let params = Params::regtest();
+        let blocks = testchain::linear(&params, args.blocks, 40);
+        std::fs::write(
+            chain_dir.join("blk00000.dat"),
+            testchain::frame(params.magic, &blocks),
+        )?;
+    } else {
+        eprintln!(
+            "sluice demo: generating {} signed regtest blocks, profile {}, weight {} (loadgen)",
+            args.blocks, args.profile, args.weight
+        );
+        let spec = ChainSpec {
+            target_weight: args.weight,
+            ..ChainSpec::new(&args.profile, args.blocks, args.seed)
+        };
+        generate(&spec, &chain_dir)?;
+    }
     eprintln!(
-        "sluice demo: generating {} synthetic regtest blocks ({} spends per block, OP_TRUE outputs, no signatures)",
-        args.blocks, args.txs_per_block
+        "sluice demo: chain generated in {:.1} s; importing",
+        t.elapsed().as_secs_f64()
     );
-    let blocks = testchain::linear(&params, args.blocks, args.txs_per_block);
-    let file = root.join("blk00000.dat");
-    std::fs::write(&file, testchain::frame(params.magic, &blocks))?;
     let cfg = NodeConfig {
         network: NetworkArg::Regtest,
         datadir: root.join("datadir"),
         ..NodeConfig::default()
     };
-    let report = sluice_pipeline::import(&cfg.import_config(), &[file])?;
+    let report = sluice_pipeline::import(&cfg.import_config(), &[chain_dir])?;
     print!("{}", report.summary());
     Ok(())
 }
