@@ -308,6 +308,21 @@ mod tests {
     }
 
     #[test]
+    fn doubling_the_generator_gives_the_known_point() {
+        let two_g = Jacobian::from_affine(&Affine::GENERATOR)
+            .double()
+            .to_affine();
+        assert_eq!(
+            hex::encode(two_g.x.to_bytes()),
+            "c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5"
+        );
+        assert_eq!(
+            hex::encode(two_g.y.to_bytes()),
+            "1ae168fea63dc339a3c58419466ceaeef7f632653266d0e1236431a950cfe52a"
+        );
+    }
+
+    #[test]
     fn endomorphism_matches_lambda() {
         // β³ = 1 and λ·G = (β·x, y): ties the two GLV constants together.
         assert!(BETA.sqr().mul(&BETA).equals(&Fe::ONE));
