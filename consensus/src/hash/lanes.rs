@@ -1,6 +1,6 @@
 //! Multi-lane driver: feeds N independent messages to an N-lane compression engine.
 //!
-//! All of this is safe Rust; the engines themselves (AVX2, AVX-512) live in `simd`. Each lane
+//! All of this is safe Rust; the engines (AVX2, AVX-512, two-way SHA-NI) live in `simd`. Each lane
 //! walks its own message block by block; when a lane's message ends, its digest is written out
 //! and the next pending message is loaded into that lane, so one long message does not stall
 //! the others. When the queue is empty and only a few lanes are still busy, the leftovers are
