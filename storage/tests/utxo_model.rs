@@ -141,3 +141,22 @@ fn second_open_is_refused_while_locked() {
         Err(StoreError::Locked(_))
     ));
 }
+
+#[test]
+fn muhash_is_recomputed_after_running_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut off = config(1 << 20);
+    off.track_muhash = false;
+    let mut store = ChainStore::open(dir.path(), &off).unwrap();
+    let creates: Vec<_> = (0..200)
+        .map(|_| (random_outpoint(&mut rng), random_coin(&mut rng, 0)))
+        .collect();
+    store.connect_block(0, [1; 32], &[], &creates).unwrap();
+    assert_eq!(store.muhash(), None);
+    store.checkpoint().unwrap();
+    drop(store);
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    let model: Model = creates.into_iter().collect();
+    assert_store_eq(&mut store, &model);
+}
