@@ -304,6 +304,24 @@ impl ChainStore {
         self.utxo.peek(op)
     }
 
+    /// Looks up many coins in parallel (rayon) and caches the disk hits, e.g. all inputs of a
+    /// block before `connect_block`. Results are in the order of `ops`.
+    pub fn fetch_coins(&mut self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>> {
+        use rayon::prelude::*;
+        let utxo = &self.utxo;
+        let found: Vec<Option<Coin>> = ops
+            .par_iter()
+            .map(|op| utxo.peek(op))
+            .collect::<Result<_>>()?;
+        for (op, coin) in ops.iter().zip(&found) {
+            if let Some(c) = coin {
+                self.utxo.cache_clean(op, c);
+            }
+        }
+        self.utxo.enforce_budget()?;
+        Ok(found)
+    }
+
     /// Visits every unspent coin, in no particular order.
     pub fn for_each_coin(&self, f: impl FnMut(&OutPoint, &Coin)) -> Result<()> {
         self.utxo.for_each_coin(f)

@@ -64,6 +64,13 @@ impl UtxoSet {
         }
     }
 
+    /// Records a coin read from disk as a clean cache entry (no-op if `op` is cached).
+    pub fn cache_clean(&mut self, op: &OutPoint, coin: &Coin) {
+        if self.cache.get(op).is_none() {
+            self.cache.insert(*op, Entry::Clean(coin.clone()));
+        }
+    }
+
     fn read_spilled(&self, op: &OutPoint, off: u64) -> Result<Coin> {
         let (key, coin) = self.heap.read(off)?;
         if key != *op {
