@@ -202,6 +202,7 @@ impl ChainStore {
             heap,
             cache: Cache::default(),
             muhash: None,
+            hash_pending: Vec::new(),
             count: manifest.coin_count,
             budget: config.mem_budget_bytes,
         };
@@ -367,6 +368,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_undo.insert(hash, undo.clone());
         self.pending_chain.insert(height, Some(hash));
@@ -411,6 +413,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_chain.insert(height, None);
         self.tip = match height.checked_sub(1) {
