@@ -295,6 +295,15 @@ impl ChainStore {
         self.utxo.muhash.as_ref().map(MuHash3072::finalize)
     }
 
+    /// MuHash of the set recomputed by a full scan (for stores run with `track_muhash: false`,
+    /// and as a cross-check of the incremental value).
+    pub fn recompute_muhash(&self) -> Result<Hash256> {
+        let mut m = MuHash3072::new();
+        self.utxo
+            .for_each_coin(|op, c| m.insert(&coin_element(op, c)))?;
+        Ok(m.finalize())
+    }
+
     /// The coin at `op`, if unspent. Caches what it reads.
     pub fn get_coin(&mut self, op: &OutPoint) -> Result<Option<Coin>> {
         self.utxo.get(op)
