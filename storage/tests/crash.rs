@@ -196,6 +196,7 @@ fn kill9_at_random_moments_reopens_at_a_checkpoint() {
         assert_store_eq(&mut store, &model);
         store.verify().unwrap();
     }
+    eprintln!("kill -9: {kills_mid_run} kills mid-run, final checkpointed tip {model_tip:?}");
     assert!(
         kills_mid_run >= 20,
         "only {kills_mid_run} kills landed while the child was writing"
