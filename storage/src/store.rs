@@ -202,6 +202,7 @@ impl ChainStore {
             heap,
             cache: Cache::default(),
             muhash: None,
+            hash_pending: Vec::new(),
             count: manifest.coin_count,
             budget: config.mem_budget_bytes,
         };
@@ -294,6 +295,15 @@ impl ChainStore {
         self.utxo.muhash.as_ref().map(MuHash3072::finalize)
     }
 
+    /// MuHash of the set recomputed by a full scan (for stores run with `track_muhash: false`,
+    /// and as a cross-check of the incremental value).
+    pub fn recompute_muhash(&self) -> Result<Hash256> {
+        let mut m = MuHash3072::new();
+        self.utxo
+            .for_each_coin(|op, c| m.insert(&coin_element(op, c)))?;
+        Ok(m.finalize())
+    }
+
     /// The coin at `op`, if unspent. Caches what it reads.
     pub fn get_coin(&mut self, op: &OutPoint) -> Result<Option<Coin>> {
         self.utxo.get(op)
@@ -302,6 +312,24 @@ impl ChainStore {
     /// Like [`Self::get_coin`] but without populating the cache (usable through `&self`).
     pub fn peek_coin(&self, op: &OutPoint) -> Result<Option<Coin>> {
         self.utxo.peek(op)
+    }
+
+    /// Looks up many coins in parallel (rayon) and caches the disk hits, e.g. all inputs of a
+    /// block before `connect_block`. Results are in the order of `ops`.
+    pub fn fetch_coins(&mut self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>> {
+        use rayon::prelude::*;
+        let utxo = &self.utxo;
+        let found: Vec<Option<Coin>> = ops
+            .par_iter()
+            .map(|op| utxo.peek(op))
+            .collect::<Result<_>>()?;
+        for (op, coin) in ops.iter().zip(&found) {
+            if let Some(c) = coin {
+                self.utxo.cache_clean(op, c);
+            }
+        }
+        self.utxo.enforce_budget()?;
+        Ok(found)
     }
 
     /// Visits every unspent coin, in no particular order.
@@ -349,6 +377,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_undo.insert(hash, undo.clone());
         self.pending_chain.insert(height, Some(hash));
@@ -393,6 +422,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_chain.insert(height, None);
         self.tip = match height.checked_sub(1) {
