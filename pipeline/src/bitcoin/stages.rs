@@ -233,6 +233,9 @@ impl Stages for BitcoinStages {
             .transactions
             .par_iter()
             .zip(offsets.par_iter())
+            // Small blocks stay on this worker (other workers verify other blocks); big blocks
+            // are split across the rayon pool.
+            .with_min_len(32)
             .filter(|(tx, _)| !tx.is_coinbase())
             .map(|(tx, &off)| {
                 let coins = spent
