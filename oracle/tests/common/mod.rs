@@ -1,0 +1,2 @@
+pub mod core_verdict;
+pub mod scriptgen;
