@@ -10,6 +10,7 @@ pub mod encode;
 pub mod hash;
 pub mod header;
 pub mod script;
+pub mod secp;
 pub mod sigcheck;
 pub mod sighash;
 pub mod tx;
