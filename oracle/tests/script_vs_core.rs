@@ -9,8 +9,47 @@ mod common;
 
 use common::core_verdict::core_verdict;
 use common::scriptgen::{random_case, signed_case};
+use common::sluice_verdict::sluice_verdict;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+/// Cases per run: a few thousand, well under a minute on two cores.
+const CASES: u32 = 3000;
+
+#[test]
+fn sluice_and_core_agree_on_random_spends() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5c41_7e00);
+    let (mut agreed, mut valid, mut invalid) = (0u32, 0u32, 0u32);
+    let mut disagreements = Vec::new();
+    for _ in 0..CASES {
+        let case = random_case(&mut rng);
+        let core = core_verdict(&case);
+        let sluice = sluice_verdict(&case);
+        if core == sluice {
+            agreed += 1;
+        } else {
+            disagreements.push(format!("core {core}, sluice {sluice}: {}", case.hex()));
+        }
+        if core {
+            valid += 1;
+        } else {
+            invalid += 1;
+        }
+    }
+    println!(
+        "script_vs_core: {CASES} cases, {agreed} agreed, Core verdicts {valid} valid / {invalid} invalid"
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(
+        valid > CASES / 4 && invalid > CASES / 8,
+        "both verdicts are exercised"
+    );
+}
 
 #[test]
 fn signed_spends_of_every_type_are_valid_for_core() {
@@ -19,11 +58,19 @@ fn signed_spends_of_every_type_are_valid_for_core() {
     let mut kinds = std::collections::BTreeMap::new();
     for _ in 0..400 {
         let case = signed_case(&mut rng);
-        assert!(core_verdict(&case), "Core rejects a correctly signed spend:\n{}", case.hex());
+        assert!(
+            core_verdict(&case),
+            "Core rejects a correctly signed spend:\n{}",
+            case.hex()
+        );
         *kinds.entry(format!("{:?}", case.kind)).or_insert(0u32) += 1;
     }
     println!("signed spends per kind: {kinds:?}");
-    assert_eq!(kinds.len(), common::scriptgen::KINDS.len(), "every kind generated");
+    assert_eq!(
+        kinds.len(),
+        common::scriptgen::KINDS.len(),
+        "every kind generated"
+    );
 }
 
 #[test]
@@ -41,7 +88,10 @@ fn mutations_make_core_reject_some_and_not_all() {
         }
     }
     println!("mutated: {valid} still valid, {invalid} invalid");
-    assert!(invalid > 200 && valid > 0, "valid {valid}, invalid {invalid}");
+    assert!(
+        invalid > 200 && valid > 0,
+        "valid {valid}, invalid {invalid}"
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ use bitcoin::consensus::Decodable;
 use bitcoin::hashes::Hash;
 use serde::{Deserialize, Serialize};
 use sluice_storage::blockfile::{
-    list_block_files, read_block_file, BlockFileError, MAGIC_MAINNET, MAGIC_REGTEST,
-    MAGIC_SIGNET, MAGIC_TESTNET4,
+    list_block_files, read_block_file, BlockFileError, MAGIC_MAINNET, MAGIC_REGTEST, MAGIC_SIGNET,
+    MAGIC_TESTNET4,
 };
 
 use crate::sigcount::{count_input_signatures, SigCount};

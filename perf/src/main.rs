@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
 use sluice_perf::race::{self, RaceConfig};
-use sluice_perf::race_block::{self, BlockRace, KernelInputs};
+use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
 use sluice_perf::{block_inputs::BlockInputs, stats};
 
 /// Races Sluice against Bitcoin Core's validation engine on the same blocks.
@@ -142,10 +142,14 @@ fn run_race_block(
 ) -> anyhow::Result<BlockRace> {
     let inputs = BlockInputs::load(block, spent)?;
     let n = inputs.input_count();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let kernel = KernelInputs::new(&inputs)?;
+    let sluice = SluiceInputs::new(&inputs)?;
     let mut core_times = Vec::new();
     let mut sluice_times = Vec::new();
+    let mut unbatched_times = Vec::new();
     for _ in 0..runs.max(1) {
         let (t, failures) = race_block::run_core(&kernel, &pool)?;
         anyhow::ensure!(
@@ -155,14 +159,16 @@ fn run_race_block(
             failures.first()
         );
         core_times.push(t);
-        let (t, failures) = race_block::run_sluice(&inputs, &pool)?;
-        anyhow::ensure!(
-            failures.is_empty(),
-            "Sluice rejected {} inputs, first {:?}",
-            failures.len(),
-            failures.first()
-        );
-        sluice_times.push(t);
+        for (batch, times) in [(true, &mut sluice_times), (false, &mut unbatched_times)] {
+            let (t, failures) = race_block::run_sluice(&sluice, &pool, batch)?;
+            anyhow::ensure!(
+                failures.is_empty(),
+                "Sluice (batch {batch}) rejected {} inputs, first {:?}",
+                failures.len(),
+                failures.first()
+            );
+            times.push(t);
+        }
     }
     let speedup_pairs = stats::pairwise_ratios(&core_times, &sluice_times)?;
     Ok(BlockRace {
@@ -174,6 +180,7 @@ fn run_race_block(
         results: vec![
             race_block::engine_result("core", core_times, n)?,
             race_block::engine_result("sluice", sluice_times, n)?,
+            race_block::engine_result("sluice-no-batch", unbatched_times, n)?,
         ],
     })
 }

@@ -60,7 +60,10 @@ pub fn blocks_per_second(path: &Path, series: &[(&str, Vec<(u64, f64)>)]) -> any
     for (i, (label, points)) in series.iter().enumerate() {
         let color = colors[i % colors.len()];
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .label(*label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
@@ -82,8 +85,8 @@ pub fn blocks_per_second(path: &Path, series: &[(&str, Vec<(u64, f64)>)]) -> any
 pub fn stages(path: &Path, stages: &[(String, f64)]) -> anyhow::Result<()> {
     let max_s = stages.iter().map(|(_, s)| *s).fold(1e-9f64, f64::max);
     let n = stages.len().max(1);
-    let root = SVGBackend::new(path, (900, 120 + 40 * u32::try_from(n).unwrap_or(20)))
-        .into_drawing_area();
+    let root =
+        SVGBackend::new(path, (900, 120 + 40 * u32::try_from(n).unwrap_or(20))).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut chart = ChartBuilder::on(&root)
         .caption("Sluice: median seconds per stage", ("sans-serif", 22))
@@ -108,7 +111,10 @@ pub fn stages(path: &Path, stages: &[(String, f64)]) -> anyhow::Result<()> {
     chart
         .draw_series(stages.iter().enumerate().map(|(i, (_, secs))| {
             Rectangle::new(
-                [(0.0, SegmentValue::Exact(i)), (*secs, SegmentValue::Exact(i + 1))],
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (*secs, SegmentValue::Exact(i + 1)),
+                ],
                 BLUE.mix(0.6).filled(),
             )
         }))
@@ -132,8 +138,11 @@ mod tests {
     fn svgs_are_written() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.svg");
-        blocks_per_second(&a, &[("core", vec![(10, 5.0), (20, 7.0)]), ("sluice", vec![])])
-            .unwrap();
+        blocks_per_second(
+            &a,
+            &[("core", vec![(10, 5.0), (20, 7.0)]), ("sluice", vec![])],
+        )
+        .unwrap();
         let b = dir.path().join("b.svg");
         stages(&b, &[("scripts".into(), 1.5), ("apply".into(), 0.5)]).unwrap();
         for p in [a, b] {

@@ -49,7 +49,10 @@ fn verdict(run: &EngineRun, height: u64, hash: &str) -> String {
             "stopped at height {} (first rejection {}: {})",
             run.tip.height, r.hash, r.reason
         ),
-        None => format!("stopped at height {} without naming a rejection", run.tip.height),
+        None => format!(
+            "stopped at height {} without naming a rejection",
+            run.tip.height
+        ),
     }
 }
 
@@ -133,8 +136,11 @@ fn command_line(cfg: &RaceConfig, engine: EngineKind) -> String {
 
 /// The run closest to the median wall time (its progress is what the plot shows).
 fn median_run(runs: &[EngineRun], median: f64) -> Option<&EngineRun> {
-    runs.iter()
-        .min_by(|a, b| (a.wall_s - median).abs().total_cmp(&(b.wall_s - median).abs()))
+    runs.iter().min_by(|a, b| {
+        (a.wall_s - median)
+            .abs()
+            .total_cmp(&(b.wall_s - median).abs())
+    })
 }
 
 /// Runs the race and writes report.json, report.md and the SVG plots into `cfg.out`.

@@ -269,8 +269,7 @@ pub(crate) mod tests {
         let core_runs = [run(EngineKind::Core, 2.0), run(EngineKind::Core, 4.0)];
         let sluice_runs = [run(EngineKind::Sluice, 1.0), run(EngineKind::Sluice, 3.0)];
         let core = engine_result("core".into(), EngineKind::Core, &core_runs, &st).unwrap();
-        let sluice =
-            engine_result("sluice".into(), EngineKind::Sluice, &sluice_runs, &st).unwrap();
+        let sluice = engine_result("sluice".into(), EngineKind::Sluice, &sluice_runs, &st).unwrap();
         let r = ratio(&sluice, &core).unwrap();
         Report {
             results: vec![sluice, core],
@@ -306,7 +305,10 @@ pub(crate) mod tests {
         assert_eq!(core.blocks_per_s, 3.75);
         assert_eq!(core.signatures_per_s, 150.0);
         let sluice = rep.result(EngineKind::Sluice).unwrap();
-        assert_eq!(sluice.stages, vec![("scripts".into(), 1.0), ("apply".into(), 0.5)]);
+        assert_eq!(
+            sluice.stages,
+            vec![("scripts".into(), 1.0), ("apply".into(), 0.5)]
+        );
         assert_eq!(rep.sluice_over_core.pairs, vec![0.5, 0.75]);
         assert_eq!(rep.sluice_over_core.median, 0.625);
     }
@@ -316,10 +318,19 @@ pub(crate) mod tests {
         let rep = sample_report();
         let text = serde_json::to_string(&rep).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        for key in ["command", "mean", "stddev", "median", "user", "system", "min", "max", "times"] {
+        for key in [
+            "command", "mean", "stddev", "median", "user", "system", "min", "max", "times",
+        ] {
             assert!(v["results"][0].get(key).is_some(), "missing {key}");
         }
-        for key in ["machine", "commit", "threads", "chain", "sluice_over_core", "date"] {
+        for key in [
+            "machine",
+            "commit",
+            "threads",
+            "chain",
+            "sluice_over_core",
+            "date",
+        ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         let back: Report = serde_json::from_str(&text).unwrap();

@@ -73,7 +73,9 @@ pub fn count_input_signatures(input: &TxIn) -> SigCount {
         .script_sig
         .instructions()
         .filter_map(Result::ok)
-        .filter(|ins| matches!(ins, Instruction::PushBytes(p) if looks_like_ecdsa_sig(p.as_bytes())))
+        .filter(
+            |ins| matches!(ins, Instruction::PushBytes(p) if looks_like_ecdsa_sig(p.as_bytes())),
+        )
         .count() as u64;
     n
 }
@@ -93,42 +95,66 @@ mod tests {
         v
     }
 
-    fn input(script_sig: ScriptBuf, witness: Vec<Vec<u8>>) -> TxIn {
+    fn input(script_sig: ScriptBuf, witness: &[Vec<u8>]) -> TxIn {
         TxIn {
             script_sig,
-            witness: Witness::from_slice(&witness),
+            witness: Witness::from_slice(witness),
             ..TxIn::default()
         }
     }
 
     #[test]
     fn p2wpkh_and_p2pkh_count_one_ecdsa() {
-        let w = input(ScriptBuf::new(), vec![der_sig(), vec![2u8; 33]]);
-        assert_eq!(count_input_signatures(&w), SigCount { ecdsa: 1, schnorr: 0 });
+        let w = input(ScriptBuf::new(), &[der_sig(), vec![2u8; 33]]);
+        assert_eq!(
+            count_input_signatures(&w),
+            SigCount {
+                ecdsa: 1,
+                schnorr: 0
+            }
+        );
         let script_sig = bitcoin::script::Builder::new()
             .push_slice(<&bitcoin::script::PushBytes>::try_from(der_sig().as_slice()).unwrap())
             .push_slice([2u8; 33])
             .into_script();
-        let l = input(script_sig, vec![]);
-        assert_eq!(count_input_signatures(&l), SigCount { ecdsa: 1, schnorr: 0 });
+        let l = input(script_sig, &[]);
+        assert_eq!(
+            count_input_signatures(&l),
+            SigCount {
+                ecdsa: 1,
+                schnorr: 0
+            }
+        );
     }
 
     #[test]
     fn taproot_key_and_script_paths_count_schnorr() {
-        let key = input(ScriptBuf::new(), vec![vec![7u8; 64]]);
-        assert_eq!(count_input_signatures(&key), SigCount { ecdsa: 0, schnorr: 1 });
+        let key = input(ScriptBuf::new(), &[vec![7u8; 64]]);
+        assert_eq!(
+            count_input_signatures(&key),
+            SigCount {
+                ecdsa: 0,
+                schnorr: 1
+            }
+        );
         let mut control = vec![0xc0];
         control.extend([3u8; 32]);
         let script = input(
             ScriptBuf::new(),
-            vec![vec![7u8; 64], vec![8u8; 65], vec![0x51], control],
+            &[vec![7u8; 64], vec![8u8; 65], vec![0x51], control],
         );
-        assert_eq!(count_input_signatures(&script), SigCount { ecdsa: 0, schnorr: 2 });
+        assert_eq!(
+            count_input_signatures(&script),
+            SigCount {
+                ecdsa: 0,
+                schnorr: 2
+            }
+        );
     }
 
     #[test]
     fn non_signatures_are_not_counted() {
-        let w = input(ScriptBuf::new(), vec![vec![0x30, 5, 1, 2], vec![0u8; 40]]);
+        let w = input(ScriptBuf::new(), &[vec![0x30, 5, 1, 2], vec![0u8; 40]]);
         assert_eq!(count_input_signatures(&w), SigCount::default());
         assert!(!looks_like_ecdsa_sig(&[]));
     }

@@ -40,7 +40,10 @@ impl Usage {
     /// CPU spent between `earlier` and `self`.
     #[must_use]
     pub fn cpu_since(&self, earlier: &Self) -> (f64, f64) {
-        (self.user_s - earlier.user_s, self.system_s - earlier.system_s)
+        (
+            self.user_s - earlier.user_s,
+            self.system_s - earlier.system_s,
+        )
     }
 }
 

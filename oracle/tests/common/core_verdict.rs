@@ -36,4 +36,3 @@ pub fn core_verdict(case: &Case) -> bool {
         Err(e) => panic!("kernel set-up error {e:?} for case\n{}", case.hex()),
     }
 }
-

@@ -92,7 +92,13 @@ impl Case {
         let prevouts: Vec<String> = self
             .prevouts
             .iter()
-            .map(|o| format!("{}:{}", o.value.to_sat(), hex::encode(o.script_pubkey.as_bytes())))
+            .map(|o| {
+                format!(
+                    "{}:{}",
+                    o.value.to_sat(),
+                    hex::encode(o.script_pubkey.as_bytes())
+                )
+            })
             .collect();
         format!(
             "kind={:?} mutation={} input={} flags=0x{:x}\ntx={}\nprevouts={}",
@@ -124,7 +130,9 @@ enum Signer {
         tail: Vec<Vec<u8>>,
         script_sig: ScriptBuf,
     },
-    TaprootKey { keypair: Keypair },
+    TaprootKey {
+        keypair: Keypair,
+    },
     TaprootScript {
         keypair: Keypair,
         leaf: ScriptBuf,
@@ -168,23 +176,55 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
     let (spk, signer) = match kind {
         Kind::P2pk => {
             let spk = ScriptBuf::new_p2pk(&pk);
-            (spk.clone(), Signer::Legacy { keys: vec![k], code: spk, multisig: false, tail: vec![] })
+            (
+                spk.clone(),
+                Signer::Legacy {
+                    keys: vec![k],
+                    code: spk,
+                    multisig: false,
+                    tail: vec![],
+                },
+            )
         }
         Kind::P2pkh => {
             let spk = ScriptBuf::new_p2pkh(&pk.pubkey_hash());
             let tail = vec![pk.to_bytes()];
-            (spk.clone(), Signer::Legacy { keys: vec![k], code: spk, multisig: false, tail })
+            (
+                spk.clone(),
+                Signer::Legacy {
+                    keys: vec![k],
+                    code: spk,
+                    multisig: false,
+                    tail,
+                },
+            )
         }
         Kind::BareMultisig => {
             let keys = vec![k, key(rng)];
             let spk = multisig(1, &keys);
-            (spk.clone(), Signer::Legacy { keys: vec![keys[0]], code: spk, multisig: true, tail: vec![] })
+            (
+                spk.clone(),
+                Signer::Legacy {
+                    keys: vec![keys[0]],
+                    code: spk,
+                    multisig: true,
+                    tail: vec![],
+                },
+            )
         }
         Kind::P2shMultisig => {
             let keys = vec![k, key(rng), key(rng)];
             let redeem = multisig(2, &keys);
             let tail = vec![redeem.to_bytes()];
-            (redeem.to_p2sh(), Signer::Legacy { keys: keys[..2].to_vec(), code: redeem, multisig: true, tail })
+            (
+                redeem.to_p2sh(),
+                Signer::Legacy {
+                    keys: keys[..2].to_vec(),
+                    code: redeem,
+                    multisig: true,
+                    tail,
+                },
+            )
         }
         Kind::P2shCsv => {
             let redeem = Builder::new()
@@ -195,24 +235,61 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
                 .push_opcode(op::OP_CHECKSIG)
                 .into_script();
             let tail = vec![redeem.to_bytes()];
-            (redeem.to_p2sh(), Signer::Legacy { keys: vec![k], code: redeem, multisig: false, tail })
+            (
+                redeem.to_p2sh(),
+                Signer::Legacy {
+                    keys: vec![k],
+                    code: redeem,
+                    multisig: false,
+                    tail,
+                },
+            )
         }
         Kind::P2wpkh | Kind::P2shP2wpkh => {
             let spk = ScriptBuf::new_p2wpkh(&cpk.wpubkey_hash());
             let code = ScriptBuf::new_p2pkh(&pk.pubkey_hash());
             let tail = vec![pk.to_bytes()];
             if kind == Kind::P2wpkh {
-                (spk, Signer::SegwitV0 { keys: vec![k], code, multisig: false, tail, script_sig: ScriptBuf::new() })
+                (
+                    spk,
+                    Signer::SegwitV0 {
+                        keys: vec![k],
+                        code,
+                        multisig: false,
+                        tail,
+                        script_sig: ScriptBuf::new(),
+                    },
+                )
             } else {
-                let script_sig = Builder::new().push_slice(push(spk.as_bytes())).into_script();
-                (spk.to_p2sh(), Signer::SegwitV0 { keys: vec![k], code, multisig: false, tail, script_sig })
+                let script_sig = Builder::new()
+                    .push_slice(push(spk.as_bytes()))
+                    .into_script();
+                (
+                    spk.to_p2sh(),
+                    Signer::SegwitV0 {
+                        keys: vec![k],
+                        code,
+                        multisig: false,
+                        tail,
+                        script_sig,
+                    },
+                )
             }
         }
         Kind::P2wshMultisig => {
             let keys = vec![k, key(rng), key(rng)];
             let ws = multisig(2, &keys);
             let tail = vec![ws.to_bytes()];
-            (ws.to_p2wsh(), Signer::SegwitV0 { keys: keys[..2].to_vec(), code: ws, multisig: true, tail, script_sig: ScriptBuf::new() })
+            (
+                ws.to_p2wsh(),
+                Signer::SegwitV0 {
+                    keys: keys[..2].to_vec(),
+                    code: ws,
+                    multisig: true,
+                    tail,
+                    script_sig: ScriptBuf::new(),
+                },
+            )
         }
         Kind::P2wshCltv => {
             let ws = Builder::new()
@@ -223,7 +300,16 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
                 .push_opcode(op::OP_CHECKSIG)
                 .into_script();
             let tail = vec![ws.to_bytes()];
-            (ws.to_p2wsh(), Signer::SegwitV0 { keys: vec![k], code: ws, multisig: false, tail, script_sig: ScriptBuf::new() })
+            (
+                ws.to_p2wsh(),
+                Signer::SegwitV0 {
+                    keys: vec![k],
+                    code: ws,
+                    multisig: false,
+                    tail,
+                    script_sig: ScriptBuf::new(),
+                },
+            )
         }
         Kind::P2trKey => {
             let keypair = Keypair::from_secret_key(SECP256K1, &k);
@@ -250,10 +336,23 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
                 .expect("leaf is in the tree")
                 .serialize();
             let spk = ScriptBuf::new_p2tr_tweaked(info.output_key());
-            (spk, Signer::TaprootScript { keypair, leaf, control })
+            (
+                spk,
+                Signer::TaprootScript {
+                    keypair,
+                    leaf,
+                    control,
+                },
+            )
         }
     };
-    (TxOut { value, script_pubkey: spk }, signer)
+    (
+        TxOut {
+            value,
+            script_pubkey: spk,
+        },
+        signer,
+    )
 }
 
 fn ecdsa_sig(k: &SecretKey, digest: [u8; 32], hash_type: u32) -> Vec<u8> {
@@ -280,7 +379,7 @@ fn tap_hash_type<R: Rng>(rng: &mut R) -> TapSighashType {
 
 fn schnorr_sig(kp: &Keypair, digest: [u8; 32], ty: TapSighashType) -> Vec<u8> {
     let sig = SECP256K1.sign_schnorr_no_aux_rand(&Message::from_digest(digest), kp);
-    let mut v = sig.as_ref().to_vec();
+    let mut v = sig.serialize().to_vec();
     if ty != TapSighashType::Default {
         v.push(ty as u8);
     }
@@ -289,10 +388,14 @@ fn schnorr_sig(kp: &Keypair, digest: [u8; 32], ty: TapSighashType) -> Vec<u8> {
 
 /// Signs input `i` of `tx` (whose prevouts are `prevouts`) as `signer` says.
 fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize, signer: &Signer) {
-    let cache = SighashCache::new(tx.clone());
-    let mut cache = cache;
+    let mut cache = SighashCache::new(tx.clone());
     match signer {
-        Signer::Legacy { keys, code, multisig, tail } => {
+        Signer::Legacy {
+            keys,
+            code,
+            multisig,
+            tail,
+        } => {
             let ht = ecdsa_hash_type(rng);
             let digest = cache
                 .legacy_signature_hash(i, code, ht)
@@ -310,10 +413,21 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
             }
             tx.input[i].script_sig = b.into_script();
         }
-        Signer::SegwitV0 { keys, code, multisig, tail, script_sig } => {
+        Signer::SegwitV0 {
+            keys,
+            code,
+            multisig,
+            tail,
+            script_sig,
+        } => {
             let ht = ecdsa_hash_type(rng);
             let digest = cache
-                .p2wsh_signature_hash(i, code, prevouts[i].value, EcdsaSighashType::from_consensus(ht))
+                .p2wsh_signature_hash(
+                    i,
+                    code,
+                    prevouts[i].value,
+                    EcdsaSighashType::from_consensus(ht),
+                )
                 .expect("input index in range")
                 .to_byte_array();
             let mut w: Vec<Vec<u8>> = Vec::new();
@@ -335,7 +449,11 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
                 .map_or([0u8; 32], |h| h.to_byte_array());
             tx.input[i].witness = Witness::from_slice(&[schnorr_sig(&tweaked, digest, ty)]);
         }
-        Signer::TaprootScript { keypair, leaf, control } => {
+        Signer::TaprootScript {
+            keypair,
+            leaf,
+            control,
+        } => {
             let ty = tap_hash_type(rng);
             let leaf_hash = TapLeafHash::from_script(leaf, LeafVersion::TapScript);
             let digest = cache
@@ -350,7 +468,11 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
 /// A random, correctly signed spend (every input signed), with random flags.
 pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
     let n_in = rng.gen_range(1..=3usize);
-    let lock_time = if rng.gen_bool(0.5) { rng.gen_range(1..500_000_000u32) } else { 0 };
+    let lock_time = if rng.gen_bool(0.5) {
+        rng.gen_range(1..500_000_000u32)
+    } else {
+        0
+    };
     let sequences: Vec<u32> = (0..n_in)
         .map(|_| match rng.gen_range(0..3) {
             0 => 0xffff_ffff,
@@ -358,7 +480,9 @@ pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
             _ => rng.gen_range(0..0xffffu32),
         })
         .collect();
-    let kinds: Vec<Kind> = (0..n_in).map(|_| KINDS[rng.gen_range(0..KINDS.len())]).collect();
+    let kinds: Vec<Kind> = (0..n_in)
+        .map(|_| KINDS[rng.gen_range(0..KINDS.len())])
+        .collect();
     let made: Vec<(TxOut, Signer)> = kinds
         .iter()
         .zip(&sequences)
@@ -370,7 +494,10 @@ pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
         input: sequences
             .iter()
             .map(|s| TxIn {
-                previous_output: OutPoint::new(Txid::from_byte_array(rng.gen()), rng.gen_range(0..4)),
+                previous_output: OutPoint::new(
+                    Txid::from_byte_array(rng.gen()),
+                    rng.gen_range(0..4),
+                ),
                 script_sig: ScriptBuf::new(),
                 sequence: Sequence(*s),
                 witness: Witness::new(),
@@ -379,7 +506,9 @@ pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
         output: (0..n_in + rng.gen_range(0..2usize))
             .map(|_| TxOut {
                 value: Amount::from_sat(rng.gen_range(0..1_000_000)),
-                script_pubkey: ScriptBuf::new_p2wpkh(&CompressedPublicKey(pubkey(&key(rng)).inner).wpubkey_hash()),
+                script_pubkey: ScriptBuf::new_p2wpkh(
+                    &CompressedPublicKey(pubkey(&key(rng)).inner).wpubkey_hash(),
+                ),
             })
             .collect(),
     };
@@ -391,13 +520,23 @@ pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
     let flags = if rng.gen_bool(0.5) {
         flags::ALL.iter().fold(0, |a, f| a | f)
     } else {
-        let mut f = flags::ALL.iter().filter(|_| rng.gen_bool(0.5)).fold(0, |a, f| a | f);
+        let mut f = flags::ALL
+            .iter()
+            .filter(|_| rng.gen_bool(0.5))
+            .fold(0, |a, f| a | f);
         if f & flags::WITNESS != 0 {
             f |= flags::P2SH; // Core refuses WITNESS without P2SH.
         }
         f
     };
-    Case { tx, prevouts, input, flags, kind: kinds[input], mutation: "none" }
+    Case {
+        tx,
+        prevouts,
+        input,
+        flags,
+        kind: kinds[input],
+        mutation: "none",
+    }
 }
 
 fn flip<R: Rng>(rng: &mut R, v: &mut [u8]) -> bool {
@@ -412,7 +551,11 @@ fn flip<R: Rng>(rng: &mut R, v: &mut [u8]) -> bool {
 /// Applies one random mutation to the verified input of `case` (or the transaction around it).
 pub fn mutate<R: Rng>(rng: &mut R, case: &mut Case) {
     let i = case.input;
-    let mut witness: Vec<Vec<u8>> = case.tx.input[i].witness.iter().map(<[u8]>::to_vec).collect();
+    let mut witness: Vec<Vec<u8>> = case.tx.input[i]
+        .witness
+        .iter()
+        .map(<[u8]>::to_vec)
+        .collect();
     let mut script_sig = case.tx.input[i].script_sig.to_bytes();
     let choice = rng.gen_range(0..12);
     case.mutation = match choice {
@@ -434,7 +577,11 @@ pub fn mutate<R: Rng>(rng: &mut R, case: &mut Case) {
             // Insert a random opcode into the scriptSig or the witness/leaf script.
             let opcode: u8 = rng.gen();
             if witness.len() >= 2 && rng.gen_bool(0.7) {
-                let e = if case.kind == Kind::P2trScript { witness.len() - 2 } else { witness.len() - 1 };
+                let e = if case.kind == Kind::P2trScript {
+                    witness.len() - 2
+                } else {
+                    witness.len() - 1
+                };
                 let pos = rng.gen_range(0..=witness[e].len());
                 witness[e].insert(pos, opcode);
             } else {
@@ -467,8 +614,12 @@ pub fn mutate<R: Rng>(rng: &mut R, case: &mut Case) {
         }
         7 => {
             // Change the sighash byte of a signature.
-            let ht: u8 = [0x00, 0x01, 0x02, 0x03, 0x04, 0x41, 0x81, 0x83, 0x84, 0xff][rng.gen_range(0..10)];
-            if let Some(sig) = witness.iter_mut().find(|e| e.len() == 64 || e.len() == 65 || e.len() > 66 && e[0] == 0x30) {
+            let ht: u8 =
+                [0x00, 0x01, 0x02, 0x03, 0x04, 0x41, 0x81, 0x83, 0x84, 0xff][rng.gen_range(0..10)];
+            if let Some(sig) = witness
+                .iter_mut()
+                .find(|e| e.len() == 64 || e.len() == 65 || (e.len() > 66 && e[0] == 0x30))
+            {
                 if sig.len() == 64 {
                     sig.push(ht);
                 } else if let Some(b) = sig.last_mut() {

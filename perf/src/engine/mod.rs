@@ -4,7 +4,7 @@
 //! directory and says where its tip ended. `perf race` runs each one in a child process
 //! (`perf engine-run`) which prints an [`EngineRun`] as JSON on stdout.
 
-pub mod core;
+pub mod kernel;
 pub mod sluice;
 
 use std::path::PathBuf;
@@ -85,7 +85,7 @@ pub struct EngineRun {
 /// Engine set-up or I/O failures (not block rejections, which are part of the result).
 pub fn run(kind: EngineKind, config: &EngineConfig) -> anyhow::Result<EngineRun> {
     match kind {
-        EngineKind::Core => core::run(config),
+        EngineKind::Core => kernel::run(config),
         EngineKind::Sluice => sluice::run(config),
     }
 }

@@ -64,15 +64,12 @@ pub fn run(config: &EngineConfig) -> anyhow::Result<EngineRun> {
     let blocks = data.join("blocks");
     std::fs::create_dir_all(&blocks).context("creating Core data dir")?;
     let workers = i32::try_from(config.threads.saturating_sub(1)).unwrap_or(i32::MAX);
-    let chainman = ChainstateManagerBuilder::new(
-        &context,
-        &data.to_string_lossy(),
-        &blocks.to_string_lossy(),
-    )
-    .map_err(|e| anyhow::anyhow!("chainstate options: {e}"))?
-    .worker_threads(workers)
-    .build()
-    .map_err(|e| anyhow::anyhow!("chainstate manager: {e}"))?;
+    let chainman =
+        ChainstateManagerBuilder::new(&context, &data.to_string_lossy(), &blocks.to_string_lossy())
+            .map_err(|e| anyhow::anyhow!("chainstate options: {e}"))?
+            .worker_threads(workers)
+            .build()
+            .map_err(|e| anyhow::anyhow!("chainstate manager: {e}"))?;
 
     let before = Usage::now()?;
     let start = Instant::now();
@@ -81,8 +78,7 @@ pub fn run(config: &EngineConfig) -> anyhow::Result<EngineRun> {
     chain.for_each_block(|path, index, bytes| {
         let block = Block::new(bytes)
             .map_err(|e| anyhow::anyhow!("{}: block {index} unreadable: {e}", path.display()))?;
-        if chainman.process_block(&block) == ProcessBlockResult::Rejected
-            && rejected_here.is_none()
+        if chainman.process_block(&block) == ProcessBlockResult::Rejected && rejected_here.is_none()
         {
             rejected_here = Some(Rejection {
                 hash: display_hex(block.hash().to_bytes()),
