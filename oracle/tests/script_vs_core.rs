@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Cases per run: a few thousand, well under a minute on two cores.
-const CASES: u32 = 3000;
+const CASES: u32 = 5000;
 
 #[test]
 fn sluice_and_core_agree_on_random_spends() {

@@ -443,10 +443,10 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
         }
         Signer::TaprootKey { keypair } => {
             let ty = tap_hash_type(rng);
-            let tweaked = keypair.tap_tweak(SECP256K1, None).to_inner();
+            let tweaked = keypair.tap_tweak(SECP256K1, None).to_keypair();
             let digest = cache
                 .taproot_key_spend_signature_hash(i, &Prevouts::All(prevouts), ty)
-                .map_or([0u8; 32], |h| h.to_byte_array());
+                .map_or([0u8; 32], Hash::to_byte_array);
             tx.input[i].witness = Witness::from_slice(&[schnorr_sig(&tweaked, digest, ty)]);
         }
         Signer::TaprootScript {
@@ -458,7 +458,7 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
             let leaf_hash = TapLeafHash::from_script(leaf, LeafVersion::TapScript);
             let digest = cache
                 .taproot_script_spend_signature_hash(i, &Prevouts::All(prevouts), leaf_hash, ty)
-                .map_or([0u8; 32], |h| h.to_byte_array());
+                .map_or([0u8; 32], Hash::to_byte_array);
             let sig = schnorr_sig(keypair, digest, ty);
             tx.input[i].witness = Witness::from_slice(&[sig, leaf.to_bytes(), control.clone()]);
         }
@@ -483,13 +483,25 @@ pub fn signed_case<R: Rng>(rng: &mut R) -> Case {
     let kinds: Vec<Kind> = (0..n_in)
         .map(|_| KINDS[rng.gen_range(0..KINDS.len())])
         .collect();
+    // Time-locked scripts need a sequence that lets them pass: CSV wants the disable bit clear
+    // (a relative lock the script's value satisfies), CLTV wants a non-final sequence.
+    let sequences: Vec<u32> = sequences
+        .iter()
+        .zip(&kinds)
+        .map(|(s, k)| match k {
+            Kind::P2shCsv => s & 0xffff,
+            Kind::P2wshCltv if *s == 0xffff_ffff => 0xffff_fffe,
+            _ => *s,
+        })
+        .collect();
+    let needs_v2 = kinds.contains(&Kind::P2shCsv);
     let made: Vec<(TxOut, Signer)> = kinds
         .iter()
         .zip(&sequences)
         .map(|(k, s)| make_prevout(rng, *k, lock_time, *s))
         .collect();
     let mut tx = Transaction {
-        version: Version(if rng.gen_bool(0.8) { 2 } else { 1 }),
+        version: Version(if needs_v2 || rng.gen_bool(0.8) { 2 } else { 1 }),
         lock_time: LockTime::from_consensus(lock_time),
         input: sequences
             .iter()
