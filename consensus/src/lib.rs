@@ -5,10 +5,12 @@
 //! Core; a divergence is a chain split, so every rule carries a test.
 
 pub mod block;
+pub mod chain;
 pub mod coin;
 pub mod encode;
 pub mod hash;
 pub mod header;
+pub mod merkle;
 pub mod script;
 pub mod secp;
 pub mod sigcheck;

@@ -273,7 +273,8 @@ pub fn verify_script<C: SignatureChecker + ?Sized>(
         SigVersion::Base,
         &mut ExecData::default(),
     )?;
-    let stack_copy = if flags.contains(ScriptFlags::P2SH) {
+    // Core always copies under P2SH; the copy is only read for P2SH outputs, so skip it otherwise.
+    let stack_copy = if flags.contains(ScriptFlags::P2SH) && is_p2sh(script_pubkey) {
         stack.clone()
     } else {
         Vec::new()

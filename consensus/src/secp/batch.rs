@@ -204,27 +204,40 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
         terms.push_u128(&it.r, true, a_u);
         terms.push_full(&it.p, &a.mul(&it.e).negate());
     }
-    terms.push_full(&Affine::GENERATOR, &s_sum);
+    terms.add_g(&s_sum);
     terms.sum().is_infinity()
 }
 
 /// Appends the indices of the invalid items to `failing`.
 fn locate(items: &[Parsed], coeffs: &[u128], failing: &mut Vec<usize>) {
-    if items.is_empty() {
-        return;
-    }
     if items.len() <= SINGLE_CHECK_MAX {
-        for it in items {
-            if !verify_parsed(&it.p, &it.r_x, &it.s, &it.e) {
-                failing.push(it.index);
-            }
-        }
-        return;
+        check_singly(items, failing);
+    } else if !batch_holds(items, coeffs) {
+        locate_known_failing(items, coeffs, failing);
     }
-    if batch_holds(items, coeffs) {
+}
+
+/// Like [`locate`] for a group already known to fail. The equation is linear in the items with
+/// fixed coefficients, so when the left half holds the right half must fail and is not
+/// re-checked.
+fn locate_known_failing(items: &[Parsed], coeffs: &[u128], failing: &mut Vec<usize>) {
+    if items.len() <= SINGLE_CHECK_MAX {
+        check_singly(items, failing);
         return;
     }
     let (left, right) = items.split_at(items.len() / 2);
-    locate(left, coeffs, failing);
-    locate(right, coeffs, failing);
+    if batch_holds(left, coeffs) {
+        locate_known_failing(right, coeffs, failing);
+    } else {
+        locate_known_failing(left, coeffs, failing);
+        locate(right, coeffs, failing);
+    }
+}
+
+fn check_singly(items: &[Parsed], failing: &mut Vec<usize>) {
+    for it in items {
+        if !verify_parsed(&it.p, &it.r_x, &it.s, &it.e) {
+            failing.push(it.index);
+        }
+    }
 }

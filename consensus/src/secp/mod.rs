@@ -4,6 +4,7 @@ pub mod batch;
 pub mod field;
 pub mod group;
 pub mod msm;
+pub mod pippenger;
 pub mod scalar;
 pub mod schnorr;
 
