@@ -38,6 +38,9 @@ enum Cmd {
         /// Where per-run data directories are created (default: system temp dir).
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// Test hook: Sluice imports this chain instead (exercises the disagreement path).
+        #[arg(long, hide = true)]
+        sluice_chain: Option<PathBuf>,
     },
     /// One engine run in this process; prints the result as JSON (used by `race`).
     EngineRun {
@@ -88,6 +91,7 @@ fn main() -> anyhow::Result<()> {
             runs,
             out,
             work_dir,
+            sluice_chain,
         } => {
             let cfg = RaceConfig {
                 chain,
@@ -96,6 +100,7 @@ fn main() -> anyhow::Result<()> {
                 out: out.clone(),
                 work_dir,
                 exe: std::env::current_exe()?,
+                sluice_chain,
             };
             let rep = race::race(&cfg)?;
             print!("{}", sluice_perf::markdown::render(&rep));

@@ -23,6 +23,12 @@ pub fn throughput(connected_at: &[(u64, f64)], window: u64) -> Vec<(u64, f64)> {
             t0 = t;
         }
     }
+    // A run that reports only its start and end gives one average point: draw it as a flat
+    // line over the heights it covers.
+    if let ([(_, rate)], Some(&(first, _))) = (out.as_slice(), connected_at.first()) {
+        let rate = *rate;
+        out.insert(0, (first, rate));
+    }
     out
 }
 
@@ -132,6 +138,11 @@ mod tests {
         let pts = [(0, 0.0), (5, 1.0), (10, 2.0), (20, 3.0), (21, 3.5)];
         assert_eq!(throughput(&pts, 10), vec![(10, 5.0), (20, 10.0)]);
         assert!(throughput(&[], 10).is_empty());
+        // Start and end only: a flat line at the average rate.
+        assert_eq!(
+            throughput(&[(0, 0.0), (100, 4.0)], 2),
+            vec![(0, 25.0), (100, 25.0)]
+        );
     }
 
     #[test]

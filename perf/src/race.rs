@@ -25,6 +25,9 @@ pub struct RaceConfig {
     pub work_dir: Option<PathBuf>,
     /// The `perf` executable that serves `engine-run` (normally this one).
     pub exe: PathBuf,
+    /// Test hook: Sluice imports this chain instead of `chain` (e.g. a copy with one block
+    /// corrupted), to exercise the disagreement path end to end. `None` in real races.
+    pub sluice_chain: Option<PathBuf>,
 }
 
 /// The engines ended on different tips: the race has no meaningful ratio.
@@ -175,7 +178,11 @@ pub fn race(cfg: &RaceConfig) -> anyhow::Result<Report> {
             bar.set_message(format!("{} run {}", engine.name(), i + 1));
             let dir = work.path().join(format!("{}-{i}", engine.name()));
             std::fs::create_dir_all(&dir)?;
-            let r = run_child(&cfg.exe, engine, &cfg.chain, cfg.threads, &dir)?;
+            let chain = match (engine, &cfg.sluice_chain) {
+                (EngineKind::Sluice, Some(other)) => other,
+                _ => &cfg.chain,
+            };
+            let r = run_child(&cfg.exe, engine, chain, cfg.threads, &dir)?;
             std::fs::remove_dir_all(&dir)?;
             bar.inc(1);
             match engine {

@@ -1,38 +1,30 @@
-//! Bitcoin Core's verdict on a generated case, from the kernel's script `verify`.
+//! Bitcoin Core's verdict on a generated case, through the oracle's `verify_input` (the kernel's
+//! `btck_script_pubkey_verify`).
 
-use bitcoinkernel::prelude::*;
-use bitcoinkernel::{
-    verify, KernelError, PrecomputedTransactionData, ScriptPubkey, ScriptVerifyError, Transaction,
-    TxOut,
-};
+use sluice_oracle::{verify_input, SpentOutput};
 
 use super::scriptgen::Case;
 
-/// Whether Core's kernel accepts the case's input. A kernel set-up error (bad flags, missing
-/// spent outputs) is a bug in the generator, so it panics with the case.
+/// Whether Core's kernel accepts the case's input. An oracle error (bad flags, missing spent
+/// outputs) is a bug in the generator, so it panics with the case.
 pub fn core_verdict(case: &Case) -> bool {
     let raw = bitcoin::consensus::serialize(&case.tx);
-    let tx = Transaction::new(&raw).expect("generated transactions serialize");
-    let outs: Vec<TxOut> = case
+    let spent: Vec<SpentOutput> = case
         .prevouts
         .iter()
-        .map(|o| {
-            let spk = ScriptPubkey::new(o.script_pubkey.as_bytes()).expect("script");
-            TxOut::new(&spk, i64::try_from(o.value.to_sat()).expect("amount"))
+        .map(|o| SpentOutput {
+            value: i64::try_from(o.value.to_sat()).expect("amount"),
+            script_pubkey: o.script_pubkey.to_bytes(),
         })
         .collect();
-    let pre = PrecomputedTransactionData::new(&tx, &outs).expect("precompute");
-    let spent = &outs[case.input];
-    match verify(
-        &spent.script_pubkey(),
-        Some(spent.value()),
-        &tx,
+    let own = &spent[case.input];
+    verify_input(
+        &own.script_pubkey,
+        own.value,
+        &raw,
+        &spent,
         case.input,
-        Some(case.flags),
-        &pre,
-    ) {
-        Ok(()) => true,
-        Err(KernelError::ScriptVerify(ScriptVerifyError::Invalid)) => false,
-        Err(e) => panic!("kernel set-up error {e:?} for case\n{}", case.hex()),
-    }
+        case.flags,
+    )
+    .unwrap_or_else(|e| panic!("kernel set-up error {e:?} for case\n{}", case.hex()))
 }
