@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
 use sluice_perf::race::{self, RaceConfig};
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
+use sluice_perf::usage::Usage;
 use sluice_perf::{block_inputs::BlockInputs, stats};
 
 /// Races Sluice against Bitcoin Core's validation engine on the same blocks.
@@ -152,40 +153,53 @@ fn run_race_block(
         .build()?;
     let kernel = KernelInputs::new(&inputs)?;
     let sluice = SluiceInputs::new(&inputs)?;
-    let mut core_times = Vec::new();
-    let mut sluice_times = Vec::new();
-    let mut unbatched_times = Vec::new();
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     for _ in 0..runs.max(1) {
-        let (t, failures) = race_block::run_core(&kernel, &pool)?;
-        anyhow::ensure!(
-            failures.is_empty(),
-            "Core rejected {} inputs, first {:?}",
-            failures.len(),
-            failures.first()
-        );
-        core_times.push(t);
-        for (batch, times) in [(true, &mut sluice_times), (false, &mut unbatched_times)] {
-            let (t, failures) = race_block::run_sluice(&sluice, &pool, batch)?;
+        // Order within a round: Core, Sluice (batched Schnorr), Sluice (in-place Schnorr).
+        for (slot, times, cpu) in times
+            .iter_mut()
+            .zip(cpu.iter_mut())
+            .enumerate()
+            .map(|(i, (t, c))| (i, t, c))
+        {
+            let before = Usage::now()?;
+            let (t, failures) = match slot {
+                0 => race_block::run_core(&kernel, &pool)?,
+                1 => race_block::run_sluice(&sluice, &pool, true)?,
+                _ => race_block::run_sluice(&sluice, &pool, false)?,
+            };
+            let after = Usage::now()?;
             anyhow::ensure!(
                 failures.is_empty(),
-                "Sluice (batch {batch}) rejected {} inputs, first {:?}",
+                "engine {slot} rejected {} inputs, first {:?}",
                 failures.len(),
                 failures.first()
             );
+            let (user, sys) = after.cpu_since(&before);
             times.push(t);
+            cpu.push(user + sys);
         }
     }
+    let [core_times, sluice_times, unbatched_times] = times;
+    let [core_cpu, sluice_cpu, unbatched_cpu] = cpu;
     let speedup_pairs = stats::pairwise_ratios(&core_times, &sluice_times)?;
+    let cpu_speedup_median = stats::median(&stats::pairwise_ratios(&core_cpu, &sluice_cpu)?)?;
     Ok(BlockRace {
         block: block.display().to_string(),
         inputs: n,
         threads,
         speedup_median: stats::median(&speedup_pairs)?,
         speedup_pairs,
+        cpu_speedup_median,
+        load_average,
         results: vec![
-            race_block::engine_result("core", core_times, n)?,
-            race_block::engine_result("sluice", sluice_times, n)?,
-            race_block::engine_result("sluice-no-batch", unbatched_times, n)?,
+            race_block::engine_result("core", core_times, core_cpu, n)?,
+            race_block::engine_result("sluice", sluice_times, sluice_cpu, n)?,
+            race_block::engine_result("sluice-no-batch", unbatched_times, unbatched_cpu, n)?,
         ],
     })
 }

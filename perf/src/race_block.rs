@@ -27,8 +27,13 @@ use crate::stats::{self, Summary};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockEngineResult {
     pub engine: String,
+    /// Wall seconds per run.
     pub times: Vec<f64>,
     pub summary: Summary,
+    /// Process CPU seconds (user + system, getrusage deltas) per run: less sensitive than wall
+    /// time to other processes competing for the cores.
+    pub cpu_times: Vec<f64>,
+    pub cpu_median: f64,
     pub inputs_per_s: f64,
 }
 
@@ -42,6 +47,10 @@ pub struct BlockRace {
     /// Core time / Sluice time, pair by pair (above 1 means Sluice is faster).
     pub speedup_pairs: Vec<f64>,
     pub speedup_median: f64,
+    /// Core CPU / Sluice CPU, pair by pair.
+    pub cpu_speedup_median: f64,
+    /// Load average (1 min) before the race, from /proc/loadavg.
+    pub load_average: String,
 }
 
 /// The kernel's view of a block's inputs, built once outside the timed region.
@@ -133,9 +142,11 @@ pub fn run_core(
 pub fn engine_result(
     engine: &str,
     times: Vec<f64>,
+    cpu_times: Vec<f64>,
     inputs: usize,
 ) -> Result<BlockEngineResult, stats::StatsError> {
     let summary = stats::summarize(&times)?;
+    let cpu_median = stats::median(&cpu_times)?;
     let rates: Vec<f64> = times
         .iter()
         .map(|t| stats::rate(inputs as u64, *t))
@@ -145,6 +156,8 @@ pub fn engine_result(
         inputs_per_s: stats::median(&rates)?,
         summary,
         times,
+        cpu_times,
+        cpu_median,
     })
 }
 
@@ -268,22 +281,23 @@ pub fn run_sluice(
 #[must_use]
 pub fn render(r: &BlockRace) -> String {
     let mut s = format!(
-        "race-block {} — {} inputs, {} threads\n\n| engine | median ms | min ms | max ms | inputs/s |\n|---|---|---|---|---|\n",
-        r.block, r.inputs, r.threads
+        "race-block {} — {} inputs, {} threads, load average {}\n\n| engine | median ms | min ms | max ms | CPU ms (median) | inputs/s |\n|---|---|---|---|---|---|\n",
+        r.block, r.inputs, r.threads, r.load_average
     );
     for e in &r.results {
         s.push_str(&format!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.0} |\n",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |\n",
             e.engine,
             e.summary.median * 1e3,
             e.summary.min * 1e3,
             e.summary.max * 1e3,
+            e.cpu_median * 1e3,
             e.inputs_per_s
         ));
     }
     s.push_str(&format!(
-        "\nCore/Sluice time, pair by pair: median {:.3}× (target ≥ 1.3×)\n",
-        r.speedup_median
+        "\nCore/Sluice wall time, pair by pair: median {:.3}× (target ≥ 1.3×); CPU time: median {:.3}×\n",
+        r.speedup_median, r.cpu_speedup_median
     ));
     s
 }
