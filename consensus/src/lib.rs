@@ -4,6 +4,13 @@
 //! chain context and time, and it answers with verdicts. Everything here agrees with Bitcoin
 //! Core; a divergence is a chain split, so every rule carries a test.
 
+pub mod block;
 pub mod coin;
+pub mod encode;
 pub mod hash;
 pub mod header;
+pub mod script;
+pub mod sigcheck;
+pub mod sighash;
+pub mod tx;
+pub mod tx_check;

@@ -1,0 +1,296 @@
+//! Signature checking behind a trait (Core's `BaseSignatureChecker`), and the transaction
+//! checker that hashes and verifies with libsecp256k1, or defers Schnorr checks to a batch.
+
+use secp256k1::{ecdsa, schnorr, Message, PublicKey, XOnlyPublicKey, SECP256K1};
+
+use crate::coin::Amount;
+use crate::hash::Hash256;
+use crate::script::interpreter::{ExecData, SigVersion};
+use crate::script::ScriptError;
+use crate::sighash::bip143::segwit_v0_sighash;
+use crate::sighash::bip341::{taproot_sighash, TapscriptContext};
+use crate::sighash::legacy::legacy_sighash;
+use crate::sighash::{PrecomputedTxData, SpentOutput, SIGHASH_DEFAULT};
+use crate::tx::Transaction;
+
+/// Core's `LOCKTIME_THRESHOLD`: below are heights, at or above are timestamps.
+pub const LOCKTIME_THRESHOLD: i64 = 500_000_000;
+const SEQUENCE_FINAL: u32 = 0xffff_ffff;
+const SEQUENCE_LOCKTIME_DISABLE_FLAG: i64 = 1 << 31;
+const SEQUENCE_LOCKTIME_TYPE_FLAG: i64 = 1 << 22;
+const SEQUENCE_LOCKTIME_MASK: i64 = 0x0000_ffff;
+
+/// What the interpreter asks of the transaction context. The defaults fail every check, as
+/// Core's `BaseSignatureChecker` does.
+pub trait SignatureChecker {
+    /// `sig` includes the trailing hashtype byte; `script_code` is the (FindAndDelete'd for
+    /// legacy) code from the last executed OP_CODESEPARATOR.
+    fn check_ecdsa(
+        &mut self,
+        _sig: &[u8],
+        _pubkey: &[u8],
+        _script_code: &[u8],
+        _sigversion: SigVersion,
+    ) -> bool {
+        false
+    }
+    /// `pubkey` is 32 bytes; `sig` 64 or 65 bytes is the caller's responsibility to check
+    /// (this returns `SchnorrSigSize` otherwise).
+    ///
+    /// # Errors
+    /// The script error the failed check raises.
+    fn check_schnorr(
+        &mut self,
+        _sig: &[u8],
+        _pubkey: &[u8],
+        _sigversion: SigVersion,
+        _execdata: &ExecData,
+    ) -> Result<(), ScriptError> {
+        Err(ScriptError::SchnorrSig)
+    }
+    fn check_lock_time(&self, _lock_time: i64) -> bool {
+        false
+    }
+    fn check_sequence(&self, _sequence: i64) -> bool {
+        false
+    }
+}
+
+/// A checker that fails everything (Core's `BaseSignatureChecker`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullChecker;
+impl SignatureChecker for NullChecker {}
+
+/// A Schnorr check recorded for later batch verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchnorrItem {
+    pub msg: [u8; 32],
+    /// x-only public key (not yet known to be on the curve).
+    pub pubkey: [u8; 32],
+    pub sig: [u8; 64],
+}
+
+/// How Schnorr signatures are handled.
+#[derive(Debug)]
+pub enum SchnorrMode<'v> {
+    /// Verify each signature immediately with libsecp256k1.
+    Verify,
+    /// Record each check and report success; the caller must batch-verify every recorded item
+    /// (an invalid x-only key must fail the batch) before accepting the transaction.
+    Defer(&'v mut Vec<SchnorrItem>),
+}
+
+/// Signature checker for one input of a transaction (Core's `TransactionSignatureChecker`).
+#[derive(Debug)]
+pub struct TxSignatureChecker<'t, 'a, 'v> {
+    tx: &'t Transaction<'a>,
+    input_index: usize,
+    amount: Amount,
+    spent: &'t [SpentOutput<'t>],
+    precomputed: &'t PrecomputedTxData,
+    schnorr: SchnorrMode<'v>,
+}
+
+impl<'t, 'a, 'v> TxSignatureChecker<'t, 'a, 'v> {
+    /// `spent` holds the outputs spent by every input (needed by taproot sighashes);
+    /// `amount` is the value of the output this input spends.
+    #[must_use]
+    pub fn new(
+        tx: &'t Transaction<'a>,
+        input_index: usize,
+        amount: Amount,
+        spent: &'t [SpentOutput<'t>],
+        precomputed: &'t PrecomputedTxData,
+        schnorr: SchnorrMode<'v>,
+    ) -> Self {
+        Self {
+            tx,
+            input_index,
+            amount,
+            spent,
+            precomputed,
+            schnorr,
+        }
+    }
+
+    fn sequence(&self) -> u32 {
+        self.tx
+            .inputs
+            .get(self.input_index)
+            .map_or(SEQUENCE_FINAL, |i| i.sequence)
+    }
+}
+
+/// Core's `CPubKey` length rule: the header byte fixes the size (33 for 02/03, 65 for 04/06/07).
+fn pubkey_len_ok(pubkey: &[u8]) -> bool {
+    match pubkey.first() {
+        Some(2 | 3) => pubkey.len() == 33,
+        Some(4 | 6 | 7) => pubkey.len() == 65,
+        _ => false,
+    }
+}
+
+/// ECDSA verification as Core's `CPubKey::Verify`: lax DER parse, normalise S, verify.
+#[must_use]
+pub fn verify_ecdsa_lax(sighash: &Hash256, der_sig: &[u8], pubkey: &[u8]) -> bool {
+    if !pubkey_len_ok(pubkey) {
+        return false;
+    }
+    let Ok(pk) = PublicKey::from_slice(pubkey) else {
+        return false;
+    };
+    let Ok(mut sig) = ecdsa::Signature::from_der_lax(der_sig) else {
+        return false;
+    };
+    sig.normalize_s();
+    SECP256K1
+        .verify_ecdsa(&Message::from_digest(*sighash), &sig, &pk)
+        .is_ok()
+}
+
+/// Core's `CPubKey::CheckLowS`: the lax-parsed signature's S is already normalised.
+#[must_use]
+pub fn is_low_s(der_sig: &[u8]) -> bool {
+    let Ok(sig) = ecdsa::Signature::from_der_lax(der_sig) else {
+        return false;
+    };
+    let mut n = sig;
+    n.normalize_s();
+    n == sig
+}
+
+/// BIP340 verification of one signature.
+#[must_use]
+pub fn verify_schnorr(msg: &Hash256, sig: &[u8; 64], pubkey: &[u8; 32]) -> bool {
+    let (Ok(pk), Ok(sig)) = (
+        XOnlyPublicKey::from_slice(pubkey),
+        schnorr::Signature::from_slice(sig),
+    ) else {
+        return false;
+    };
+    SECP256K1
+        .verify_schnorr(&sig, &Message::from_digest(*msg), &pk)
+        .is_ok()
+}
+
+impl SignatureChecker for TxSignatureChecker<'_, '_, '_> {
+    fn check_ecdsa(
+        &mut self,
+        sig: &[u8],
+        pubkey: &[u8],
+        script_code: &[u8],
+        sigversion: SigVersion,
+    ) -> bool {
+        if !pubkey_len_ok(pubkey) {
+            return false;
+        }
+        let Some((&hash_type, der)) = sig.split_last() else {
+            return false;
+        };
+        let hash_type = i32::from(hash_type);
+        let sighash = match sigversion {
+            SigVersion::WitnessV0 => {
+                if self.amount < 0 {
+                    return false;
+                }
+                segwit_v0_sighash(
+                    self.tx,
+                    self.input_index,
+                    script_code,
+                    self.amount,
+                    hash_type,
+                    self.precomputed,
+                )
+            }
+            _ => legacy_sighash(self.tx, self.input_index, script_code, hash_type),
+        };
+        verify_ecdsa_lax(&sighash, der, pubkey)
+    }
+
+    fn check_schnorr(
+        &mut self,
+        sig: &[u8],
+        pubkey: &[u8],
+        sigversion: SigVersion,
+        execdata: &ExecData,
+    ) -> Result<(), ScriptError> {
+        let pubkey: &[u8; 32] = pubkey.try_into().map_err(|_| ScriptError::SchnorrSig)?;
+        let (sig64, hash_type) = match sig.len() {
+            64 => (sig, SIGHASH_DEFAULT),
+            65 => {
+                if sig[64] == SIGHASH_DEFAULT {
+                    return Err(ScriptError::SchnorrSigHashtype);
+                }
+                (&sig[..64], sig[64])
+            }
+            _ => return Err(ScriptError::SchnorrSigSize),
+        };
+        let sig64: &[u8; 64] = sig64.try_into().map_err(|_| ScriptError::SchnorrSigSize)?;
+        let script_ctx = match sigversion {
+            SigVersion::Tapscript => Some(TapscriptContext {
+                tapleaf_hash: execdata.tapleaf_hash.ok_or(ScriptError::UnknownError)?,
+                codeseparator_pos: execdata.codeseparator_pos,
+            }),
+            _ => None,
+        };
+        let msg = taproot_sighash(
+            self.tx,
+            self.input_index,
+            self.spent,
+            self.precomputed,
+            hash_type,
+            execdata.annex_hash.as_ref(),
+            script_ctx.as_ref(),
+        )
+        .map_err(|_| ScriptError::SchnorrSigHashtype)?;
+        match &mut self.schnorr {
+            SchnorrMode::Verify => {
+                if verify_schnorr(&msg, sig64, pubkey) {
+                    Ok(())
+                } else {
+                    Err(ScriptError::SchnorrSig)
+                }
+            }
+            SchnorrMode::Defer(items) => {
+                items.push(SchnorrItem {
+                    msg,
+                    pubkey: *pubkey,
+                    sig: *sig64,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn check_lock_time(&self, lock_time: i64) -> bool {
+        let tx_lock = i64::from(self.tx.lock_time);
+        // Both must be heights or both timestamps.
+        if (tx_lock < LOCKTIME_THRESHOLD) != (lock_time < LOCKTIME_THRESHOLD) {
+            return false;
+        }
+        if lock_time > tx_lock {
+            return false;
+        }
+        // A final input would make nLockTime ineffective, so CLTV demands a non-final one.
+        self.sequence() != SEQUENCE_FINAL
+    }
+
+    fn check_sequence(&self, sequence: i64) -> bool {
+        let tx_seq = i64::from(self.sequence());
+        // Core compares the version as unsigned: negative versions count as >= 2.
+        if u32::from_le_bytes(self.tx.version.to_le_bytes()) < 2 {
+            return false;
+        }
+        if tx_seq & SEQUENCE_LOCKTIME_DISABLE_FLAG != 0 {
+            return false;
+        }
+        let mask = SEQUENCE_LOCKTIME_TYPE_FLAG | SEQUENCE_LOCKTIME_MASK;
+        let tx_masked = tx_seq & mask;
+        let masked = sequence & mask;
+        // Both must be block-based or both time-based.
+        if (tx_masked < SEQUENCE_LOCKTIME_TYPE_FLAG) != (masked < SEQUENCE_LOCKTIME_TYPE_FLAG) {
+            return false;
+        }
+        masked <= tx_masked
+    }
+}
