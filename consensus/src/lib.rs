@@ -14,3 +14,4 @@ pub mod sigcheck;
 pub mod sighash;
 pub mod tx;
 pub mod tx_check;
+pub mod merkle;
