@@ -15,3 +15,4 @@ pub mod sighash;
 pub mod tx;
 pub mod tx_check;
 pub mod merkle;
+pub mod secp;
