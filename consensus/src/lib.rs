@@ -5,6 +5,7 @@
 //! Core; a divergence is a chain split, so every rule carries a test.
 
 pub mod block;
+pub mod chain;
 pub mod coin;
 pub mod encode;
 pub mod hash;
