@@ -50,16 +50,19 @@ impl ScriptFlags {
     /// Every defined flag.
     pub const ALL: Self = Self((1 << 21) - 1);
 
-    /// Consensus flags (Core's `GetBlockScriptFlags` on mainnet, ignoring its two historic
-    /// exception blocks) for a block at `height`. P2SH is keyed on height 173805 (the first block
-    /// where BIP16's timestamp rule applies); DERSIG 363725, CLTV 388381, CSV 419328,
-    /// WITNESS+NULLDUMMY 481824, TAPROOT 709632.
+    /// Core's `GetBlockScriptFlags` for mainnet: P2SH, WITNESS and TAPROOT always (Core applies
+    /// them retroactively; every historic block passes) except for the two exception blocks, plus
+    /// DERSIG from 363725, CHECKLOCKTIMEVERIFY from 388381, CHECKSEQUENCEVERIFY from 419328 and
+    /// NULLDUMMY from 481824 (segwit). `block_hash` is in internal byte order.
     #[must_use]
-    pub fn mainnet_consensus(height: u32) -> Self {
-        let mut f = Self::NONE;
-        if height >= 173_805 {
-            f |= Self::P2SH;
-        }
+    pub fn mainnet_block_flags(height: u32, block_hash: &[u8; 32]) -> Self {
+        let mut f = if *block_hash == display_hash(BIP16_EXCEPTION) {
+            Self::NONE
+        } else if *block_hash == display_hash(TAPROOT_EXCEPTION) {
+            Self::P2SH | Self::WITNESS
+        } else {
+            Self::P2SH | Self::WITNESS | Self::TAPROOT
+        };
         if height >= 363_725 {
             f |= Self::DERSIG;
         }
@@ -70,12 +73,16 @@ impl ScriptFlags {
             f |= Self::CHECKSEQUENCEVERIFY;
         }
         if height >= 481_824 {
-            f |= Self::WITNESS | Self::NULLDUMMY;
-        }
-        if height >= 709_632 {
-            f |= Self::TAPROOT;
+            f |= Self::NULLDUMMY;
         }
         f
+    }
+
+    /// Mainnet consensus flags at `height` for any block other than the two exception blocks
+    /// (see [`ScriptFlags::mainnet_block_flags`]).
+    #[must_use]
+    pub fn mainnet_consensus(height: u32) -> Self {
+        Self::mainnet_block_flags(height, &[0; 32])
     }
 
     #[must_use]
@@ -107,6 +114,27 @@ impl ScriptFlags {
         }
         Ok(f)
     }
+}
+
+/// Mainnet block 170060, which violates BIP16 and is validated with no flags.
+const BIP16_EXCEPTION: &str = "00000000000002dc756eebf4f49723ed8d30cc28a5f108eb94b1ba88ac4f9c22";
+/// Mainnet block 692261, which violates taproot rules and is validated with P2SH+WITNESS only.
+const TAPROOT_EXCEPTION: &str = "0000000000000000000f14c35b2d841e986ab5441de8c585d5ffe55ea1e395ad";
+
+/// Internal byte order of a display-hex hash (constant input, so invalid hex cannot occur).
+fn display_hash(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let b = hex.as_bytes();
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0,
+    };
+    for (i, o) in out.iter_mut().enumerate() {
+        let j = 62 - 2 * i;
+        *o = (nib(b[j]) << 4) | nib(b[j + 1]);
+    }
+    out
 }
 
 impl BitOr for ScriptFlags {
@@ -152,5 +180,17 @@ mod tests {
         assert!(ScriptFlags::parse("P2SH,BOGUS").is_err());
         assert_eq!(ScriptFlags::TAPROOT.0, 1 << 17);
         assert_eq!(ScriptFlags::ALL_NAMED.len(), 21);
+        let exc = display_hash(BIP16_EXCEPTION);
+        assert_eq!(exc[31], 0);
+        assert_eq!(exc[0], 0x22);
+        assert_eq!(
+            ScriptFlags::mainnet_block_flags(170_060, &exc),
+            ScriptFlags::NONE
+        );
+        assert_eq!(
+            ScriptFlags::mainnet_consensus(100),
+            ScriptFlags::P2SH | ScriptFlags::WITNESS | ScriptFlags::TAPROOT
+        );
+        assert!(ScriptFlags::mainnet_consensus(481_824).contains(ScriptFlags::NULLDUMMY));
     }
 }

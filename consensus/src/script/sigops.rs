@@ -151,3 +151,71 @@ pub fn sigop_cost(tx: &Transaction<'_>, spent: &[SpentOutput<'_>], flags: Script
     }
     cost
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::opcodes::{OP_0, OP_1, OP_2, OP_ENDIF, OP_EQUAL, OP_HASH160, OP_IF};
+    use super::super::push_data;
+    use super::*;
+    use crate::tx::Witness;
+
+    fn p2sh_of(script: &[u8]) -> Vec<u8> {
+        use ripemd::{Digest, Ripemd160};
+        let h = Ripemd160::digest(crate::hash::sha256(script));
+        let mut s = vec![OP_HASH160];
+        push_data(&mut s, &h);
+        s.push(OP_EQUAL);
+        s
+    }
+
+    /// Core's sigopcount_tests GetSigOpCount case.
+    #[test]
+    fn core_get_sigop_count() {
+        assert_eq!(legacy_sigop_count(&[], false), 0);
+        let dummy = [0u8; 20];
+        let mut s1 = vec![OP_1];
+        push_data(&mut s1, &dummy);
+        push_data(&mut s1, &dummy);
+        s1.extend_from_slice(&[OP_2, OP_CHECKMULTISIG]);
+        assert_eq!(legacy_sigop_count(&s1, true), 2);
+        s1.extend_from_slice(&[OP_IF, OP_CHECKSIG, OP_ENDIF]);
+        assert_eq!(legacy_sigop_count(&s1, true), 3);
+        assert_eq!(legacy_sigop_count(&s1, false), 21);
+        let p2sh = p2sh_of(&s1);
+        let mut sig = vec![OP_0];
+        push_data(&mut sig, &s1);
+        assert_eq!(p2sh_sigop_count(&p2sh, &sig), 3);
+        assert_eq!(legacy_sigop_count(&p2sh, true), 0);
+        // Non-push scriptSig: 0.
+        sig.push(OP_CHECKSIG);
+        assert_eq!(p2sh_sigop_count(&p2sh, &sig), 0);
+    }
+
+    #[test]
+    fn witness_sigops_p2wpkh_and_p2sh_wrapped() {
+        let w = Witness::default();
+        let p2wpkh = [&[0u8, 20][..], &[7u8; 20][..]].concat();
+        assert_eq!(
+            witness_sigop_count(&[], &p2wpkh, &w, ScriptFlags::WITNESS | ScriptFlags::P2SH),
+            1
+        );
+        assert_eq!(witness_sigop_count(&[], &p2wpkh, &w, ScriptFlags::P2SH), 0);
+        let mut sig = Vec::new();
+        push_data(&mut sig, &p2wpkh);
+        assert_eq!(
+            witness_sigop_count(
+                &sig,
+                &p2sh_of(&p2wpkh),
+                &w,
+                ScriptFlags::WITNESS | ScriptFlags::P2SH
+            ),
+            1
+        );
+        // P2WSH with an empty witness counts nothing.
+        let p2wsh = [&[0u8, 32][..], &[7u8; 32][..]].concat();
+        assert_eq!(
+            witness_sigop_count(&[], &p2wsh, &w, ScriptFlags::WITNESS | ScriptFlags::P2SH),
+            0
+        );
+    }
+}

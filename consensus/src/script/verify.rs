@@ -60,10 +60,7 @@ pub fn check_tap_tweak(
     merkle_root: Option<&Hash256>,
     parity_odd: bool,
 ) -> bool {
-    let (Ok(p), Ok(q)) = (
-        XOnlyPublicKey::from_slice(internal),
-        XOnlyPublicKey::from_slice(program),
-    ) else {
+    let Ok(p) = XOnlyPublicKey::from_slice(internal) else {
         return false;
     };
     let mut h = HashWriter::tagged(b"TapTweak");
@@ -74,12 +71,12 @@ pub fn check_tap_tweak(
     let Ok(tweak) = Scalar::from_be_bytes(h.sha256()) else {
         return false;
     };
-    let parity = if parity_odd {
-        Parity::Odd
-    } else {
-        Parity::Even
+    // Same arithmetic as libsecp256k1's xonly_pubkey_tweak_add_check (Q = P + tG, compare x and
+    // y parity), without parsing Q: that would cost a square root and cannot change the answer.
+    let Ok((q, parity)) = p.add_tweak(SECP256K1, &tweak) else {
+        return false;
     };
-    p.tweak_add_check(SECP256K1, &q, parity, tweak)
+    q.serialize()[..] == *program && (parity == Parity::Odd) == parity_odd
 }
 
 fn execute_witness_script<C: SignatureChecker + ?Sized>(
@@ -273,7 +270,8 @@ pub fn verify_script<C: SignatureChecker + ?Sized>(
         SigVersion::Base,
         &mut ExecData::default(),
     )?;
-    let stack_copy = if flags.contains(ScriptFlags::P2SH) {
+    // Core always copies under P2SH; the copy is only read for P2SH outputs, so skip it otherwise.
+    let stack_copy = if flags.contains(ScriptFlags::P2SH) && is_p2sh(script_pubkey) {
         stack.clone()
     } else {
         Vec::new()
