@@ -8,13 +8,14 @@ use sluice_consensus::chain::tx_inputs::{
     bip30_applies, check_block_spends, check_tx_inputs, is_bip30_repeat, is_bip30_unspendable,
 };
 use sluice_consensus::chain::{
-    check_block, contextual_check_block, AncestorInfo, AncestorView, BlockError, HeaderChain,
-    Params,
+    check_block, contextual_check_block, script_flags, AncestorInfo, AncestorView, BlockError,
+    HeaderChain, Network, Params,
 };
 use sluice_consensus::coin::{Coin, MAX_MONEY};
 use sluice_consensus::encode::write_compact_size;
 use sluice_consensus::hash::{sha256d, Hash256};
 use sluice_consensus::header::Header;
+use sluice_consensus::script::flags::ScriptFlags;
 
 const NOW: i64 = 2_000_000_000;
 const FINAL: u32 = 0xffff_ffff;
@@ -593,4 +594,112 @@ fn bip30_scope() {
         known: vec![(1, [3; 32])],
     };
     assert!(bip30_applies(&[1; 32], &view, &r).unwrap());
+}
+
+#[test]
+fn p2sh_sigops_count_towards_the_block_cost() {
+    let (p, c) = chain(5);
+    // A P2SH coin whose redeem script (the scriptSig's last push) holds n OP_CHECKSIGs.
+    let p2sh = {
+        let mut s = vec![0xa9, 0x14];
+        s.extend_from_slice(&[7; 20]);
+        s.push(0x87);
+        s
+    };
+    let run = |n: usize| {
+        let mut sig = vec![0x4d];
+        sig.extend_from_slice(&u16::try_from(n).unwrap().to_le_bytes());
+        sig.extend(std::iter::repeat_n(0xac, n));
+        let mut tx = spend(1, 1);
+        tx.ins[0].script_sig = sig;
+        let raw = build(&c, &[coinbase(6, 1), tx]);
+        let b = Block::parse(&raw).unwrap();
+        // Context-free, the push hides the sigops: CheckBlock passes.
+        check_block(&b, &p).unwrap();
+        let coins = [Coin {
+            value: 10,
+            script_pubkey: p2sh.clone(),
+            height: 1,
+            coinbase: false,
+        }];
+        check_block_spends(&b, &coins, &c, &p)
+    };
+    let ok = run(19_999).unwrap();
+    assert_eq!(ok.sigop_cost, 19_999 * 4);
+    assert_eq!(run(20_001), Err(BlockError::TooManySigops));
+    assert_eq!(BlockError::TooManySigops.to_string(), "bad-blk-sigops");
+}
+
+#[test]
+fn script_flags_follow_core() {
+    let m = Params::mainnet();
+    // Agrees with the interpreter's own mainnet table at every deployment boundary.
+    for h in [
+        0u32, 1, 170, 227_931, 363_724, 363_725, 388_380, 388_381, 419_327, 419_328, 481_823,
+        481_824, 709_632, 900_000,
+    ] {
+        assert_eq!(
+            script_flags(h, &[1; 32], &m),
+            ScriptFlags::mainnet_block_flags(h, &[1; 32]),
+            "height {h}"
+        );
+    }
+    let bip16 = display("00000000000002dc756eebf4f49723ed8d30cc28a5f108eb94b1ba88ac4f9c22");
+    assert_eq!(script_flags(170_060, &bip16, &m), ScriptFlags::NONE);
+    let taproot = display("0000000000000000000f14c35b2d841e986ab5441de8c585d5ffe55ea1e395ad");
+    assert_eq!(
+        script_flags(692_261, &taproot, &m),
+        ScriptFlags::P2SH
+            | ScriptFlags::WITNESS
+            | ScriptFlags::DERSIG
+            | ScriptFlags::CHECKLOCKTIMEVERIFY
+            | ScriptFlags::CHECKSEQUENCEVERIFY
+            | ScriptFlags::NULLDUMMY
+    );
+    assert_eq!(
+        script_flags(692_261, &taproot, &m),
+        ScriptFlags::mainnet_block_flags(692_261, &taproot)
+    );
+    // Regtest: segwit (NULLDUMMY) from 0, the rest from 1; exceptions only on mainnet.
+    let r = Params::regtest();
+    let base = ScriptFlags::P2SH | ScriptFlags::WITNESS | ScriptFlags::TAPROOT;
+    assert_eq!(script_flags(0, &taproot, &r), base | ScriptFlags::NULLDUMMY);
+    let all = base
+        | ScriptFlags::NULLDUMMY
+        | ScriptFlags::DERSIG
+        | ScriptFlags::CHECKLOCKTIMEVERIFY
+        | ScriptFlags::CHECKSEQUENCEVERIFY;
+    assert_eq!(script_flags(1, &[0; 32], &r), all);
+    for net in [Network::Testnet4, Network::Signet] {
+        let p = Params::new(net);
+        assert_eq!(script_flags(0, &[0; 32], &p), base, "{net:?}");
+        assert_eq!(script_flags(1, &[0; 32], &p), all, "{net:?}");
+    }
+}
+
+#[test]
+fn mutation_and_permanence_classes_follow_core() {
+    use sluice_consensus::chain::HeaderError;
+    for e in [
+        BlockError::BadMerkleRoot,
+        BlockError::DuplicateTx,
+        BlockError::BadWitnessNonceSize,
+        BlockError::BadWitnessMerkleMatch,
+        BlockError::UnexpectedWitness,
+    ] {
+        assert!(e.is_mutation(), "{e}");
+    }
+    for e in [
+        BlockError::BadLength,
+        BlockError::BadWeight,
+        BlockError::BadCoinbaseAmount,
+        BlockError::Header(HeaderError::HighHash),
+    ] {
+        assert!(!e.is_mutation(), "{e}");
+    }
+    assert!(HeaderError::HighHash.is_permanent());
+    assert!(HeaderError::BadDiffBits.is_permanent());
+    assert!(HeaderError::BadVersion(1).is_permanent());
+    assert!(!HeaderError::TimeTooNew.is_permanent());
+    assert!(!HeaderError::PrevBlockNotFound.is_permanent());
 }

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sluice_consensus::chain::header_check::{check_header, contextual_check_block_header};
-use sluice_consensus::chain::pow::{check_proof_of_work, next_work_required};
+use sluice_consensus::chain::pow::{
+    check_proof_of_work, next_work_required, permitted_difficulty_transition,
+};
 use sluice_consensus::chain::{AncestorView, HeaderChain, HeaderError, Params};
 use sluice_consensus::header::Header;
 use std::path::Path;
@@ -72,6 +74,12 @@ fn mainnet_headers_from_checkpoint_cross_four_retargets() {
         chain
             .accept(h, &params, NOW)
             .unwrap_or_else(|e| panic!("height {height}: {e}"));
+        assert!(permitted_difficulty_transition(
+            &params,
+            height,
+            headers[i - 1].bits,
+            h.bits
+        ));
     }
     assert_eq!(retargets, 4);
     assert_eq!(chain.tip_height(), 830_592);
@@ -171,4 +179,14 @@ fn unlinked_header_is_prev_blk_not_found() {
         Err(HeaderError::PrevBlockNotFound)
     );
     assert_eq!(chain.tip_height(), 10, "rejected header not appended");
+}
+
+#[test]
+fn proof_of_work_is_checked_before_linkage_as_in_core() {
+    let params = Params::mainnet();
+    let headers = load("mainnet-0-32259.headers");
+    let mut chain = chain_to(&headers, 10);
+    let mut h = headers[12];
+    h.nonce ^= 1;
+    assert_eq!(chain.accept(&h, &params, NOW), Err(HeaderError::HighHash));
 }

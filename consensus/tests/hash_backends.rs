@@ -191,6 +191,37 @@ fn automatic_backend_matches_reference() {
 }
 
 #[test]
+fn automatic_split_matches_reference_for_every_batch_size() {
+    // The automatic functions split a batch between a wide and a narrow backend.
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for n in 0..=50usize {
+        let inputs: Vec<[u8; 64]> = (0..n)
+            .map(|_| {
+                let mut b = [0u8; 64];
+                rng.fill_bytes(&mut b);
+                b
+            })
+            .collect();
+        let mut out = vec![[0u8; 32]; n];
+        sha256d64(&inputs, &mut out);
+        for (o, i) in out.iter().zip(&inputs) {
+            assert_eq!(*o, reference_d(i), "n {n}");
+        }
+        let data: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let len = rng.gen_range(0..300);
+                random_bytes(&mut rng, len)
+            })
+            .collect();
+        let msgs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        sha256d_many(&msgs, &mut out);
+        for (o, m) in out.iter().zip(&msgs) {
+            assert_eq!(*o, reference_d(m), "n {n}");
+        }
+    }
+}
+
+#[test]
 fn known_answer_abc() {
     // FIPS 180-2 appendix B.1.
     let mut out = [[0u8; 32]; 1];

@@ -3,14 +3,16 @@
 
 use super::ancestors::AncestorView;
 use super::block_error::BlockError;
-use super::fallback::{check_transaction, legacy_sigop_count, MAX_BLOCK_WEIGHT};
 use super::header_check::check_block_header;
 use super::locktime::is_final_tx;
 use super::params::Params;
+use super::signet::check_signet_block_solution;
 use crate::block::Block;
 use crate::hash::{sha256d, Hash256};
 use crate::merkle::merkle_root;
+use crate::script::sigops::legacy_tx_sigops;
 use crate::tx::{Transaction, WITNESS_SCALE_FACTOR};
+use crate::tx_check::{check_transaction, MAX_BLOCK_WEIGHT};
 
 /// Maximum sigop cost of a block (`MAX_BLOCK_SIGOPS_COST`).
 pub const MAX_BLOCK_SIGOPS_COST: u64 = 80_000;
@@ -58,8 +60,7 @@ pub fn block_witness_merkle_root(block: &Block<'_>) -> Hash256 {
 
 /// Core's `CheckBlock` with all checks on.
 ///
-/// Not covered: signet's block-solution check (`bad-signet-blksig`), which needs the script
-/// interpreter; signet callers must run it separately.
+/// On signet this includes the block-solution check (`bad-signet-blksig`).
 ///
 /// # Errors
 /// The first failing rule, in Core's order.
@@ -78,6 +79,10 @@ pub fn check_block_with(
 ) -> Result<(), BlockError> {
     if opts.check_pow {
         check_block_header(&block.header, params)?;
+        if let Some(challenge) = &params.signet_challenge {
+            check_signet_block_solution(block, challenge, params)
+                .map_err(|_| BlockError::BadSignetBlockSig)?;
+        }
     }
     if opts.check_merkle_root {
         let (root, mutated) = block_merkle_root(block);
@@ -104,7 +109,7 @@ pub fn check_block_with(
     for tx in txs {
         check_transaction(tx)?;
     }
-    let sigops: u64 = txs.iter().map(legacy_sigop_count).sum();
+    let sigops: u64 = txs.iter().map(|t| u64::from(legacy_tx_sigops(t))).sum();
     if sigops.saturating_mul(WITNESS_SCALE_FACTOR as u64) > MAX_BLOCK_SIGOPS_COST {
         return Err(BlockError::TooManySigops);
     }
@@ -144,8 +149,16 @@ pub fn witness_commitment_index(block: &Block<'_>) -> Option<usize> {
     })
 }
 
-/// Core's `CheckWitnessMalleation`.
-fn check_witness_malleation(block: &Block<'_>, expect_commitment: bool) -> Result<(), BlockError> {
+/// Core's `CheckWitnessMalleation`: with `expect_commitment` (segwit active) a commitment, if
+/// present, must match the witness root under a 32-byte reserved value; without one no
+/// transaction may carry witness data.
+///
+/// # Errors
+/// `bad-witness-nonce-size`, `bad-witness-merkle-match` or `unexpected-witness`.
+pub fn check_witness_malleation(
+    block: &Block<'_>,
+    expect_commitment: bool,
+) -> Result<(), BlockError> {
     if expect_commitment {
         if let Some(pos) = witness_commitment_index(block) {
             let cb = block

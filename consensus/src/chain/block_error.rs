@@ -2,6 +2,7 @@
 
 use super::ancestors::MissingAncestor;
 use super::header_check::HeaderError;
+pub use crate::tx_check::TxCheckError;
 
 /// Why Core would reject a block (or a transaction while connecting it).
 /// `Display` is the reject reason string.
@@ -9,6 +10,9 @@ use super::header_check::HeaderError;
 pub enum BlockError {
     #[error(transparent)]
     Header(#[from] HeaderError),
+    /// Signet only: the block's solution does not satisfy the challenge.
+    #[error("bad-signet-blksig")]
+    BadSignetBlockSig,
     #[error("bad-txnmrklroot")]
     BadMerkleRoot,
     #[error("bad-txns-duplicate")]
@@ -50,27 +54,21 @@ pub enum BlockError {
     MissingAncestor(#[from] MissingAncestor),
 }
 
-/// Context-free transaction rejections (Core's `CheckTransaction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TxCheckError {
-    #[error("bad-txns-vin-empty")]
-    VinEmpty,
-    #[error("bad-txns-vout-empty")]
-    VoutEmpty,
-    #[error("bad-txns-oversize")]
-    Oversize,
-    #[error("bad-txns-vout-negative")]
-    VoutNegative,
-    #[error("bad-txns-vout-toolarge")]
-    VoutTooLarge,
-    #[error("bad-txns-txouttotal-toolarge")]
-    TxOutTotalTooLarge,
-    #[error("bad-txns-inputs-duplicate")]
-    InputsDuplicate,
-    #[error("bad-cb-length")]
-    CoinbaseLength,
-    #[error("bad-txns-prevout-null")]
-    PrevoutNull,
+impl BlockError {
+    /// Whether the block data may just be corrupted or malleated in transit (Core's
+    /// `BLOCK_MUTATED`): the header is not to be marked invalid, the same block with the
+    /// right transactions can still be valid.
+    #[must_use]
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Self::BadMerkleRoot
+                | Self::DuplicateTx
+                | Self::BadWitnessNonceSize
+                | Self::BadWitnessMerkleMatch
+                | Self::UnexpectedWitness
+        )
+    }
 }
 
 /// Rejections of `CheckTxInputs`: spending the given coins.

@@ -40,6 +40,19 @@ pub enum HeaderError {
     MissingAncestor(#[from] MissingAncestor),
 }
 
+impl HeaderError {
+    /// Whether the header itself is invalid forever (Core's `BLOCK_INVALID_HEADER`, which marks
+    /// the index entry failed). `time-too-new` may pass later (`BLOCK_TIME_FUTURE`), and a
+    /// missing parent or ancestor is a gap in what the caller supplied, not a verdict.
+    #[must_use]
+    pub fn is_permanent(&self) -> bool {
+        !matches!(
+            self,
+            Self::TimeTooNew | Self::PrevBlockNotFound | Self::MissingAncestor(_)
+        )
+    }
+}
+
 /// Context-free header check: the proof of work matches the claimed target.
 ///
 /// # Errors
@@ -97,7 +110,8 @@ pub fn contextual_check_block_header<V: AncestorView + ?Sized>(
     Ok(())
 }
 
-/// Both checks plus linkage: `header.prev_blockhash` must be the tip's hash.
+/// Both checks plus linkage (`header.prev_blockhash` must be the tip's hash), in the order
+/// Core's `AcceptBlockHeader` applies them.
 ///
 /// # Errors
 /// The first failing rule as a [`HeaderError`].
@@ -107,10 +121,11 @@ pub fn check_header<V: AncestorView + ?Sized>(
     params: &Params,
     adjusted_time: i64,
 ) -> Result<(), HeaderError> {
+    // Core's AcceptBlockHeader order: proof of work, then the parent lookup, then context.
+    check_block_header(header, params)?;
     let tip = view.get(view.tip_height())?;
     if header.prev_blockhash != tip.hash {
         return Err(HeaderError::PrevBlockNotFound);
     }
-    check_block_header(header, params)?;
     contextual_check_block_header(header, view, params, adjusted_time)
 }

@@ -7,13 +7,14 @@
 pub mod ancestors;
 pub mod block_check;
 pub mod block_error;
-mod fallback;
 mod genesis;
 pub mod header_chain;
 pub mod header_check;
 pub mod locktime;
 pub mod params;
 pub mod pow;
+pub mod script_flags;
+pub mod signet;
 pub mod subsidy;
 pub mod tx_inputs;
 pub mod u256;
@@ -27,5 +28,6 @@ pub use header_check::{
 };
 pub use params::{Network, Params};
 pub use pow::{block_proof, check_proof_of_work, next_work_required};
+pub use script_flags::script_flags;
 pub use subsidy::block_subsidy as subsidy;
 pub use u256::U256;

@@ -2,14 +2,19 @@
 //! the coinbase amount limit, and BIP30. Looking the coins up is the caller's job.
 
 use super::ancestors::{AncestorView, MissingAncestor};
+use super::block_check::MAX_BLOCK_SIGOPS_COST;
 use super::block_error::{BlockError, TxInputError};
 use super::genesis::display_hash;
 use super::locktime::sequence_locks;
 use super::params::Params;
+use super::script_flags::script_flags;
 use super::subsidy::block_subsidy;
 use crate::block::Block;
 use crate::coin::{Amount, Coin, OutPoint, MAX_MONEY};
 use crate::hash::Hash256;
+use crate::script::flags::ScriptFlags;
+use crate::script::sigops::sigop_cost as sigop_cost_of;
+use crate::sighash::SpentOutput;
 use crate::tx::Transaction;
 
 fn money_range(v: Amount) -> bool {
@@ -102,12 +107,17 @@ pub fn check_sequence_locks<V: AncestorView + ?Sized>(
 pub struct SpendSummary {
     /// Sum of all fees.
     pub fees: Amount,
+    /// Total sigop cost (legacy, P2SH and witness; Core's `GetTransactionSigOpCost` summed).
+    pub sigop_cost: u64,
+    /// The script flags the block's inputs must be verified under.
+    pub flags: ScriptFlags,
 }
 
-/// The coin-dependent checks of Core's `ConnectBlock` other than scripts, BIP30 and sigops:
-/// per non-coinbase transaction `CheckTxInputs`, the accumulated-fee range and BIP68; then the
-/// coinbase may claim at most subsidy + fees. `spent` holds the coins of every non-coinbase
-/// input in block order (the layout of undo data).
+/// The coin-dependent checks of Core's `ConnectBlock` other than scripts and BIP30, in Core's
+/// order: per transaction `CheckTxInputs`, the accumulated-fee range and BIP68 (non-coinbase),
+/// then the running sigop cost against [`MAX_BLOCK_SIGOPS_COST`]; finally the coinbase may
+/// claim at most subsidy + fees. `spent` holds the coins of every non-coinbase input in block
+/// order (the layout of undo data). Run [`super::check_block`] first.
 ///
 /// # Errors
 /// The first failing rule as a [`BlockError`].
@@ -121,29 +131,47 @@ pub fn check_block_spends<V: AncestorView + ?Sized>(
         .tip_height()
         .checked_add(1)
         .ok_or(BlockError::InputsMissing)?;
+    let flags = script_flags(height, &block.header.block_hash(), params);
     let mut fees: Amount = 0;
+    let mut sigop_cost: u64 = 0;
     let mut rest = spent;
-    for tx in block.transactions.iter().skip(1) {
-        let n = tx.inputs.len();
-        if rest.len() < n {
-            return Err(BlockError::InputsMissing);
+    let mut outputs: Vec<SpentOutput<'_>> = Vec::new();
+    for tx in &block.transactions {
+        outputs.clear();
+        if !tx.is_coinbase() {
+            let n = tx.inputs.len();
+            if rest.len() < n {
+                return Err(BlockError::InputsMissing);
+            }
+            let (coins, tail) = rest.split_at(n);
+            rest = tail;
+            let fee = check_tx_inputs(tx, coins, height)?;
+            fees = fees
+                .checked_add(fee)
+                .filter(|f| money_range(*f))
+                .ok_or(BlockError::AccumulatedFeeOutOfRange)?;
+            if !check_sequence_locks(tx, coins, view, params)? {
+                return Err(BlockError::NonFinal);
+            }
+            outputs.extend(coins.iter().map(|c| SpentOutput {
+                value: c.value,
+                script_pubkey: &c.script_pubkey,
+            }));
         }
-        let (coins, tail) = rest.split_at(n);
-        rest = tail;
-        let fee = check_tx_inputs(tx, coins, height)?;
-        fees = fees
-            .checked_add(fee)
-            .filter(|f| money_range(*f))
-            .ok_or(BlockError::AccumulatedFeeOutOfRange)?;
-        if !check_sequence_locks(tx, coins, view, params)? {
-            return Err(BlockError::NonFinal);
+        sigop_cost = sigop_cost.saturating_add(sigop_cost_of(tx, &outputs, flags));
+        if sigop_cost > MAX_BLOCK_SIGOPS_COST {
+            return Err(BlockError::TooManySigops);
         }
     }
     if !rest.is_empty() {
         return Err(BlockError::InputsMissing);
     }
     check_coinbase_amount(block, fees, height, params)?;
-    Ok(SpendSummary { fees })
+    Ok(SpendSummary {
+        fees,
+        sigop_cost,
+        flags,
+    })
 }
 
 /// `bad-cb-amount`: the coinbase may claim at most subsidy + fees.

@@ -15,6 +15,16 @@ pub(crate) trait LaneEngine<const N: usize>: Copy {
     /// One compression of every lane's block into every lane's state.
     fn compress(self, state: &mut [[u32; N]; 8], w: &[[u32; N]; 16]);
 
+    /// One compression of each lane's block (transposing them first).
+    fn compress_blocks(self, state: &mut [[u32; N]; 8], blocks: &[&[u8; 64]; N]) {
+        self.compress(state, &transpose(blocks));
+    }
+
+    /// Double SHA-256 of N 64-byte messages; returns the final transposed state words.
+    fn d64_blocks(self, blocks: &[&[u8; 64]; N]) -> [[u32; N]; 8] {
+        self.d64(&transpose(blocks))
+    }
+
     /// Double SHA-256 of N 64-byte messages given as transposed words; returns the final
     /// transposed state words of the second hash.
     fn d64(self, w: &[[u32; N]; 16]) -> [[u32; N]; 8] {
@@ -56,6 +66,18 @@ fn lane_digest<const N: usize>(state: &[[u32; N]; 8], lane: usize) -> Hash256 {
     state_bytes(&words)
 }
 
+/// An idle lane's block.
+static ZERO_BLOCK: [u8; 64] = [0; 64];
+
+/// Big-endian words of N blocks, transposed (`w[j][lane]`).
+fn transpose<const N: usize>(blocks: &[&[u8; 64]; N]) -> [[u32; N]; 16] {
+    let mut w = [[0u32; N]; 16];
+    for (lane, block) in blocks.iter().enumerate() {
+        set_lane_block(&mut w, lane, block);
+    }
+    w
+}
+
 /// Set the big-endian words of `block` as lane `lane` of `w`.
 fn set_lane_block<const N: usize>(w: &mut [[u32; N]; 16], lane: usize, block: &[u8; 64]) {
     for (row, word) in w.iter_mut().zip(block_words(block)) {
@@ -72,11 +94,9 @@ pub(crate) fn sha256d64<const N: usize, E: LaneEngine<N>>(
     out: &mut [Hash256],
 ) {
     for (ins, outs) in inputs.chunks(N).zip(out.chunks_mut(N)) {
-        let mut w = [[0u32; N]; 16];
-        for (lane, block) in ins.iter().enumerate() {
-            set_lane_block(&mut w, lane, block);
-        }
-        let state = engine.d64(&w);
+        let blocks: [&[u8; 64]; N] =
+            std::array::from_fn(|lane| ins.get(lane).unwrap_or(&ZERO_BLOCK));
+        let state = engine.d64_blocks(&blocks);
         for (lane, o) in outs.iter_mut().enumerate() {
             *o = lane_digest(&state, lane);
         }
@@ -104,8 +124,9 @@ pub(crate) fn rehash32<const N: usize, E: LaneEngine<N>>(engine: E, hashes: &mut
     }
 }
 
-/// One message in flight in a lane.
-#[derive(Debug)]
+/// One message in flight in a lane. Small on purpose: lanes are refilled thousands of times
+/// per block, so the padding is built on demand rather than stored.
+#[derive(Debug, Clone, Copy)]
 struct Cursor<'a> {
     msg: &'a [u8],
     /// Index of the message (and its digest slot).
@@ -114,33 +135,41 @@ struct Cursor<'a> {
     next: usize,
     /// Whole 64-byte blocks taken straight from the message.
     whole: usize,
-    tail: Tail,
+    /// All blocks including padding.
+    total: usize,
 }
 
 impl<'a> Cursor<'a> {
     fn new(idx: usize, msg: &'a [u8]) -> Self {
+        let whole = msg.len() / 64;
+        let total = whole + if msg.len() % 64 < 56 { 1 } else { 2 };
         Self {
             msg,
             idx,
             next: 0,
-            whole: msg.len() / 64,
-            tail: Tail::new(msg),
+            whole,
+            total,
         }
     }
 
-    fn total(&self) -> usize {
-        self.whole + self.tail.blocks()
+    /// Block `next` when it lies wholly inside the message.
+    fn msg_block(&self) -> Option<&'a [u8; 64]> {
+        let start = self.next * 64;
+        self.msg.get(start..start + 64)?.first_chunk::<64>()
     }
 
-    fn block(&self) -> &[u8; 64] {
-        if self.next < self.whole {
-            let start = self.next * 64;
-            self.msg
-                .get(start..start + 64)
-                .and_then(|s| s.first_chunk::<64>())
-                .unwrap_or(&[0; 64])
-        } else {
-            self.tail.block(self.next - self.whole)
+    /// Block `next` when it is (partly) padding: the message's last bytes, `0x80`, zeros and,
+    /// in the final block, the 64-bit big-endian bit length.
+    fn pad_block(&self, block: &mut [u8; 64]) {
+        *block = [0; 64];
+        if self.next == self.whole {
+            let rest = self.msg.get(self.whole * 64..).unwrap_or_default();
+            block[..rest.len()].copy_from_slice(rest);
+            block[rest.len()] = 0x80;
+        }
+        if self.next + 1 == self.total {
+            let bits = (self.msg.len() as u64).wrapping_mul(8);
+            block[56..].copy_from_slice(&bits.to_be_bytes());
         }
     }
 
@@ -150,25 +179,26 @@ impl<'a> Cursor<'a> {
         mut state: [u32; 8],
         single: &impl Fn(&mut [u32; 8], &[u8]),
     ) -> Hash256 {
+        let tail = Tail::new(self.msg);
         if self.next < self.whole {
-            let from = self.next * 64;
-            let to = self.whole * 64;
-            single(&mut state, self.msg.get(from..to).unwrap_or_default());
-            single(&mut state, self.tail.bytes());
-        } else {
-            let skip = (self.next - self.whole) * 64;
             single(
                 &mut state,
-                self.tail.bytes().get(skip..).unwrap_or_default(),
+                self.msg
+                    .get(self.next * 64..self.whole * 64)
+                    .unwrap_or_default(),
             );
+            single(&mut state, tail.bytes());
+        } else {
+            let skip = (self.next - self.whole) * 64;
+            single(&mut state, tail.bytes().get(skip..).unwrap_or_default());
         }
         state_bytes(&state)
     }
 }
 
 /// SHA-256 of each message, N lanes at a time with refilling. `single` compresses whole
-/// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes are busy and
-/// nothing is pending.
+/// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes (one lane for
+/// N = 2) are busy and nothing is pending.
 pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     engine: E,
     msgs: &[&[u8]],
@@ -178,7 +208,7 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     let mut pending = msgs.iter().enumerate();
     let mut lanes: [Option<Cursor<'_>>; N] = std::array::from_fn(|_| None);
     let mut state = [[0u32; N]; 8];
-    let mut w = [[0u32; N]; 16];
+    let mut pads = [[0u8; 64]; N];
     for (lane, slot) in lanes.iter_mut().enumerate() {
         *slot = pending.next().map(|(i, m)| Cursor::new(i, m));
         reset_lane(&mut state, lane);
@@ -186,7 +216,7 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     let mut active = lanes.iter().filter(|l| l.is_some()).count();
     let mut exhausted = msgs.len() <= N;
     while active > 0 {
-        if exhausted && active * 4 <= N {
+        if exhausted && active * 4 <= N.max(4) {
             for (lane, cursor) in lanes.iter().enumerate() {
                 if let Some(c) = cursor {
                     let mut s = [0u32; 8];
@@ -200,16 +230,22 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
             }
             return;
         }
-        for (lane, cursor) in lanes.iter().enumerate() {
+        for (cursor, pad) in lanes.iter().zip(pads.iter_mut()) {
             if let Some(c) = cursor {
-                set_lane_block(&mut w, lane, c.block());
+                if c.msg_block().is_none() {
+                    c.pad_block(pad);
+                }
             }
         }
-        engine.compress(&mut state, &w);
+        let blocks: [&[u8; 64]; N] = std::array::from_fn(|lane| match lanes.get(lane) {
+            Some(Some(c)) => c.msg_block().unwrap_or(&pads[lane]),
+            _ => &ZERO_BLOCK,
+        });
+        engine.compress_blocks(&mut state, &blocks);
         for (lane, cursor) in lanes.iter_mut().enumerate() {
             let Some(c) = cursor else { continue };
             c.next += 1;
-            if c.next < c.total() {
+            if c.next < c.total {
                 continue;
             }
             if let Some(o) = out.get_mut(c.idx) {

@@ -35,6 +35,12 @@ impl ShaNi {
     }
 }
 
+impl LaneEngine<2> for ShaNi {
+    fn compress(self, _state: &mut [[u32; 2]; 8], _w: &[[u32; 2]; 16]) {
+        match self {}
+    }
+}
+
 impl LaneEngine<8> for Avx2 {
     fn compress(self, _state: &mut [[u32; 8]; 8], _w: &[[u32; 8]; 16]) {
         match self {}

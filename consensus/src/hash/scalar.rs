@@ -47,6 +47,7 @@ const fn expand(block: [u32; 16]) -> [u32; 64] {
 
 /// `K[i] + W[i]` for the constant padding block after a 64-byte message: its schedule never
 /// changes, so the lane backends skip the message expansion for it (as Core's SHA256D64 does).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 lanes use it
 pub(crate) const PAD64_KW: [u32; 64] = {
     let w = expand(PAD64_WORDS);
     let mut kw = [0u32; 64];
@@ -144,20 +145,6 @@ impl Tail {
     /// The padding bytes: 64 or 128 of them.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.blocks * 64]
-    }
-
-    /// Block `i` (0 or 1) of the padding.
-    pub(crate) fn block(&self, i: usize) -> &[u8; 64] {
-        if i == 0 {
-            self.buf.first_chunk::<64>().unwrap_or(&[0; 64])
-        } else {
-            self.buf.last_chunk::<64>().unwrap_or(&[0; 64])
-        }
-    }
-
-    /// Number of padding blocks (1 or 2).
-    pub(crate) fn blocks(&self) -> usize {
-        self.blocks
     }
 }
 

@@ -1,25 +1,9 @@
-//! The only `unsafe` code of the hashing module: SHA-256 with x86-64 vector intrinsics.
-//!
-//! - AVX2: 8 independent messages per compression (one 32-bit lane of a 256-bit register each).
-//! - AVX-512 (F + VL): 16 messages per compression, with native rotates and three-input logic.
-//! - SHA-NI: one message at a time with the dedicated SHA-256 round instructions.
-//!
-//! # Why this is sound
-//! - Every `#[target_feature]` function is private to this module and reached only through a
-//!   token type (`Avx2`, `Avx512`, `ShaNi`) whose sole constructor, `detect`, returns `Some`
-//!   only after `is_x86_feature_detected!` confirmed every feature the function enables. Holding
-//!   a token is therefore proof that executing those instructions is defined on this CPU.
-//! - Memory is touched only through unaligned load/store intrinsics (`loadu`/`storeu`) on
-//!   references to fixed-size arrays (`[u32; N]`, `[u32; 4]`) whose size equals the vector
-//!   width, or on 64-byte chunks produced by `chunks_exact(64)`, so every access is in bounds
-//!   and alignment is never assumed.
-//! - No pointer outlives the call that created it; nothing is shared between threads.
-#![allow(unsafe_code)]
+//! AVX2 (8 lanes) and AVX-512 (16 lanes) SHA-256 over transposed message words.
+//! Soundness rules: see the parent module.
 
 use std::arch::x86_64::*;
 
-use super::lanes::LaneEngine;
-use super::scalar::{IV, K, PAD64_KW};
+use super::super::scalar::{IV, K, PAD32_TAIL, PAD64_KW};
 
 /// Shared round/schedule code for one lane width, written against the helper functions
 /// (`add`, `bsig0`, `ch`, ...) that each backend module defines with its own intrinsics.
@@ -113,24 +97,46 @@ macro_rules! lane_sha256 {
         }
 
         #[target_feature(enable = $feat)]
-        pub(super) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
+        pub(in crate::hash::simd) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
             let mut s = load_rows(state);
             rounds(&mut s, load_rows(w));
             store_rows(&s, state);
         }
 
+        /// One compression per lane of the blocks themselves (transposed in registers).
         #[target_feature(enable = $feat)]
-        pub(super) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
+        pub(in crate::hash::simd) unsafe fn compress_blocks(
+            state: &mut [[u32; $N]; 8],
+            blocks: &[&[u8; 64]; $N],
+        ) {
+            let mut s = load_rows(state);
+            rounds(&mut s, load_blocks(blocks));
+            store_rows(&s, state);
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(in crate::hash::simd) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
+            d64_words(load_rows(w))
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(in crate::hash::simd) unsafe fn d64_blocks(blocks: &[&[u8; 64]; $N]) -> [[u32; $N]; 8] {
+            d64_words(load_blocks(blocks))
+        }
+
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn d64_words(w: [$V; 16]) -> [[u32; $N]; 8] {
             let mut iv = [set1(0); 8];
             for (x, word) in iv.iter_mut().zip(IV) {
                 *x = set1(word);
             }
             let mut s = iv;
-            rounds(&mut s, load_rows(w));
+            rounds(&mut s, w);
             rounds_const(&mut s, &PAD64_KW);
             let mut w2 = [set1(0); 16];
             w2[..8].copy_from_slice(&s);
-            for (x, word) in w2[8..].iter_mut().zip(super::super::scalar::PAD32_TAIL) {
+            for (x, word) in w2[8..].iter_mut().zip(PAD32_TAIL) {
                 *x = set1(word);
             }
             let mut s2 = iv;
@@ -142,7 +148,7 @@ macro_rules! lane_sha256 {
     };
 }
 
-mod avx2 {
+pub(super) mod avx2 {
     use super::*;
 
     #[inline]
@@ -217,10 +223,47 @@ mod avx2 {
         )
     }
 
+    /// Big-endian words of eight blocks, transposed: `out[j]` holds word `j` of every lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_blocks(blocks: &[&[u8; 64]; 8]) -> [__m256i; 16] {
+        let bswap = _mm256_broadcastsi128_si256(_mm_set_epi64x(
+            0x0c0d_0e0f_0809_0a0b,
+            0x0405_0607_0001_0203,
+        ));
+        let mut out = [_mm256_setzero_si256(); 16];
+        for half in 0..2 {
+            let mut r = [_mm256_setzero_si256(); 8];
+            for (row, block) in r.iter_mut().zip(blocks) {
+                let p = block.as_ptr().add(32 * half);
+                *row = _mm256_shuffle_epi8(_mm256_loadu_si256(p.cast()), bswap);
+            }
+            // 8x8 transpose of 32-bit words: interleave words, then pairs, then 128-bit halves.
+            let mut a = [_mm256_setzero_si256(); 8];
+            for i in 0..4 {
+                a[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+                a[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+            }
+            let mut b = [_mm256_setzero_si256(); 8];
+            for i in 0..2 {
+                b[4 * i] = _mm256_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+                b[4 * i + 1] = _mm256_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+                b[4 * i + 2] = _mm256_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+                b[4 * i + 3] = _mm256_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+            }
+            // b[4i + m], 128-bit half k: word 4k + m of rows 4i..4i + 4.
+            for m in 0..4 {
+                out[8 * half + m] = _mm256_permute2x128_si256::<0x20>(b[m], b[4 + m]);
+                out[8 * half + 4 + m] = _mm256_permute2x128_si256::<0x31>(b[m], b[4 + m]);
+            }
+        }
+        out
+    }
+
     lane_sha256!("avx2", __m256i, 8);
 }
 
-mod avx512 {
+pub(super) mod avx512 {
     use super::*;
 
     #[inline]
@@ -297,137 +340,44 @@ mod avx512 {
         _mm512_ternarylogic_epi32::<0xE8>(a, b, c)
     }
 
-    lane_sha256!("avx512f", __m512i, 16);
-}
-
-mod shani {
-    use super::*;
-
-    /// Compress every whole 64-byte block of `blocks` (Intel's SHA extensions reference flow,
-    /// as in Core's `sha256_x86_shani.cpp`).
-    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    pub(super) unsafe fn compress_blocks(state: &mut [u32; 8], blocks: &[u8]) {
-        let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
-        let lo: &[u32; 4] = state.first_chunk().unwrap_or(&[0; 4]);
-        let hi: &[u32; 4] = state.last_chunk().unwrap_or(&[0; 4]);
-        let dcba = _mm_loadu_si128(lo.as_ptr().cast());
-        let hgfe = _mm_loadu_si128(hi.as_ptr().cast());
-        let cdab = _mm_shuffle_epi32::<0xB1>(dcba);
-        let efgh = _mm_shuffle_epi32::<0x1B>(hgfe);
-        let mut abef = _mm_alignr_epi8::<8>(cdab, efgh);
-        let mut cdgh = _mm_blend_epi16::<0xF0>(efgh, cdab);
-
-        for block in blocks.chunks_exact(64) {
-            let save_abef = abef;
-            let save_cdgh = cdgh;
-            let p = block.as_ptr();
-            let mut m = [
-                _mm_shuffle_epi8(_mm_loadu_si128(p.cast()), bswap),
-                _mm_shuffle_epi8(_mm_loadu_si128(p.add(16).cast()), bswap),
-                _mm_shuffle_epi8(_mm_loadu_si128(p.add(32).cast()), bswap),
-                _mm_shuffle_epi8(_mm_loadu_si128(p.add(48).cast()), bswap),
-            ];
-            for g in 0..16 {
-                if g >= 4 {
-                    // W[4g..4g+4] from the previous 16 words kept in the ring `m`.
-                    let t = _mm_sha256msg1_epu32(m[g % 4], m[(g + 1) % 4]);
-                    let t = _mm_add_epi32(t, _mm_alignr_epi8::<4>(m[(g + 3) % 4], m[(g + 2) % 4]));
-                    m[g % 4] = _mm_sha256msg2_epu32(t, m[(g + 3) % 4]);
-                }
-                let kp: &[u32; 4] = K[4 * g..4 * g + 4].first_chunk().unwrap_or(&[0; 4]);
-                let msg = _mm_add_epi32(m[g % 4], _mm_loadu_si128(kp.as_ptr().cast()));
-                cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
-                abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32::<0x0E>(msg));
-            }
-            abef = _mm_add_epi32(abef, save_abef);
-            cdgh = _mm_add_epi32(cdgh, save_cdgh);
+    /// Big-endian words of sixteen blocks, transposed: `out[j]` holds word `j` of every lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn load_blocks(blocks: &[&[u8; 64]; 16]) -> [__m512i; 16] {
+        let bswap =
+            _mm512_broadcast_i32x4(_mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203));
+        let mut r = [_mm512_setzero_si512(); 16];
+        for (row, block) in r.iter_mut().zip(blocks) {
+            *row = _mm512_shuffle_epi8(_mm512_loadu_si512(block.as_ptr().cast()), bswap);
         }
-
-        let feba = _mm_shuffle_epi32::<0x1B>(abef);
-        let dchg = _mm_shuffle_epi32::<0xB1>(cdgh);
-        let dcba = _mm_blend_epi16::<0xF0>(feba, dchg);
-        let hgfe = _mm_alignr_epi8::<8>(dchg, feba);
-        let (lo, hi) = state.split_at_mut(4);
-        _mm_storeu_si128(lo.as_mut_ptr().cast(), dcba);
-        _mm_storeu_si128(hi.as_mut_ptr().cast(), hgfe);
-    }
-}
-
-/// Proof that the CPU runs AVX2; the 8-lane engine.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Avx2(());
-
-/// Proof that the CPU runs AVX-512 F; the 16-lane engine.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Avx512(());
-
-/// Proof that the CPU runs the SHA extensions (with SSE4.1); the single-stream engine.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ShaNi(());
-
-impl Avx2 {
-    pub(crate) fn detect() -> Option<Self> {
-        if std::is_x86_feature_detected!("avx2") {
-            return Some(Self(()));
+        // 16x16 transpose of 32-bit words: interleave words, then pairs (within 128-bit
+        // quarters), then a 4x4 transpose of the quarters.
+        let mut a = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+            a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
         }
-        None
-    }
-}
-
-impl Avx512 {
-    pub(crate) fn detect() -> Option<Self> {
-        if std::is_x86_feature_detected!("avx512f") {
-            return Some(Self(()));
+        let mut b = [_mm512_setzero_si512(); 16];
+        for i in 0..4 {
+            b[4 * i] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+            b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+            b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+            b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
         }
-        None
-    }
-}
-
-impl ShaNi {
-    pub(crate) fn detect() -> Option<Self> {
-        if std::is_x86_feature_detected!("sha")
-            && std::is_x86_feature_detected!("sse2")
-            && std::is_x86_feature_detected!("ssse3")
-            && std::is_x86_feature_detected!("sse4.1")
-        {
-            return Some(Self(()));
+        // b[4g + m], quarter k: word 4k + m of rows 4g..4g + 4.
+        let mut out = [_mm512_setzero_si512(); 16];
+        for m in 0..4 {
+            let c0 = _mm512_shuffle_i32x4::<0x44>(b[m], b[4 + m]);
+            let c1 = _mm512_shuffle_i32x4::<0xEE>(b[m], b[4 + m]);
+            let c2 = _mm512_shuffle_i32x4::<0x44>(b[8 + m], b[12 + m]);
+            let c3 = _mm512_shuffle_i32x4::<0xEE>(b[8 + m], b[12 + m]);
+            out[m] = _mm512_shuffle_i32x4::<0x88>(c0, c2);
+            out[4 + m] = _mm512_shuffle_i32x4::<0xDD>(c0, c2);
+            out[8 + m] = _mm512_shuffle_i32x4::<0x88>(c1, c3);
+            out[12 + m] = _mm512_shuffle_i32x4::<0xDD>(c1, c3);
         }
-        None
+        out
     }
 
-    /// Compress every whole 64-byte block of `blocks` into `state`.
-    pub(crate) fn compress_blocks(self, state: &mut [u32; 8], blocks: &[u8]) {
-        // SAFETY: `self` exists only if `detect` saw sha + sse2 + ssse3 + sse4.1.
-        unsafe {
-            shani::compress_blocks(state, blocks);
-        }
-    }
-}
-
-impl LaneEngine<8> for Avx2 {
-    fn compress(self, state: &mut [[u32; 8]; 8], w: &[[u32; 8]; 16]) {
-        // SAFETY: `self` exists only if `detect` saw AVX2.
-        unsafe {
-            avx2::compress(state, w);
-        }
-    }
-
-    fn d64(self, w: &[[u32; 8]; 16]) -> [[u32; 8]; 8] {
-        // SAFETY: `self` exists only if `detect` saw AVX2.
-        unsafe { avx2::d64(w) }
-    }
-}
-
-impl LaneEngine<16> for Avx512 {
-    fn compress(self, state: &mut [[u32; 16]; 8], w: &[[u32; 16]; 16]) {
-        // SAFETY: `self` exists only if `detect` saw AVX-512 F.
-        unsafe {
-            avx512::compress(state, w);
-        }
-    }
-
-    fn d64(self, w: &[[u32; 16]; 16]) -> [[u32; 16]; 8] {
-        // SAFETY: `self` exists only if `detect` saw AVX-512 F.
-        unsafe { avx512::d64(w) }
-    }
+    lane_sha256!("avx512f,avx512bw", __m512i, 16);
 }
