@@ -66,10 +66,13 @@ impl Backend {
 
     /// The backend the automatic functions use for full batches (decided once per process).
     ///
-    /// Policy, from the `sha_lanes` benchmark on an AMD EPYC with all four: AVX-512 (16 lanes)
-    /// beats two-way SHA-NI by ~1.6× per message, and two-way SHA-NI beats AVX2 (8 lanes), so
-    /// the wide backend is AVX-512, else AVX2 only when SHA-NI is missing. Batch remainders
-    /// smaller than half the lane count go to the narrow backend ([`Backend::auto_narrow`]).
+    /// Policy, from the `sha_lanes` benchmark on a 2-core AMD EPYC slice with all four
+    /// backends (criterion medians, shared machine): per message AVX-512 (16 lanes) is ~2×
+    /// two-way SHA-NI on 64-byte inputs and ~1.5× on a block's transactions, while AVX2
+    /// (8 lanes) and two-way SHA-NI are within ±5% of each other. So the wide backend is
+    /// AVX-512, else AVX2 only when SHA-NI is missing (SHA-NI needs no lane filling, so it
+    /// wins on small batches). Remainders smaller than half the lane count go to the narrow
+    /// backend ([`Backend::auto_narrow`]).
     #[must_use]
     pub fn auto_d64() -> Backend {
         wide().unwrap_or_else(Backend::auto_narrow)

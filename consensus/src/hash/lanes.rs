@@ -105,19 +105,22 @@ pub(crate) fn sha256d64<const N: usize, E: LaneEngine<N>>(
 
 /// SHA-256 of each digest in `hashes`, in place (the second half of a double SHA-256).
 pub(crate) fn rehash32<const N: usize, E: LaneEngine<N>>(engine: E, hashes: &mut [Hash256]) {
+    // One block per digest: the 32 bytes, 0x80, zeros, bit length 256.
+    let mut blocks = [[0u8; 64]; N];
+    for block in &mut blocks {
+        block[32] = 0x80;
+        block[62] = 0x01;
+    }
     for chunk in hashes.chunks_mut(N) {
-        let mut first = [[0u32; N]; 8];
-        for (lane, h) in chunk.iter().enumerate() {
-            let mut block = [0u8; 64];
+        for (block, h) in blocks.iter_mut().zip(chunk.iter()) {
             block[..32].copy_from_slice(h);
-            let words = block_words(&block);
-            for (row, word) in first.iter_mut().zip(words) {
-                if let Some(slot) = row.get_mut(lane) {
-                    *slot = word;
-                }
-            }
         }
-        let state = engine.second_hash(&first);
+        let refs: [&[u8; 64]; N] = std::array::from_fn(|lane| &blocks[lane]);
+        let mut state = [[0u32; N]; 8];
+        for (row, iv) in state.iter_mut().zip(IV) {
+            *row = [iv; N];
+        }
+        engine.compress_blocks(&mut state, &refs);
         for (lane, h) in chunk.iter_mut().enumerate() {
             *h = lane_digest(&state, lane);
         }
