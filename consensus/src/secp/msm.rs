@@ -5,20 +5,57 @@
 //! (k·P = k1·P + k2·λP with |k1|, |k2| < 2^128), so every term has a 128-bit scalar and the
 //! number of doublings is halved. Signs are folded into the points.
 
+use std::sync::OnceLock;
+
 use super::group::{Affine, Jacobian};
 use super::scalar::Scalar;
 
+/// wNAF width for the generator in Strauss: its tables are computed once and shared.
+const W_G: usize = 12;
+/// wNAF width for other points in Strauss (tables built per call).
+const W_P: usize = 5;
+
+/// Odd multiples G, 3G, .., (2^(W_G-1) - 1)·G and the same for λG, affine.
+fn g_tables() -> &'static (Vec<Affine>, Vec<Affine>) {
+    static TABLES: OnceLock<(Vec<Affine>, Vec<Affine>)> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let g = odd_multiples(&[Affine::GENERATOR], 1 << (W_G - 2));
+        let lg = g.iter().map(Affine::endo).collect();
+        (g, lg)
+    })
+}
+
+/// `count` odd multiples of each point, in affine form with one shared inversion.
+fn odd_multiples(points: &[Affine], count: usize) -> Vec<Affine> {
+    let mut jac = Vec::with_capacity(points.len() * count);
+    for p in points {
+        let pj = Jacobian::from_affine(p);
+        let p2 = pj.double();
+        let mut cur = pj;
+        jac.push(cur);
+        for _ in 1..count {
+            cur = cur.add(&p2);
+            jac.push(cur);
+        }
+    }
+    Jacobian::batch_to_affine(&jac)
+}
+
 /// Up to this many terms Strauss beats Pippenger (measured with the `batch_schnorr` bench).
-pub const STRAUSS_MAX_TERMS: usize = 40;
+pub const STRAUSS_MAX_TERMS: usize = 56;
 
 /// Bits covered by the recodings: 128-bit scalars plus one bit for the final carry.
 const BITS: usize = 129;
 
-/// A list of (point, 128-bit scalar) terms.
+/// A list of (point, 128-bit scalar) terms plus a multiple of the generator.
 #[derive(Clone, Debug, Default)]
 pub struct Terms {
     points: Vec<Affine>,
     scalars: Vec<u128>,
+    /// `Some((j, neg))`: this point is `±λ·points[j]`, so Strauss derives its table from j's
+    /// with one multiplication by β per entry instead of point additions.
+    endo_of: Vec<Option<(usize, bool)>>,
+    g: Scalar,
 }
 
 impl Terms {
@@ -27,17 +64,37 @@ impl Terms {
         Terms {
             points: Vec::with_capacity(n),
             scalars: Vec::with_capacity(n),
+            endo_of: Vec::with_capacity(n),
+            g: Scalar::ZERO,
         }
     }
 
+    /// Number of 128-bit terms, counting the generator's as two.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.points.len() + if self.g.is_zero() { 0 } else { 2 }
     }
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.len() == 0
+    }
+
+    /// Adds `k·G`. Strauss uses precomputed wide tables for G.
+    pub fn add_g(&mut self, k: &Scalar) {
+        self.g = self.g.add(k);
+    }
+
+    /// The same sum with the generator moved into the ordinary terms.
+    fn with_g_as_terms(&self) -> Terms {
+        let mut t = Terms {
+            points: self.points.clone(),
+            scalars: self.scalars.clone(),
+            endo_of: self.endo_of.clone(),
+            g: Scalar::ZERO,
+        };
+        t.push_full(&Affine::GENERATOR, &self.g);
+        t
     }
 
     /// Adds `(negate ? -k : k)·p` for a 128-bit `k`.
@@ -47,6 +104,7 @@ impl Terms {
         }
         self.points.push(if negate { p.neg() } else { *p });
         self.scalars.push(k);
+        self.endo_of.push(None);
     }
 
     /// Adds `k·p` for any scalar, via the GLV split into two 128-bit terms.
@@ -54,8 +112,16 @@ impl Terms {
         let (k1, k2) = k.split_lambda();
         match (k1.to_signed_u128(), k2.to_signed_u128()) {
             (Some((n1, a1)), Some((n2, a2))) => {
+                let before = self.points.len();
                 self.push_u128(p, n1, a1);
+                let base = (self.points.len() > before).then_some(before);
+                let before = self.points.len();
                 self.push_u128(&p.endo(), n2, a2);
+                if let (Some(j), true) = (base, self.points.len() > before) {
+                    if let Some(link) = self.endo_of.last_mut() {
+                        *link = Some((j, n1 != n2));
+                    }
+                }
             }
             // libsecp256k1 proves the split halves fit in 128 bits; should that ever fail, use
             // k = lo + 2^128·hi without the endomorphism rather than give a wrong answer.
@@ -85,28 +151,28 @@ impl Terms {
     /// Strauss: one shared doubling chain, each term adding odd multiples from its wNAF.
     #[must_use]
     pub fn strauss(&self) -> Jacobian {
-        const W: usize = 5;
-        const TABLE: usize = 1 << (W - 2);
-        if self.is_empty() {
-            return Jacobian::INFINITY;
-        }
-        // Odd multiples P, 3P, .., 15P of every point, made affine with one inversion.
-        let mut jac = Vec::with_capacity(self.len() * TABLE);
-        for p in &self.points {
-            let pj = Jacobian::from_affine(p);
-            let p2 = pj.double();
-            let mut cur = pj;
-            jac.push(cur);
-            for _ in 1..TABLE {
-                cur = cur.add(&p2);
-                jac.push(cur);
+        const TABLE: usize = 1 << (W_P - 2);
+        let (g1, g2) = self.g.split_lambda();
+        let (Some((neg1, k1)), Some((neg2, k2))) = (g1.to_signed_u128(), g2.to_signed_u128())
+        else {
+            return self.with_g_as_terms().strauss();
+        };
+        let (gt, lgt) = g_tables();
+        // (digits, negate, table, table offset) per term.
+        let mut rows: Vec<([i16; BITS], bool, &[Affine], usize)> =
+            Vec::with_capacity(self.points.len() + 2);
+        for (neg, k, table) in [(neg1, k1, gt), (neg2, k2, lgt)] {
+            if k != 0 {
+                rows.push((wnaf(k, W_G), neg, table, 0));
             }
         }
-        let table = Jacobian::batch_to_affine(&jac);
-        let wnafs: Vec<[i8; BITS]> = self.scalars.iter().map(|&k| wnaf(k, W)).collect();
-        let top = wnafs
+        let table = self.strauss_tables(TABLE);
+        for (t, &k) in self.scalars.iter().enumerate() {
+            rows.push((wnaf(k, W_P), false, &table, t * TABLE));
+        }
+        let top = rows
             .iter()
-            .filter_map(|w| w.iter().rposition(|&d| d != 0))
+            .filter_map(|r| r.0.iter().rposition(|&d| d != 0))
             .max();
         let Some(top) = top else {
             return Jacobian::INFINITY;
@@ -114,12 +180,11 @@ impl Terms {
         let mut acc = Jacobian::INFINITY;
         for bit in (0..=top).rev() {
             acc = acc.double();
-            for (t, w) in wnafs.iter().enumerate() {
-                let d = w[bit];
+            for (digits, neg, table, offset) in &rows {
+                let d = digits[bit];
                 if d != 0 {
-                    let idx = t * TABLE + usize::from(d.unsigned_abs() / 2);
-                    if let Some(p) = table.get(idx) {
-                        acc = if d > 0 {
+                    if let Some(p) = table.get(offset + usize::from(d.unsigned_abs() / 2)) {
+                        acc = if (d > 0) != *neg {
                             acc.add_affine(p)
                         } else {
                             acc.add_affine(&p.neg())
@@ -131,72 +196,41 @@ impl Terms {
         acc
     }
 
-    /// Pippenger: per c-bit signed window, drop each point into the bucket of its digit, then
-    /// sum the buckets with a running sum (Σ j·Bⱼ in 2·2^(c-1) additions).
+    /// Odd multiples P, 3P, .., (2·count - 1)·P of every term's point, `count` per term: made
+    /// affine with one inversion for independent points, mapped through λ for GLV partners.
+    fn strauss_tables(&self, count: usize) -> Vec<Affine> {
+        let own: Vec<Affine> = self
+            .points
+            .iter()
+            .zip(&self.endo_of)
+            .filter(|(_, link)| link.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        let own_tables = odd_multiples(&own, count);
+        let mut own_chunks = own_tables.chunks_exact(count);
+        let mut table: Vec<Affine> = Vec::with_capacity(self.points.len() * count);
+        for link in &self.endo_of {
+            match link {
+                None => table.extend_from_slice(own_chunks.next().unwrap_or(&[])),
+                Some((j, neg)) => {
+                    for e in j * count..(j + 1) * count {
+                        let q = table.get(e).map_or(Affine::INFINITY, Affine::endo);
+                        table.push(if *neg { q.neg() } else { q });
+                    }
+                }
+            }
+        }
+        table
+    }
+
+    /// Pippenger's bucket method (see `pippenger.rs`).
     #[must_use]
     pub fn pippenger(&self) -> Jacobian {
-        let n = self.len();
-        if n == 0 {
-            return Jacobian::INFINITY;
+        if !self.g.is_zero() {
+            return self.with_g_as_terms().pippenger();
         }
-        let c = pippenger_window(n);
-        let windows = BITS.div_ceil(c);
-        // Window-major signed digits in (-2^(c-1), 2^(c-1)].
-        let mut digits = vec![0i32; windows * n];
-        for (i, &k) in self.scalars.iter().enumerate() {
-            let mut carry = 0u32;
-            for w in 0..windows {
-                let raw = bits_u128(k, w * c, c) + carry;
-                let half = 1u32 << (c - 1);
-                let d = if raw > half {
-                    carry = 1;
-                    i64::from(raw) - (1i64 << c)
-                } else {
-                    carry = 0;
-                    i64::from(raw)
-                };
-                if let Some(slot) = digits.get_mut(w * n + i) {
-                    *slot = d as i32;
-                }
-            }
-        }
-        let nb = 1usize << (c - 1);
-        let mut buckets = vec![Jacobian::INFINITY; nb];
-        let mut acc = Jacobian::INFINITY;
-        for w in (0..windows).rev() {
-            for _ in 0..c {
-                acc = acc.double();
-            }
-            buckets.fill(Jacobian::INFINITY);
-            let row = digits.get(w * n..(w + 1) * n).unwrap_or(&[]);
-            for (d, p) in row.iter().zip(&self.points) {
-                let d = *d;
-                if d > 0 {
-                    if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                        *b = b.add_affine(p);
-                    }
-                } else if d < 0 {
-                    if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                        *b = b.add_affine(&p.neg());
-                    }
-                }
-            }
-            let mut running = Jacobian::INFINITY;
-            let mut sum = Jacobian::INFINITY;
-            for b in buckets.iter().rev() {
-                running = running.add(b);
-                sum = sum.add(&running);
-            }
-            acc = acc.add(&sum);
-        }
-        acc
+        super::pippenger::pippenger(&self.points, &self.scalars)
     }
-}
-
-/// Bucket window width minimising windows·(points + 2^c) for `n` terms.
-fn pippenger_window(n: usize) -> usize {
-    let cost = |c: usize| BITS.div_ceil(c) * (n + (3 << c) / 2);
-    (2..=16).min_by_key(|&c| cost(c)).unwrap_or(8)
 }
 
 /// `count` bits of `k` from bit `offset` (zero beyond bit 127).
@@ -209,8 +243,8 @@ fn bits_u128(k: u128, offset: usize, count: usize) -> u32 {
 
 /// Width-`w` NAF of a 128-bit scalar: odd digits |d| < 2^(w-1), at least w-1 zeros between
 /// non-zero digits (libsecp256k1's `ecmult_wnaf` recoding).
-fn wnaf(k: u128, w: usize) -> [i8; BITS] {
-    let mut out = [0i8; BITS];
+fn wnaf(k: u128, w: usize) -> [i16; BITS] {
+    let mut out = [0i16; BITS];
     let mut carry = 0u32;
     let mut bit = 0;
     while bit < BITS {
@@ -223,7 +257,7 @@ fn wnaf(k: u128, w: usize) -> [i8; BITS] {
         carry = u32::from((word >> (w - 1)) & 1 == 1);
         word -= i64::from(carry) << w;
         if let Some(slot) = out.get_mut(bit) {
-            *slot = word as i8;
+            *slot = word as i16;
         }
         bit += now;
     }
@@ -264,7 +298,7 @@ mod tests {
     #[test]
     fn wnaf_reconstructs_scalar() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for w in 2..=8 {
+        for w in 2..=W_G {
             for _ in 0..200 {
                 let k: u128 = rng.gen();
                 let digits = wnaf(k, w);
@@ -310,6 +344,31 @@ mod tests {
                 "pippenger n={n}"
             );
             assert!(terms.sum().to_affine().equals(&want));
+        }
+    }
+
+    #[test]
+    fn generator_tables_match_generic_terms() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        for extra in [0usize, 1, 3, 50] {
+            let g_k = Scalar::from_bytes_reduced(&rng.gen());
+            let mut with_tables = Terms::default();
+            with_tables.add_g(&g_k);
+            let mut generic = Terms::default();
+            generic.push_full(&Affine::GENERATOR, &g_k);
+            for _ in 0..extra {
+                let p = random_point(&mut rng);
+                let k = Scalar::from_bytes_reduced(&rng.gen());
+                with_tables.push_full(&p, &k);
+                generic.push_full(&p, &k);
+            }
+            let a = with_tables.strauss().to_affine();
+            assert!(a.equals(&generic.strauss().to_affine()));
+            assert!(a.equals(&with_tables.pippenger().to_affine()));
+            assert!(a.equals(&generic.pippenger().to_affine()));
+            if extra == 0 {
+                assert!(a.equals(&naive(&[Affine::GENERATOR], &[g_k])));
+            }
         }
     }
 

@@ -1,19 +1,33 @@
 //! BIP340 Schnorr signature verification, one signature at a time.
 
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
 use super::field::Fe;
 use super::group::Affine;
 use super::msm::Terms;
 use super::scalar::Scalar;
-use crate::hash::tagged_hash;
-
 /// BIP340 challenge `e = int(hash_BIP0340/challenge(r || P || m)) mod n`.
+///
+/// Same as `crate::hash::tagged_hash(b"BIP0340/challenge", ..)` but resumes from the hash state
+/// after the two tag-hash blocks, computed once (a unit test checks the equivalence).
 #[must_use]
 pub fn challenge(r: &[u8; 32], pubkey: &[u8; 32], msg: &[u8]) -> Scalar {
-    let mut data = Vec::with_capacity(64 + msg.len());
-    data.extend_from_slice(r);
-    data.extend_from_slice(pubkey);
-    data.extend_from_slice(msg);
-    Scalar::from_bytes_reduced(&tagged_hash(b"BIP0340/challenge", &data))
+    static MIDSTATE: OnceLock<Sha256> = OnceLock::new();
+    let mut h = MIDSTATE
+        .get_or_init(|| {
+            let tag = crate::hash::sha256(b"BIP0340/challenge");
+            let mut h = Sha256::new();
+            h.update(tag);
+            h.update(tag);
+            h
+        })
+        .clone();
+    h.update(r);
+    h.update(pubkey);
+    h.update(msg);
+    Scalar::from_bytes_reduced(&h.finalize().into())
 }
 
 /// Splits a 64-byte signature into its `r` (x-coordinate bytes) and `s` halves.
@@ -48,7 +62,7 @@ pub fn verify_schnorr(msg: &[u8], pubkey: &[u8; 32], sig: &[u8; 64]) -> bool {
 #[must_use]
 pub fn verify_parsed(p: &Affine, r: &Fe, s: &Scalar, e: &Scalar) -> bool {
     let mut terms = Terms::with_capacity(4);
-    terms.push_full(&Affine::GENERATOR, s);
+    terms.add_g(s);
     terms.push_full(p, &e.negate());
     let big_r = terms.strauss().to_affine();
     !big_r.infinity && !big_r.y.is_odd() && big_r.x.equals(r)
@@ -57,6 +71,19 @@ pub fn verify_parsed(p: &Affine, r: &Fe, s: &Scalar, e: &Scalar) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenge_midstate_matches_tagged_hash() {
+        for len in [0usize, 1, 32, 100] {
+            let msg = vec![0xA5; len];
+            let data = [[1u8; 32].as_slice(), &[2u8; 32], &msg].concat();
+            let want = crate::hash::tagged_hash(b"BIP0340/challenge", &data);
+            assert_eq!(
+                challenge(&[1; 32], &[2; 32], &msg),
+                Scalar::from_bytes_reduced(&want)
+            );
+        }
+    }
 
     #[test]
     fn rejects_bad_encodings_without_panicking() {
