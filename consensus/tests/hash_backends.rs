@@ -6,7 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 use sluice_consensus::hash::{
     sha256, sha256_many, sha256_many_with, sha256d, sha256d64, sha256d64_with, sha256d_many,
-    sha256d_many_with, Backend, Hash256, HashError,
+    sha256d_many_with, tagged_hash, tagged_hash_many, tagged_hash_many_with, Backend, Hash256,
+    HashError,
 };
 
 fn reference(msg: &[u8]) -> Hash256 {
@@ -264,5 +265,36 @@ fn unavailable_backend_is_an_error_not_a_crash() {
         } else {
             assert_eq!(r, Err(HashError::BackendUnavailable(backend)));
         }
+    }
+}
+
+#[test]
+fn tagged_hashes_from_midstate_match_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut data: Vec<Vec<u8>> = (0..=300).map(|len| random_bytes(&mut rng, len)).collect();
+    data.push(random_bytes(&mut rng, 70_000));
+    let msgs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    let long_tag = [b'x'; 100];
+    for tag in [&b"TapSighash"[..], b"BIP0340/challenge", b"", &long_tag] {
+        let tag_hash = reference(tag);
+        let expected: Vec<Hash256> = msgs
+            .iter()
+            .map(|m| {
+                let mut h = Sha256::new();
+                h.update(tag_hash);
+                h.update(tag_hash);
+                h.update(m);
+                h.finalize().into()
+            })
+            .collect();
+        for backend in backends() {
+            let mut out = vec![[0u8; 32]; msgs.len()];
+            tagged_hash_many_with(backend, tag, &msgs, &mut out).unwrap();
+            assert_eq!(out, expected, "{backend:?}");
+        }
+        let mut out = vec![[0u8; 32]; msgs.len()];
+        tagged_hash_many(tag, &msgs, &mut out);
+        assert_eq!(out, expected);
+        assert_eq!(tagged_hash(tag, msgs[5]), expected[5]);
     }
 }

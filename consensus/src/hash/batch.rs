@@ -249,6 +249,55 @@ pub fn sha256_many_with(
     msgs: &[&[u8]],
     out: &mut [Hash256],
 ) -> Result<(), HashError> {
+    many_from(backend, scalar::FRESH, msgs, out)
+}
+
+/// BIP340 tagged hash of each message with one tag (`out[i] = tagged_hash(tag, msgs[i])`):
+/// the tag's 64-byte prefix is compressed once and every lane starts from that midstate
+/// (taproot sighashes, leaf and branch hashes).
+///
+/// # Panics
+/// If `out.len() != msgs.len()` (a caller bug, never caused by block data).
+pub fn tagged_hash_many(tag: &[u8], msgs: &[&[u8]], out: &mut [Hash256]) {
+    assert_eq!(
+        check_lengths(msgs.len(), out.len()),
+        Ok(()),
+        "tagged_hash_many: output length must equal input length"
+    );
+    if tagged_hash_many_with(Backend::auto_many(), tag, msgs, out).is_err() {
+        for (m, o) in msgs.iter().zip(out.iter_mut()) {
+            *o = super::tagged_hash(tag, m);
+        }
+    }
+}
+
+/// [`tagged_hash_many`] with a chosen backend.
+///
+/// # Errors
+/// [`HashError::BackendUnavailable`] if this CPU cannot run `backend`;
+/// [`HashError::LengthMismatch`] if `out.len() != msgs.len()`.
+pub fn tagged_hash_many_with(
+    backend: Backend,
+    tag: &[u8],
+    msgs: &[&[u8]],
+    out: &mut [Hash256],
+) -> Result<(), HashError> {
+    let tag_hash = super::sha256(tag);
+    let mut prefix = [0u8; 64];
+    prefix[..32].copy_from_slice(&tag_hash);
+    prefix[32..].copy_from_slice(&tag_hash);
+    let mut state = scalar::IV;
+    scalar::compress_blocks(&mut state, &prefix);
+    many_from(backend, scalar::Start { state, prefix: 64 }, msgs, out)
+}
+
+/// SHA-256 of `prefix || msg` for each message, `start` being the state after the prefix.
+fn many_from(
+    backend: Backend,
+    start: scalar::Start,
+    msgs: &[&[u8]],
+    out: &mut [Hash256],
+) -> Result<(), HashError> {
     check_lengths(msgs.len(), out.len())?;
     let unavailable = HashError::BackendUnavailable(backend);
     // Stragglers of the lane backends finish on the best single-stream engine.
@@ -260,20 +309,20 @@ pub fn sha256_many_with(
     match backend {
         Backend::Scalar => {
             for (m, o) in msgs.iter().zip(out.iter_mut()) {
-                *o = scalar::sha256_with(m, scalar::compress_blocks);
+                *o = scalar::sha256_from(start, m, scalar::compress_blocks);
             }
         }
         Backend::ShaNi => {
             let e = simd::ShaNi::detect().ok_or(unavailable)?;
-            lanes::sha256_many::<2, _>(e, msgs, out, single);
+            lanes::sha256_many::<2, _>(e, start, msgs, out, single);
         }
         Backend::Avx2 => {
             let e = simd::Avx2::detect().ok_or(unavailable)?;
-            lanes::sha256_many(e, msgs, out, single);
+            lanes::sha256_many(e, start, msgs, out, single);
         }
         Backend::Avx512 => {
             let e = simd::Avx512::detect().ok_or(unavailable)?;
-            lanes::sha256_many(e, msgs, out, single);
+            lanes::sha256_many(e, start, msgs, out, single);
         }
     }
     Ok(())

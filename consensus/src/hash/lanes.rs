@@ -1,12 +1,12 @@
 //! Multi-lane driver: feeds N independent messages to an N-lane compression engine.
 //!
-//! All of this is safe Rust; the engines themselves (AVX2, AVX-512) live in `simd`. Each lane
+//! All of this is safe Rust; the engines (AVX2, AVX-512, two-way SHA-NI) live in `simd`. Each lane
 //! walks its own message block by block; when a lane's message ends, its digest is written out
 //! and the next pending message is loaded into that lane, so one long message does not stall
 //! the others. When the queue is empty and only a few lanes are still busy, the leftovers are
 //! finished by a single-stream compressor rather than burning full-width rounds on idle lanes.
 
-use super::scalar::{block_words, state_bytes, Tail, IV};
+use super::scalar::{block_words, state_bytes, Start, Tail, IV};
 use super::Hash256;
 
 /// An engine compressing N independent blocks at once. Words are transposed: `w[j][lane]`
@@ -140,10 +140,12 @@ struct Cursor<'a> {
     whole: usize,
     /// All blocks including padding.
     total: usize,
+    /// Bytes hashed before the message (they count in the padded length).
+    prefix: u64,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(idx: usize, msg: &'a [u8]) -> Self {
+    fn new(idx: usize, msg: &'a [u8], prefix: u64) -> Self {
         let whole = msg.len() / 64;
         let total = whole + if msg.len() % 64 < 56 { 1 } else { 2 };
         Self {
@@ -152,6 +154,7 @@ impl<'a> Cursor<'a> {
             next: 0,
             whole,
             total,
+            prefix,
         }
     }
 
@@ -171,7 +174,10 @@ impl<'a> Cursor<'a> {
             block[rest.len()] = 0x80;
         }
         if self.next + 1 == self.total {
-            let bits = (self.msg.len() as u64).wrapping_mul(8);
+            let bits = self
+                .prefix
+                .wrapping_add(self.msg.len() as u64)
+                .wrapping_mul(8);
             block[56..].copy_from_slice(&bits.to_be_bytes());
         }
     }
@@ -182,7 +188,7 @@ impl<'a> Cursor<'a> {
         mut state: [u32; 8],
         single: &impl Fn(&mut [u32; 8], &[u8]),
     ) -> Hash256 {
-        let tail = Tail::new(self.msg);
+        let tail = Tail::new(self.msg, self.prefix);
         if self.next < self.whole {
             single(
                 &mut state,
@@ -199,11 +205,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// SHA-256 of each message, N lanes at a time with refilling. `single` compresses whole
+/// SHA-256 of `prefix || msg` for each message (`start` holds the state after the common
+/// prefix; [`super::scalar::FRESH`] for none), N lanes at a time with refilling. `single` compresses whole
 /// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes (one lane for
 /// N = 2) are busy and nothing is pending.
 pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     engine: E,
+    start: Start,
     msgs: &[&[u8]],
     out: &mut [Hash256],
     single: impl Fn(&mut [u32; 8], &[u8]),
@@ -213,8 +221,8 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     let mut state = [[0u32; N]; 8];
     let mut pads = [[0u8; 64]; N];
     for (lane, slot) in lanes.iter_mut().enumerate() {
-        *slot = pending.next().map(|(i, m)| Cursor::new(i, m));
-        reset_lane(&mut state, lane);
+        *slot = pending.next().map(|(i, m)| Cursor::new(i, m, start.prefix));
+        reset_lane(&mut state, lane, &start.state);
     }
     let mut active = lanes.iter().filter(|l| l.is_some()).count();
     let mut exhausted = msgs.len() <= N;
@@ -254,9 +262,9 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
             if let Some(o) = out.get_mut(c.idx) {
                 *o = lane_digest(&state, lane);
             }
-            *cursor = pending.next().map(|(i, m)| Cursor::new(i, m));
+            *cursor = pending.next().map(|(i, m)| Cursor::new(i, m, start.prefix));
             if cursor.is_some() {
-                reset_lane(&mut state, lane);
+                reset_lane(&mut state, lane, &start.state);
             } else {
                 active -= 1;
                 exhausted = true;
@@ -265,10 +273,10 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     }
 }
 
-fn reset_lane<const N: usize>(state: &mut [[u32; N]; 8], lane: usize) {
-    for (row, iv) in state.iter_mut().zip(IV) {
+fn reset_lane<const N: usize>(state: &mut [[u32; N]; 8], lane: usize, init: &[u32; 8]) {
+    for (row, iv) in state.iter_mut().zip(init) {
         if let Some(slot) = row.get_mut(lane) {
-            *slot = iv;
+            *slot = *iv;
         }
     }
 }

@@ -3,11 +3,13 @@
 //! Single messages: [`sha256`], [`sha256d`], [`tagged_hash`] (the `sha2` crate).
 //!
 //! Many independent messages at once (txids, wtxids, merkle levels, sighashes):
-//! [`sha256d64`] for 64-byte inputs (merkle nodes) and [`sha256_many`] / [`sha256d_many`] for
-//! messages of any length. These run 16 lanes with AVX-512, 8 with AVX2, two streams with
-//! SHA-NI, or portable Rust, chosen once at run time from the CPU's features
-//! (see [`Backend::auto_d64`] for the policy); the `*_with` variants force a backend so tests
-//! and benchmarks can compare them. Every backend agrees with the `sha2` crate.
+//! [`sha256d64`] for 64-byte inputs (merkle nodes), [`sha256_many`] / [`sha256d_many`] for
+//! messages of any length, and [`tagged_hash_many`] for BIP340 tagged hashes sharing one tag
+//! (every lane starts from the tag's midstate). These run 16 lanes with AVX-512, 8 with AVX2,
+//! two interleaved streams with SHA-NI, or portable Rust, chosen once at run time from the
+//! CPU's features (see [`Backend::auto_d64`] for the policy); the `*_with` variants force a
+//! backend so tests and benchmarks can compare them. Every backend agrees with the `sha2`
+//! crate.
 
 mod batch;
 mod lanes;
@@ -22,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 pub use batch::{
     sha256_many, sha256_many_with, sha256d64, sha256d64_with, sha256d_many, sha256d_many_with,
-    Backend, HashError,
+    tagged_hash_many, tagged_hash_many_with, Backend, HashError,
 };
 
 /// A 32-byte hash in internal (little-endian, as serialised) byte order.
