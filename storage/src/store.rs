@@ -161,7 +161,7 @@ impl ChainStore {
             }
         };
         let index_path = dir.join(index_file(manifest.files_id));
-        let mut index = if index_path.exists() {
+        let index = if index_path.exists() {
             UtxoIndex::open(&index_path)?
         } else if manifest.gen == 0 {
             UtxoIndex::create(&index_path, config.initial_index_slots, rand::random())?
@@ -179,10 +179,7 @@ impl ChainStore {
             ApplyState {
                 gen: g,
                 applying: true,
-            } if g == gen => {
-                index.repair()?;
-                true
-            }
+            } if g == gen => true,
             ApplyState {
                 gen: g,
                 applying: false,
@@ -207,6 +204,9 @@ impl ChainStore {
             budget: config.mem_budget_bytes,
         };
         if replay {
+            // Recount and clear torn inserts first: after a power loss the header page may be
+            // older than some slot pages, so do this even when the header says "not applying".
+            utxo.index.repair()?;
             let jp = journal_path(dir, gen);
             let bytes = fs::read(&jp).map_err(io_at(&jp))?;
             if bytes.len() as u64 != manifest.journal_len
