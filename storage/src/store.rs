@@ -534,14 +534,9 @@ impl ChainStore {
             return Ok(());
         }
         if crash == Some(CrashPoint::MidApply) {
-            let half = &ops[..ops.len() / 2];
-            self.utxo.index.set_state(ApplyState {
-                gen,
-                applying: true,
-            });
-            let partial: Vec<JournalOp> = half.to_vec();
-            // Apply half without marking completion, as a kill in the middle would leave it.
-            self.utxo.apply_journal(gen, &partial)?;
+            // Apply the first half, then put the header back to "applying", which is what a
+            // kill in the middle of the loop leaves behind.
+            self.utxo.apply_journal(gen, &ops[..ops.len() / 2])?;
             self.utxo.index.set_state(ApplyState {
                 gen,
                 applying: true,
