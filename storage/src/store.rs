@@ -28,7 +28,7 @@ use crate::heap::Heap;
 use crate::index::{ApplyState, UtxoIndex};
 use crate::muhash::{coin_element, MuHash3072};
 use crate::records::{
-    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, JournalOp, Manifest,
+    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, Manifest,
 };
 use crate::utxo::UtxoSet;
 
