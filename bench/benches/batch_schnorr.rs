@@ -100,5 +100,24 @@ fn bench_crossover(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_verify, bench_crossover);
+fn bench_field(c: &mut Criterion) {
+    use sluice_consensus::secp::field::Fe;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(44);
+    let mut b = [0u8; 32];
+    rng.fill(&mut b[1..]);
+    let a = Fe::from_bytes(&b).unwrap_or(Fe::ONE);
+    rng.fill(&mut b[1..]);
+    let x = Fe::from_bytes(&b).unwrap_or(Fe::ONE);
+    let mut g = c.benchmark_group("field");
+    g.bench_function("mul", |bn| bn.iter(|| std::hint::black_box(a).mul(&x)));
+    g.bench_function("sqr", |bn| bn.iter(|| std::hint::black_box(a).sqr()));
+    g.bench_function("sqrt", |bn| bn.iter(|| std::hint::black_box(a).sqrt()));
+    g.bench_function("sqrt_chain_5x52", |bn| {
+        bn.iter(|| std::hint::black_box(a).pow_sqrt_5x52());
+    });
+    g.bench_function("invert", |bn| bn.iter(|| std::hint::black_box(a).invert()));
+    g.finish();
+}
+
+criterion_group!(benches, bench_verify, bench_crossover, bench_field);
 criterion_main!(benches);

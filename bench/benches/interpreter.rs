@@ -176,6 +176,21 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The whole block with real cryptography on one thread (Schnorr verified one by one).
+    let mut g = c.benchmark_group("block_866342");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n_inputs as u64));
+    g.bench_function("verify_all_inputs_single_thread", |b| {
+        b.iter(|| {
+            for p in &txs {
+                for i in 0..p.tx.inputs.len() {
+                    verify_input(&p.tx, i, &p.spent, &p.pre, flags, SchnorrMode::Verify).unwrap();
+                }
+            }
+        });
+    });
+    g.finish();
+
     // Single-input verification through the real checker.
     // First input whose spent script and witness depth match.
     let first = |pred: &dyn Fn(&[u8], usize) -> bool| {

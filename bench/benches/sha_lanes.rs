@@ -6,15 +6,18 @@
 //!   without witness) by the `bitcoin` crate in setup; only hashing is timed.
 //!
 //! `sha2-crate` is the `sha2` crate one message at a time (it uses SHA-NI when present);
-//! `Scalar` is this crate's portable Rust. Backends the CPU lacks are skipped.
+//! `Scalar` is this crate's portable Rust; `auto` is what the un-suffixed API picks (wide lanes
+//! plus SHA-NI for remainders). Backends the CPU lacks are skipped.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use bitcoin::consensus::{deserialize, serialize};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice_consensus::hash::{sha256d, sha256d64_with, sha256d_many_with, Backend, Hash256};
-use sluice_consensus::merkle::merkle_root_with;
+use sluice_consensus::hash::{
+    sha256d, sha256d64, sha256d64_with, sha256d_many, sha256d_many_with, Backend, Hash256,
+};
+use sluice_consensus::merkle::{merkle_root, merkle_root_with};
 
 fn inputs(n: usize) -> Vec<[u8; 64]> {
     (0..n)
@@ -53,6 +56,9 @@ fn bench_d64(c: &mut Criterion) {
                     *o = sha256d(black_box(i));
                 }
             });
+        });
+        group.bench_with_input(BenchmarkId::new("auto", n), &ins, |b, ins| {
+            b.iter(|| sha256d64(black_box(ins), &mut out));
         });
         for backend in available() {
             group.bench_with_input(
@@ -132,6 +138,16 @@ fn bench_block(c: &mut Criterion) {
             }
             // Merkle levels with the sha2 crate too.
             (naive_root(&ids), naive_root(&wids))
+        });
+    });
+    group.bench_function("auto", |b| {
+        b.iter(|| {
+            sha256d_many(black_box(&stripped), &mut ids);
+            sha256d_many(black_box(&full), &mut wids);
+            if let Some(first) = wids.first_mut() {
+                *first = [0; 32];
+            }
+            (merkle_root(&ids), merkle_root(&wids))
         });
     });
     for backend in available() {

@@ -8,6 +8,8 @@
 //! - `block_10k_in_10k_out_connect_only`: the same block, timing only `connect_block` (the
 //!   checkpoint runs outside the timed region);
 //! - `insert_10k_checkpointed`: 10k new coins + checkpoint;
+//! - `connect_disconnect_10k_muhash_{off,on}`: a 10k-output block connected and disconnected
+//!   in the write-back cache, without and with MuHash tracking (20k updates, rayon-parallel);
 //! - `muhash_coin_insert`: the per-coin cost of the MuHash tracking (off in the store benches).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -183,15 +185,42 @@ fn bench(c: &mut Criterion) {
         s.coins, s.index_bytes_per_coin, s.cache_bytes, s.cache_entries
     );
 
+    // MuHash tracking cost inside connect/disconnect (parallel per block): a 10k-output block
+    // connected then disconnected = 20k MuHash updates, with tracking on and off.
+    for track in [false, true] {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = ChainStore::open(
+            d.path(),
+            &StoreConfig {
+                track_muhash: track,
+                ..cfg()
+            },
+        )
+        .unwrap();
+        let creates: Vec<_> = (0..10_000).map(|_| coin(&mut rng, 0)).collect();
+        c.bench_function(
+            &format!(
+                "connect_disconnect_10k_muhash_{}",
+                if track { "on" } else { "off" }
+            ),
+            |b| {
+                b.iter(|| {
+                    s.connect_block(0, [7; 32], &[], &creates).unwrap();
+                    s.disconnect_block(&[7; 32]).unwrap();
+                });
+            },
+        );
+    }
+
     let (op, cn) = coin(&mut rng, 1);
     let el = coin_element(&op, &cn);
     let mut m = MuHash3072::new();
     m.remove(b"so that finalize needs a real inverse");
     c.bench_function("muhash_coin_insert", |b| {
-        b.iter(|| m.insert(std::hint::black_box(&el)))
+        b.iter(|| m.insert(std::hint::black_box(&el)));
     });
     c.bench_function("muhash_finalize", |b| {
-        b.iter(|| std::hint::black_box(m.finalize()))
+        b.iter(|| std::hint::black_box(m.finalize()));
     });
 }
 

@@ -12,26 +12,35 @@
 //! coinbase's wtxid replaced by 32 zero bytes. Callers build that list themselves (the
 //! coinbase is always leaf 0); the mutation flag is meaningless for it and Core ignores it.
 
-use crate::hash::{sha256d64_with, Backend, Hash256, HashError};
+use crate::hash::{sha256d64, sha256d64_with, Backend, Hash256, HashError};
 
 /// Root of the merkle tree over `leaves` (txids in block order) and whether the tree is
 /// mutated in the CVE-2012-2459 sense. An empty list gives the all-zero hash, unmutated.
+/// Levels are hashed with [`sha256d64`] (wide lanes, SHA-NI for small levels).
 #[must_use]
 pub fn merkle_root(leaves: &[Hash256]) -> (Hash256, bool) {
-    match merkle_root_with(Backend::auto_d64(), leaves) {
-        Ok(root) => root,
-        // The auto backend is always available; fall back to portable code regardless.
-        Err(_) => merkle_root_with(Backend::Scalar, leaves).unwrap_or(([0; 32], false)),
-    }
+    let never_fails = merkle_root_by(leaves, |pairs, out| {
+        sha256d64(pairs, out);
+        Ok(())
+    });
+    never_fails.unwrap_or(([0; 32], false))
 }
 
-/// [`merkle_root`] hashing each level with a chosen backend.
+/// [`merkle_root`] hashing every level with a chosen backend.
 ///
 /// # Errors
 /// [`HashError::BackendUnavailable`] if this CPU cannot run `backend`.
 pub fn merkle_root_with(
     backend: Backend,
     leaves: &[Hash256],
+) -> Result<(Hash256, bool), HashError> {
+    merkle_root_by(leaves, |pairs, out| sha256d64_with(backend, pairs, out))
+}
+
+/// Core's `ComputeMerkleRoot` with a pluggable level hasher.
+fn merkle_root_by(
+    leaves: &[Hash256],
+    mut hash_level: impl FnMut(&[[u8; 64]], &mut [Hash256]) -> Result<(), HashError>,
 ) -> Result<(Hash256, bool), HashError> {
     let mut level: Vec<Hash256> = leaves.to_vec();
     let mut pairs: Vec<[u8; 64]> = Vec::with_capacity(level.len().div_ceil(2));
@@ -41,9 +50,11 @@ pub fn merkle_root_with(
         for pair in level.chunks(2) {
             let (left, right) = match pair {
                 [l, r] => {
+                    // CVE-2012-2459: equal hashes at positions (2k, 2k + 1) on any level.
                     mutated |= l == r;
                     (l, r)
                 }
+                // An odd level pairs its last hash with itself (not a mutation by itself).
                 [l] => (l, l),
                 _ => continue,
             };
@@ -53,7 +64,7 @@ pub fn merkle_root_with(
             pairs.push(block);
         }
         level.truncate(pairs.len());
-        sha256d64_with(backend, &pairs, &mut level)?;
+        hash_level(&pairs, &mut level)?;
     }
     Ok((level.first().copied().unwrap_or([0; 32]), mutated))
 }

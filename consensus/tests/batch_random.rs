@@ -153,3 +153,45 @@ fn verdict_does_not_depend_on_randomness() {
         assert_eq!(b.verify([seed; 32]).unwrap_err().failing, vec![20]);
     }
 }
+
+#[test]
+fn repeated_keys_are_handled() {
+    use secp256k1::{Keypair, Message, SECP256K1};
+    let mut r = rng(9);
+    let kp = Keypair::from_seckey_slice(SECP256K1, &[0x42; 32]).unwrap();
+    let pubkey = kp.x_only_public_key().0.serialize();
+    let mut items: Vec<batch_support::Item> = (0..40)
+        .map(|_| {
+            let msg: [u8; 32] = r.gen();
+            let sig =
+                SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(msg), &kp, &r.gen());
+            batch_support::Item {
+                msg,
+                pubkey,
+                sig: *sig.as_ref(),
+            }
+        })
+        .collect();
+    items.extend(signed_items(&mut r, 10));
+    assert_eq!(batch_of(&items).verify(r.gen()), Ok(()));
+    items[13].msg[0] ^= 1;
+    items[44].pubkey = [0; 32]; // invalid key, then reused
+    items[45].pubkey = [0; 32];
+    let err = batch_of(&items).verify(r.gen()).unwrap_err();
+    assert_eq!(err.failing, vec![13, 44, 45]);
+}
+
+#[test]
+fn duplicated_items_are_handled() {
+    let mut r = rng(10);
+    let base = signed_items(&mut r, 100);
+    // Every item twice: identical R and P points meet in the same buckets (doubling paths).
+    let mut items: Vec<_> = base.iter().chain(base.iter()).copied().collect();
+    assert_eq!(batch_of(&items).verify(r.gen()), Ok(()));
+    items[7].sig[40] ^= 0x10;
+    items[107] = items[7];
+    assert_eq!(
+        batch_of(&items).verify(r.gen()).unwrap_err().failing,
+        vec![7, 107]
+    );
+}

@@ -240,6 +240,12 @@ fn bip94_retargets_from_the_first_block_of_the_period() {
     );
     assert_eq!(next, expect);
     assert_ne!(next, limit);
+    // The 20-minute exception does not apply on a retarget height: a late first block of the
+    // period still gets the retargeted difficulty.
+    assert_eq!(
+        next_work_required(&chain, t_last + 100_000, &t4).unwrap(),
+        next
+    );
     // Without BIP94 (testnet3 rules) the min-difficulty last block would be the base.
     let mut t3 = t4.clone();
     t3.enforce_bip94 = false;

@@ -6,7 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 use sluice_consensus::hash::{
     sha256, sha256_many, sha256_many_with, sha256d, sha256d64, sha256d64_with, sha256d_many,
-    sha256d_many_with, Backend, Hash256, HashError,
+    sha256d_many_with, tagged_hash, tagged_hash_many, tagged_hash_many_with, Backend, Hash256,
+    HashError,
 };
 
 fn reference(msg: &[u8]) -> Hash256 {
@@ -191,6 +192,37 @@ fn automatic_backend_matches_reference() {
 }
 
 #[test]
+fn automatic_split_matches_reference_for_every_batch_size() {
+    // The automatic functions split a batch between a wide and a narrow backend.
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for n in 0..=50usize {
+        let inputs: Vec<[u8; 64]> = (0..n)
+            .map(|_| {
+                let mut b = [0u8; 64];
+                rng.fill_bytes(&mut b);
+                b
+            })
+            .collect();
+        let mut out = vec![[0u8; 32]; n];
+        sha256d64(&inputs, &mut out);
+        for (o, i) in out.iter().zip(&inputs) {
+            assert_eq!(*o, reference_d(i), "n {n}");
+        }
+        let data: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let len = rng.gen_range(0..300);
+                random_bytes(&mut rng, len)
+            })
+            .collect();
+        let msgs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+        sha256d_many(&msgs, &mut out);
+        for (o, m) in out.iter().zip(&msgs) {
+            assert_eq!(*o, reference_d(m), "n {n}");
+        }
+    }
+}
+
+#[test]
 fn known_answer_abc() {
     // FIPS 180-2 appendix B.1.
     let mut out = [[0u8; 32]; 1];
@@ -233,5 +265,36 @@ fn unavailable_backend_is_an_error_not_a_crash() {
         } else {
             assert_eq!(r, Err(HashError::BackendUnavailable(backend)));
         }
+    }
+}
+
+#[test]
+fn tagged_hashes_from_midstate_match_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut data: Vec<Vec<u8>> = (0..=300).map(|len| random_bytes(&mut rng, len)).collect();
+    data.push(random_bytes(&mut rng, 70_000));
+    let msgs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    let long_tag = [b'x'; 100];
+    for tag in [&b"TapSighash"[..], b"BIP0340/challenge", b"", &long_tag] {
+        let tag_hash = reference(tag);
+        let expected: Vec<Hash256> = msgs
+            .iter()
+            .map(|m| {
+                let mut h = Sha256::new();
+                h.update(tag_hash);
+                h.update(tag_hash);
+                h.update(m);
+                h.finalize().into()
+            })
+            .collect();
+        for backend in backends() {
+            let mut out = vec![[0u8; 32]; msgs.len()];
+            tagged_hash_many_with(backend, tag, &msgs, &mut out).unwrap();
+            assert_eq!(out, expected, "{backend:?}");
+        }
+        let mut out = vec![[0u8; 32]; msgs.len()];
+        tagged_hash_many(tag, &msgs, &mut out);
+        assert_eq!(out, expected);
+        assert_eq!(tagged_hash(tag, msgs[5]), expected[5]);
     }
 }

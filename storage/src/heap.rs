@@ -15,6 +15,7 @@ use sluice_consensus::coin::{Coin, OutPoint};
 
 use crate::compress::{read_coin, write_coin, Reader};
 use crate::error::{corrupt, io_at, Result};
+use crate::mmap::MappedPrefix;
 
 const REC_HEADER: usize = 8;
 /// Largest payload accepted on read: key + coin with a maximal script and headroom.
@@ -30,6 +31,8 @@ pub struct Heap {
     file_len: u64,
     /// Appended bytes not yet written to the file (start at `file_len`).
     buf: Vec<u8>,
+    /// Read-only map of the file's synced prefix: lookups copy from it instead of `pread`.
+    mapped: Option<MappedPrefix>,
 }
 
 impl Heap {
@@ -53,11 +56,13 @@ impl Heap {
             // Records appended after the last checkpoint: a crash happened, drop them.
             file.set_len(committed_len).map_err(io_at(path))?;
         }
+        let mapped = MappedPrefix::map(&file, committed_len).map_err(io_at(path))?;
         Ok(Self {
             path: path.to_path_buf(),
             file,
             file_len: committed_len,
             buf: Vec::new(),
+            mapped,
         })
     }
 
@@ -101,7 +106,12 @@ impl Heap {
     pub fn sync(&mut self) -> Result<()> {
         self.write_out()?;
         self.file.flush().map_err(io_at(&self.path))?;
-        self.file.sync_data().map_err(io_at(&self.path))
+        self.file.sync_data().map_err(io_at(&self.path))?;
+        if self.mapped.as_ref().map_or(0, |m| m.bytes().len() as u64) < self.file_len {
+            self.mapped =
+                MappedPrefix::map(&self.file, self.file_len).map_err(io_at(&self.path))?;
+        }
+        Ok(())
     }
 
     /// Fills `out` from `off`, which may span the file and the unwritten buffer.
@@ -112,6 +122,13 @@ impl Heap {
                 &self.path,
                 format!("record at {off} runs past the end of the heap"),
             ));
+        }
+        if let Some(src) = self.mapped.as_ref().and_then(|m| {
+            m.bytes()
+                .get(usize::try_from(off).ok()?..usize::try_from(end).ok()?)
+        }) {
+            out.copy_from_slice(src);
+            return Ok(());
         }
         let in_file = usize::try_from(self.file_len.saturating_sub(off).min(out.len() as u64))
             .unwrap_or(out.len());

@@ -2,7 +2,8 @@
 //!
 //! Each 16-byte slot holds a 64-bit salted hash of the outpoint (its home slot is the low bits)
 //! and a 48-bit pointer into the record heap guarded by a 16-bit check, so the index costs
-//! 16 B / load factor per coin (21-43 B) and a flipped byte is detected when the slot is read.
+//! 16 B / load factor per coin (20-48 B: the load stays between 1/3 and 4/5 while the set
+//! grows) and a flipped byte is detected when the slot is read.
 //! Deletion writes a tombstone; growth (doubling) or a tombstone purge rebuilds into a new
 //! file that is renamed over the old one.
 //!
@@ -258,8 +259,11 @@ impl UtxoIndex {
             self.write_slot_ptr(i, Self::sealed_ptr(heap_off, h));
             return Ok(());
         }
-        if (self.occupied + self.tombs + 1) * 4 > self.capacity() * 3 {
-            let new_cap = if (self.occupied + 1) * 2 > self.capacity() {
+        // Rebuild above 4/5 load (live + tombstones). Double only when live coins exceed 2/3,
+        // so the doubled table is still at least 1/3 full (<= 48 B per coin); otherwise just
+        // purge the tombstones.
+        if (self.occupied + self.tombs + 1) * 5 > self.capacity() * 4 {
+            let new_cap = if (self.occupied + 1) * 3 > self.capacity() * 2 {
                 self.capacity() * 2
             } else {
                 self.capacity()
@@ -371,6 +375,40 @@ impl UtxoIndex {
     /// Makes the mapped bytes durable.
     pub fn sync(&self) -> Result<()> {
         self.map.flush().map_err(io_at(&self.path))
+    }
+
+    /// Writes a copy at `path` holding the same keys with heap offsets mapped through
+    /// `relocate` (compaction), sized so the load is between 2/5 and 4/5. Synced on return.
+    pub fn copy_relocated(
+        &self,
+        path: &Path,
+        mut relocate: impl FnMut(u64) -> Result<u64>,
+    ) -> Result<Self> {
+        let cap = (self.occupied * 5 / 4 + 1).next_power_of_two();
+        let mut next = Self::create(path, cap, self.salt)?;
+        for i in 0..self.capacity() {
+            let (w0, w1) = self.slot(i);
+            if w0 == EMPTY || w0 == TOMB {
+                continue;
+            }
+            let off = relocate(self.decode(i, w0, w1)?)?;
+            if off > MAX_HEAP_OFFSET {
+                return Err(crate::error::StoreError::HeapFull(off));
+            }
+            let mut j = w1 & next.mask;
+            while next.slot(j).0 != EMPTY {
+                j = (j + 1) & next.mask;
+            }
+            let at = HEADER + (j as usize) * SLOT;
+            let b = next.map.bytes_mut();
+            wr(b, at + 8, w1);
+            wr(b, at, Self::sealed_ptr(off, w1));
+        }
+        next.occupied = self.occupied;
+        next.store_counts();
+        next.set_state(self.state()?);
+        next.sync()?;
+        Ok(next)
     }
 
     /// Rebuilds into a fresh file of `new_cap` slots (dropping tombstones), then renames it over

@@ -4,6 +4,7 @@
 
 pub mod blockfile;
 mod cache;
+mod compact;
 pub mod compress;
 pub mod error;
 mod fsutil;
@@ -16,6 +17,7 @@ pub mod snapshot;
 mod store;
 mod utxo;
 
+pub use compact::CompactStats;
 pub use error::StoreError;
 pub use records::{status, BlockIndexEntry, BlockUndo};
 pub use store::{ChainStore, CrashPoint, StoreConfig, StoreStats};

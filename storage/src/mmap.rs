@@ -10,13 +10,18 @@
 //!   never truncated or resized while mapped (growth builds a *new* file and maps that), and all
 //!   access goes through `&self`/`&mut self`, so Rust's borrow rules cover the mapped bytes;
 //! - the mapping length is fixed at creation and slices never exceed it.
+//!
+//! [`MappedPrefix`] maps the first `len` bytes of the append-only record heap read-only. It is
+//! sound for the same lock reason, and because the heap never changes bytes it has mapped: it
+//! only appends at offsets at or past the mapped length, truncates only in `Heap::open` before
+//! anything is mapped, and compaction writes a different file.
 #![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
-use memmap2::MmapMut;
+use memmap2::{Mmap, MmapMut, MmapOptions};
 
 /// A file of fixed length mapped read-write.
 #[derive(Debug)]
@@ -63,5 +68,31 @@ impl MappedFile {
     /// Writes dirty pages back to the file and waits for the disk (`msync(MS_SYNC)`).
     pub fn flush(&self) -> io::Result<()> {
         self.map.flush()
+    }
+}
+
+/// A read-only map of a file's first `len` bytes (see the module docs).
+#[derive(Debug)]
+pub struct MappedPrefix {
+    map: Mmap,
+}
+
+impl MappedPrefix {
+    /// Maps `file[..len]`; `None` for an empty prefix (zero-length maps are not portable).
+    pub fn map(file: &File, len: u64) -> io::Result<Option<Self>> {
+        if len == 0 {
+            return Ok(None);
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| io::Error::other("heap larger than the address space"))?;
+        // SAFETY: see the module documentation: the mapped prefix is never written or
+        // truncated while mapped, and the directory lock excludes other processes.
+        let map = unsafe { MmapOptions::new().len(len).map(file)? };
+        Ok(Some(Self { map }))
+    }
+
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
     }
 }

@@ -49,6 +49,8 @@ pub struct Manifest {
     pub heap_len: u64,
     pub journal_len: u64,
     pub journal_crc: u32,
+    /// Which heap/index file pair is current (bumped by compaction).
+    pub files_id: u64,
     pub coin_count: u64,
     pub tip: Option<(u32, Hash256)>,
     /// `None` when the store ran without MuHash tracking (recomputed on the next open that
@@ -148,6 +150,7 @@ impl Manifest {
         v.extend_from_slice(&self.heap_len.to_le_bytes());
         v.extend_from_slice(&self.journal_len.to_le_bytes());
         v.extend_from_slice(&self.journal_crc.to_le_bytes());
+        v.extend_from_slice(&self.files_id.to_le_bytes());
         v.extend_from_slice(&self.coin_count.to_le_bytes());
         match self.tip {
             Some((h, hash)) => {
@@ -173,6 +176,7 @@ impl Manifest {
         let heap_len = r.u64_le().ok()?;
         let journal_len = r.u64_le().ok()?;
         let journal_crc = r.u32_le().ok()?;
+        let files_id = r.u64_le().ok()?;
         let coin_count = r.u64_le().ok()?;
         let tip = match r.u8().ok()? {
             0 => None,
@@ -188,6 +192,7 @@ impl Manifest {
             heap_len,
             journal_len,
             journal_crc,
+            files_id,
             coin_count,
             tip,
             muhash,

@@ -28,7 +28,7 @@ use crate::heap::Heap;
 use crate::index::{ApplyState, UtxoIndex};
 use crate::muhash::{coin_element, MuHash3072};
 use crate::records::{
-    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, JournalOp, Manifest,
+    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, Manifest,
 };
 use crate::utxo::UtxoSet;
 
@@ -37,8 +37,22 @@ const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 const CHAIN: TableDefinition<u32, &[u8]> = TableDefinition::new("chain");
 const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 const DB_FILE: &str = "index.redb";
-const INDEX_FILE: &str = "utxo.idx";
-const HEAP_FILE: &str = "heap.dat";
+/// File names of the heap/index pair `files_id` (0 keeps the plain names).
+pub(crate) fn index_file(files_id: u64) -> String {
+    if files_id == 0 {
+        "utxo.idx".to_owned()
+    } else {
+        format!("utxo-{files_id}.idx")
+    }
+}
+
+pub(crate) fn heap_file(files_id: u64) -> String {
+    if files_id == 0 {
+        "heap.dat".to_owned()
+    } else {
+        format!("heap-{files_id}.dat")
+    }
+}
 
 /// Store configuration.
 #[derive(Debug, Clone)]
@@ -94,14 +108,14 @@ pub enum CrashPoint {
 /// The chain state store. See the module docs for the durability model.
 #[derive(Debug)]
 pub struct ChainStore {
-    dir: PathBuf,
-    db: Database,
-    utxo: UtxoSet,
-    manifest: Manifest,
-    tip: Option<(u32, Hash256)>,
-    pending_blocks: HashMap<Hash256, BlockIndexEntry>,
-    pending_chain: BTreeMap<u32, Option<Hash256>>,
-    pending_undo: HashMap<Hash256, BlockUndo>,
+    pub(crate) dir: PathBuf,
+    pub(crate) db: Database,
+    pub(crate) utxo: UtxoSet,
+    pub(crate) manifest: Manifest,
+    pub(crate) tip: Option<(u32, Hash256)>,
+    pub(crate) pending_blocks: HashMap<Hash256, BlockIndexEntry>,
+    pub(crate) pending_chain: BTreeMap<u32, Option<Hash256>>,
+    pub(crate) pending_undo: HashMap<Hash256, BlockUndo>,
 }
 
 fn journal_path(dir: &Path, gen: u64) -> PathBuf {
@@ -139,21 +153,22 @@ impl ChainStore {
                     heap_len: 0,
                     journal_len: 0,
                     journal_crc: 0,
+                    files_id: 0,
                     coin_count: 0,
                     tip: None,
                     muhash: Some(MuHash3072::new()),
                 },
             }
         };
-        let index_path = dir.join(INDEX_FILE);
-        let mut index = if index_path.exists() {
+        let index_path = dir.join(index_file(manifest.files_id));
+        let index = if index_path.exists() {
             UtxoIndex::open(&index_path)?
         } else if manifest.gen == 0 {
             UtxoIndex::create(&index_path, config.initial_index_slots, rand::random())?
         } else {
             return Err(corrupt(&index_path, "index file missing"));
         };
-        let heap = Heap::open(&dir.join(HEAP_FILE), manifest.heap_len)?;
+        let heap = Heap::open(&dir.join(heap_file(manifest.files_id)), manifest.heap_len)?;
         let state = index.state()?;
         let gen = manifest.gen;
         let replay = match state {
@@ -164,10 +179,7 @@ impl ChainStore {
             ApplyState {
                 gen: g,
                 applying: true,
-            } if g == gen => {
-                index.repair()?;
-                true
-            }
+            } if g == gen => true,
             ApplyState {
                 gen: g,
                 applying: false,
@@ -187,10 +199,14 @@ impl ChainStore {
             heap,
             cache: Cache::default(),
             muhash: None,
+            hash_pending: Vec::new(),
             count: manifest.coin_count,
             budget: config.mem_budget_bytes,
         };
         if replay {
+            // Recount and clear torn inserts first: after a power loss the header page may be
+            // older than some slot pages, so do this even when the header says "not applying".
+            utxo.index.repair()?;
             let jp = journal_path(dir, gen);
             let bytes = fs::read(&jp).map_err(io_at(&jp))?;
             if bytes.len() as u64 != manifest.journal_len
@@ -209,7 +225,14 @@ impl ChainStore {
         for e in fs::read_dir(dir).map_err(io_at(dir))?.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("journal-") {
+            // Journals are done with; heap/index files of other ids are a finished or torn
+            // compaction.
+            let stale_pair = (name.starts_with("heap") && name.ends_with(".dat")
+                || name.starts_with("utxo")
+                    && (name.ends_with(".idx") || name.ends_with(".rebuild")))
+                && name != heap_file(manifest.files_id)
+                && name != index_file(manifest.files_id);
+            if name.starts_with("journal-") || stale_pair {
                 fs::remove_file(e.path()).map_err(io_at(&e.path()))?;
             }
         }
@@ -272,6 +295,15 @@ impl ChainStore {
         self.utxo.muhash.as_ref().map(MuHash3072::finalize)
     }
 
+    /// MuHash of the set recomputed by a full scan (for stores run with `track_muhash: false`,
+    /// and as a cross-check of the incremental value).
+    pub fn recompute_muhash(&self) -> Result<Hash256> {
+        let mut m = MuHash3072::new();
+        self.utxo
+            .for_each_coin(|op, c| m.insert(&coin_element(op, c)))?;
+        Ok(m.finalize())
+    }
+
     /// The coin at `op`, if unspent. Caches what it reads.
     pub fn get_coin(&mut self, op: &OutPoint) -> Result<Option<Coin>> {
         self.utxo.get(op)
@@ -280,6 +312,24 @@ impl ChainStore {
     /// Like [`Self::get_coin`] but without populating the cache (usable through `&self`).
     pub fn peek_coin(&self, op: &OutPoint) -> Result<Option<Coin>> {
         self.utxo.peek(op)
+    }
+
+    /// Looks up many coins in parallel (rayon) and caches the disk hits, e.g. all inputs of a
+    /// block before `connect_block`. Results are in the order of `ops`.
+    pub fn fetch_coins(&mut self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>> {
+        use rayon::prelude::*;
+        let utxo = &self.utxo;
+        let found: Vec<Option<Coin>> = ops
+            .par_iter()
+            .map(|op| utxo.peek(op))
+            .collect::<Result<_>>()?;
+        for (op, coin) in ops.iter().zip(&found) {
+            if let Some(c) = coin {
+                self.utxo.cache_clean(op, c);
+            }
+        }
+        self.utxo.enforce_budget()?;
+        Ok(found)
     }
 
     /// Visits every unspent coin, in no particular order.
@@ -327,6 +377,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_undo.insert(hash, undo.clone());
         self.pending_chain.insert(height, Some(hash));
@@ -371,6 +422,7 @@ impl ChainStore {
                 self.utxo.add(*op, coin.clone())?;
             }
         }
+        self.utxo.flush_hash();
         self.utxo.enforce_budget()?;
         self.pending_chain.insert(height, None);
         self.tip = match height.checked_sub(1) {
@@ -472,6 +524,7 @@ impl ChainStore {
             heap_len: self.utxo.heap.len(),
             journal_len: body.len() as u64,
             journal_crc: crc32fast::hash(&body),
+            files_id: self.manifest.files_id,
             coin_count: self.utxo.count,
             tip: self.tip,
             muhash: self.utxo.muhash.clone(),
@@ -481,14 +534,9 @@ impl ChainStore {
             return Ok(());
         }
         if crash == Some(CrashPoint::MidApply) {
-            let half = &ops[..ops.len() / 2];
-            self.utxo.index.set_state(ApplyState {
-                gen,
-                applying: true,
-            });
-            let partial: Vec<JournalOp> = half.to_vec();
-            // Apply half without marking completion, as a kill in the middle would leave it.
-            self.utxo.apply_journal(gen, &partial)?;
+            // Apply the first half, then put the header back to "applying", which is what a
+            // kill in the middle of the loop leaves behind.
+            self.utxo.apply_journal(gen, &ops[..ops.len() / 2])?;
             self.utxo.index.set_state(ApplyState {
                 gen,
                 applying: true,
@@ -506,7 +554,7 @@ impl ChainStore {
         Ok(())
     }
 
-    fn commit_db(&self, manifest: &Manifest) -> Result<()> {
+    pub(crate) fn commit_db(&self, manifest: &Manifest) -> Result<()> {
         let wtx = self.db.begin_write().map_err(db)?;
         {
             let mut blocks = wtx.open_table(BLOCKS).map_err(db)?;
@@ -550,13 +598,16 @@ impl ChainStore {
                     Ok(())
                 }
                 None => Err(corrupt(
-                    &self.dir.join(INDEX_FILE),
+                    &self.dir.join(index_file(self.manifest.files_id)),
                     "live record not reachable from its key",
                 )),
             }
         })?;
         if n != self.manifest.coin_count {
-            return Err(corrupt(&self.dir.join(INDEX_FILE), "coin count mismatch"));
+            return Err(corrupt(
+                &self.dir.join(index_file(self.manifest.files_id)),
+                "coin count mismatch",
+            ));
         }
         let db_path = self.dir.join(DB_FILE);
         let rtx = self.db.begin_read().map_err(db)?;

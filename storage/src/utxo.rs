@@ -19,6 +19,8 @@ pub struct UtxoSet {
     pub(crate) heap: Heap,
     pub(crate) cache: Cache,
     pub(crate) muhash: Option<MuHash3072>,
+    /// MuHash updates of the current block (true = insert), folded in by `flush_hash`.
+    pub(crate) hash_pending: Vec<(bool, Vec<u8>)>,
     pub(crate) count: u64,
     pub(crate) budget: usize,
 }
@@ -64,6 +66,13 @@ impl UtxoSet {
         }
     }
 
+    /// Records a coin read from disk as a clean cache entry (no-op if `op` is cached).
+    pub fn cache_clean(&mut self, op: &OutPoint, coin: &Coin) {
+        if self.cache.get(op).is_none() {
+            self.cache.insert(*op, Entry::Clean(coin.clone()));
+        }
+    }
+
     fn read_spilled(&self, op: &OutPoint, off: u64) -> Result<Coin> {
         let (key, coin) = self.heap.read(off)?;
         if key != *op {
@@ -76,14 +85,41 @@ impl UtxoSet {
     }
 
     fn hash_insert(&mut self, op: &OutPoint, coin: &Coin) {
-        if let Some(m) = &mut self.muhash {
-            m.insert(&coin_element(op, coin));
+        if self.muhash.is_some() {
+            self.hash_pending.push((true, coin_element(op, coin)));
         }
     }
 
     fn hash_remove(&mut self, op: &OutPoint, coin: &Coin) {
-        if let Some(m) = &mut self.muhash {
-            m.remove(&coin_element(op, coin));
+        if self.muhash.is_some() {
+            self.hash_pending.push((false, coin_element(op, coin)));
+        }
+    }
+
+    /// Folds the MuHash updates queued by `add`/`spend` into the running value, in parallel
+    /// chunks (a block's elements are independent; the product is order-free).
+    pub fn flush_hash(&mut self) {
+        use rayon::prelude::*;
+        const CHUNK: usize = 64;
+        let pending = std::mem::take(&mut self.hash_pending);
+        let Some(m) = &mut self.muhash else { return };
+        let fold = |chunk: &[(bool, Vec<u8>)]| {
+            let mut part = MuHash3072::new();
+            for (insert, e) in chunk {
+                if *insert {
+                    part.insert(e);
+                } else {
+                    part.remove(e);
+                }
+            }
+            part
+        };
+        if pending.len() <= CHUNK {
+            m.combine(&fold(&pending));
+        } else {
+            for part in pending.par_chunks(CHUNK).map(fold).collect::<Vec<_>>() {
+                m.combine(&part);
+            }
         }
     }
 

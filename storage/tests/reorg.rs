@@ -60,6 +60,11 @@ fn disconnect_restores_every_previous_state() {
         assert_eq!(store.coin_count(), want.len() as u64);
         if h % 10 == 0 {
             assert_store_eq(&mut store, want);
+            assert_eq!(
+                store.recompute_muhash().unwrap(),
+                *want_hash,
+                "full scan agrees"
+            );
         }
         if h == 25 {
             store.checkpoint().unwrap();

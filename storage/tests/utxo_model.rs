@@ -141,3 +141,49 @@ fn second_open_is_refused_while_locked() {
         Err(StoreError::Locked(_))
     ));
 }
+
+#[test]
+fn muhash_is_recomputed_after_running_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut off = config(1 << 20);
+    off.track_muhash = false;
+    let mut store = ChainStore::open(dir.path(), &off).unwrap();
+    let creates: Vec<_> = (0..200)
+        .map(|_| (random_outpoint(&mut rng), random_coin(&mut rng, 0)))
+        .collect();
+    store.connect_block(0, [1; 32], &[], &creates).unwrap();
+    assert_eq!(store.muhash(), None);
+    store.checkpoint().unwrap();
+    drop(store);
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    let model: Model = creates.into_iter().collect();
+    assert_store_eq(&mut store, &model);
+}
+
+#[test]
+fn parallel_fetch_matches_single_lookups_and_store_is_shareable() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ChainStore>();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    let creates: Vec<_> = (0..2000)
+        .map(|_| (random_outpoint(&mut rng), random_coin(&mut rng, 0)))
+        .collect();
+    store.connect_block(0, [1; 32], &[], &creates).unwrap();
+    store.checkpoint().unwrap();
+    drop(store);
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    let mut ops: Vec<OutPoint> = creates.iter().step_by(3).map(|(o, _)| *o).collect();
+    ops.extend((0..100).map(|_| random_outpoint(&mut rng)));
+    let got = store.fetch_coins(&ops).unwrap();
+    let model: Model = creates.into_iter().collect();
+    for (op, c) in ops.iter().zip(&got) {
+        assert_eq!(c.as_ref(), model.get(op));
+    }
+    assert!(store.stats().cache_entries >= 600, "hits were cached");
+    let spends: Vec<OutPoint> = ops.iter().take(600).copied().collect();
+    store.connect_block(1, [2; 32], &spends, &[]).unwrap();
+    assert_eq!(store.coin_count(), model.len() as u64 - 600);
+}

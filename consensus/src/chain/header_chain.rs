@@ -1,9 +1,9 @@
 //! An in-memory header chain: the simplest [`AncestorView`], for header sync and tests.
 
 use super::ancestors::{AncestorInfo, AncestorView};
-use super::header_check::{check_header, HeaderError};
+use super::header_check::{contextual_check_block_header, HeaderError};
 use super::params::Params;
-use super::pow::block_proof;
+use super::pow::{block_proof, check_proof_of_work};
 use super::u256::U256;
 use crate::hash::Hash256;
 use crate::header::Header;
@@ -102,11 +102,22 @@ impl HeaderChain {
         params: &Params,
         adjusted_time: i64,
     ) -> Result<Hash256, HeaderError> {
-        check_header(header, self, params, adjusted_time)?;
-        let e = info(header);
-        self.entries.push(e);
+        // check_header's rules in its order, hashing the header once.
+        let hash = header.block_hash();
+        if !check_proof_of_work(&hash, header.bits, params) {
+            return Err(HeaderError::HighHash);
+        }
+        if header.prev_blockhash != self.tip_hash() {
+            return Err(HeaderError::PrevBlockNotFound);
+        }
+        contextual_check_block_header(header, self, params, adjusted_time)?;
+        self.entries.push(AncestorInfo {
+            hash,
+            time: header.time,
+            bits: header.bits,
+        });
         self.work = self.work.wrapping_add(&block_proof(header.bits));
-        Ok(e.hash)
+        Ok(hash)
     }
 }
 

@@ -1,12 +1,12 @@
 //! Multi-lane driver: feeds N independent messages to an N-lane compression engine.
 //!
-//! All of this is safe Rust; the engines themselves (AVX2, AVX-512) live in `simd`. Each lane
+//! All of this is safe Rust; the engines (AVX2, AVX-512, two-way SHA-NI) live in `simd`. Each lane
 //! walks its own message block by block; when a lane's message ends, its digest is written out
 //! and the next pending message is loaded into that lane, so one long message does not stall
 //! the others. When the queue is empty and only a few lanes are still busy, the leftovers are
 //! finished by a single-stream compressor rather than burning full-width rounds on idle lanes.
 
-use super::scalar::{block_words, state_bytes, Tail, IV};
+use super::scalar::{block_words, state_bytes, Start, Tail, IV};
 use super::Hash256;
 
 /// An engine compressing N independent blocks at once. Words are transposed: `w[j][lane]`
@@ -14,6 +14,16 @@ use super::Hash256;
 pub(crate) trait LaneEngine<const N: usize>: Copy {
     /// One compression of every lane's block into every lane's state.
     fn compress(self, state: &mut [[u32; N]; 8], w: &[[u32; N]; 16]);
+
+    /// One compression of each lane's block (transposing them first).
+    fn compress_blocks(self, state: &mut [[u32; N]; 8], blocks: &[&[u8; 64]; N]) {
+        self.compress(state, &transpose(blocks));
+    }
+
+    /// Double SHA-256 of N 64-byte messages; returns the final transposed state words.
+    fn d64_blocks(self, blocks: &[&[u8; 64]; N]) -> [[u32; N]; 8] {
+        self.d64(&transpose(blocks))
+    }
 
     /// Double SHA-256 of N 64-byte messages given as transposed words; returns the final
     /// transposed state words of the second hash.
@@ -56,6 +66,18 @@ fn lane_digest<const N: usize>(state: &[[u32; N]; 8], lane: usize) -> Hash256 {
     state_bytes(&words)
 }
 
+/// An idle lane's block.
+static ZERO_BLOCK: [u8; 64] = [0; 64];
+
+/// Big-endian words of N blocks, transposed (`w[j][lane]`).
+fn transpose<const N: usize>(blocks: &[&[u8; 64]; N]) -> [[u32; N]; 16] {
+    let mut w = [[0u32; N]; 16];
+    for (lane, block) in blocks.iter().enumerate() {
+        set_lane_block(&mut w, lane, block);
+    }
+    w
+}
+
 /// Set the big-endian words of `block` as lane `lane` of `w`.
 fn set_lane_block<const N: usize>(w: &mut [[u32; N]; 16], lane: usize, block: &[u8; 64]) {
     for (row, word) in w.iter_mut().zip(block_words(block)) {
@@ -72,11 +94,9 @@ pub(crate) fn sha256d64<const N: usize, E: LaneEngine<N>>(
     out: &mut [Hash256],
 ) {
     for (ins, outs) in inputs.chunks(N).zip(out.chunks_mut(N)) {
-        let mut w = [[0u32; N]; 16];
-        for (lane, block) in ins.iter().enumerate() {
-            set_lane_block(&mut w, lane, block);
-        }
-        let state = engine.d64(&w);
+        let blocks: [&[u8; 64]; N] =
+            std::array::from_fn(|lane| ins.get(lane).unwrap_or(&ZERO_BLOCK));
+        let state = engine.d64_blocks(&blocks);
         for (lane, o) in outs.iter_mut().enumerate() {
             *o = lane_digest(&state, lane);
         }
@@ -85,27 +105,31 @@ pub(crate) fn sha256d64<const N: usize, E: LaneEngine<N>>(
 
 /// SHA-256 of each digest in `hashes`, in place (the second half of a double SHA-256).
 pub(crate) fn rehash32<const N: usize, E: LaneEngine<N>>(engine: E, hashes: &mut [Hash256]) {
+    // One block per digest: the 32 bytes, 0x80, zeros, bit length 256.
+    let mut blocks = [[0u8; 64]; N];
+    for block in &mut blocks {
+        block[32] = 0x80;
+        block[62] = 0x01;
+    }
     for chunk in hashes.chunks_mut(N) {
-        let mut first = [[0u32; N]; 8];
-        for (lane, h) in chunk.iter().enumerate() {
-            let mut block = [0u8; 64];
+        for (block, h) in blocks.iter_mut().zip(chunk.iter()) {
             block[..32].copy_from_slice(h);
-            let words = block_words(&block);
-            for (row, word) in first.iter_mut().zip(words) {
-                if let Some(slot) = row.get_mut(lane) {
-                    *slot = word;
-                }
-            }
         }
-        let state = engine.second_hash(&first);
+        let refs: [&[u8; 64]; N] = std::array::from_fn(|lane| &blocks[lane]);
+        let mut state = [[0u32; N]; 8];
+        for (row, iv) in state.iter_mut().zip(IV) {
+            *row = [iv; N];
+        }
+        engine.compress_blocks(&mut state, &refs);
         for (lane, h) in chunk.iter_mut().enumerate() {
             *h = lane_digest(&state, lane);
         }
     }
 }
 
-/// One message in flight in a lane.
-#[derive(Debug)]
+/// One message in flight in a lane. Small on purpose: lanes are refilled thousands of times
+/// per block, so the padding is built on demand rather than stored.
+#[derive(Debug, Clone, Copy)]
 struct Cursor<'a> {
     msg: &'a [u8],
     /// Index of the message (and its digest slot).
@@ -114,33 +138,47 @@ struct Cursor<'a> {
     next: usize,
     /// Whole 64-byte blocks taken straight from the message.
     whole: usize,
-    tail: Tail,
+    /// All blocks including padding.
+    total: usize,
+    /// Bytes hashed before the message (they count in the padded length).
+    prefix: u64,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(idx: usize, msg: &'a [u8]) -> Self {
+    fn new(idx: usize, msg: &'a [u8], prefix: u64) -> Self {
+        let whole = msg.len() / 64;
+        let total = whole + if msg.len() % 64 < 56 { 1 } else { 2 };
         Self {
             msg,
             idx,
             next: 0,
-            whole: msg.len() / 64,
-            tail: Tail::new(msg),
+            whole,
+            total,
+            prefix,
         }
     }
 
-    fn total(&self) -> usize {
-        self.whole + self.tail.blocks()
+    /// Block `next` when it lies wholly inside the message.
+    fn msg_block(&self) -> Option<&'a [u8; 64]> {
+        let start = self.next * 64;
+        self.msg.get(start..start + 64)?.first_chunk::<64>()
     }
 
-    fn block(&self) -> &[u8; 64] {
-        if self.next < self.whole {
-            let start = self.next * 64;
-            self.msg
-                .get(start..start + 64)
-                .and_then(|s| s.first_chunk::<64>())
-                .unwrap_or(&[0; 64])
-        } else {
-            self.tail.block(self.next - self.whole)
+    /// Block `next` when it is (partly) padding: the message's last bytes, `0x80`, zeros and,
+    /// in the final block, the 64-bit big-endian bit length.
+    fn pad_block(&self, block: &mut [u8; 64]) {
+        *block = [0; 64];
+        if self.next == self.whole {
+            let rest = self.msg.get(self.whole * 64..).unwrap_or_default();
+            block[..rest.len()].copy_from_slice(rest);
+            block[rest.len()] = 0x80;
+        }
+        if self.next + 1 == self.total {
+            let bits = self
+                .prefix
+                .wrapping_add(self.msg.len() as u64)
+                .wrapping_mul(8);
+            block[56..].copy_from_slice(&bits.to_be_bytes());
         }
     }
 
@@ -150,27 +188,30 @@ impl<'a> Cursor<'a> {
         mut state: [u32; 8],
         single: &impl Fn(&mut [u32; 8], &[u8]),
     ) -> Hash256 {
+        let tail = Tail::new(self.msg, self.prefix);
         if self.next < self.whole {
-            let from = self.next * 64;
-            let to = self.whole * 64;
-            single(&mut state, self.msg.get(from..to).unwrap_or_default());
-            single(&mut state, self.tail.bytes());
-        } else {
-            let skip = (self.next - self.whole) * 64;
             single(
                 &mut state,
-                self.tail.bytes().get(skip..).unwrap_or_default(),
+                self.msg
+                    .get(self.next * 64..self.whole * 64)
+                    .unwrap_or_default(),
             );
+            single(&mut state, tail.bytes());
+        } else {
+            let skip = (self.next - self.whole) * 64;
+            single(&mut state, tail.bytes().get(skip..).unwrap_or_default());
         }
         state_bytes(&state)
     }
 }
 
-/// SHA-256 of each message, N lanes at a time with refilling. `single` compresses whole
+/// SHA-256 of `prefix || msg` for each message (`start` holds the state after the common
+/// prefix; [`super::scalar::FRESH`] for none), N lanes at a time with refilling. `single` compresses whole
 /// blocks of one stream; it finishes the stragglers once at most `N / 4` lanes (one lane for
 /// N = 2) are busy and nothing is pending.
 pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     engine: E,
+    start: Start,
     msgs: &[&[u8]],
     out: &mut [Hash256],
     single: impl Fn(&mut [u32; 8], &[u8]),
@@ -178,10 +219,10 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     let mut pending = msgs.iter().enumerate();
     let mut lanes: [Option<Cursor<'_>>; N] = std::array::from_fn(|_| None);
     let mut state = [[0u32; N]; 8];
-    let mut w = [[0u32; N]; 16];
+    let mut pads = [[0u8; 64]; N];
     for (lane, slot) in lanes.iter_mut().enumerate() {
-        *slot = pending.next().map(|(i, m)| Cursor::new(i, m));
-        reset_lane(&mut state, lane);
+        *slot = pending.next().map(|(i, m)| Cursor::new(i, m, start.prefix));
+        reset_lane(&mut state, lane, &start.state);
     }
     let mut active = lanes.iter().filter(|l| l.is_some()).count();
     let mut exhausted = msgs.len() <= N;
@@ -200,24 +241,30 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
             }
             return;
         }
-        for (lane, cursor) in lanes.iter().enumerate() {
+        for (cursor, pad) in lanes.iter().zip(pads.iter_mut()) {
             if let Some(c) = cursor {
-                set_lane_block(&mut w, lane, c.block());
+                if c.msg_block().is_none() {
+                    c.pad_block(pad);
+                }
             }
         }
-        engine.compress(&mut state, &w);
+        let blocks: [&[u8; 64]; N] = std::array::from_fn(|lane| match lanes.get(lane) {
+            Some(Some(c)) => c.msg_block().unwrap_or(&pads[lane]),
+            _ => &ZERO_BLOCK,
+        });
+        engine.compress_blocks(&mut state, &blocks);
         for (lane, cursor) in lanes.iter_mut().enumerate() {
             let Some(c) = cursor else { continue };
             c.next += 1;
-            if c.next < c.total() {
+            if c.next < c.total {
                 continue;
             }
             if let Some(o) = out.get_mut(c.idx) {
                 *o = lane_digest(&state, lane);
             }
-            *cursor = pending.next().map(|(i, m)| Cursor::new(i, m));
+            *cursor = pending.next().map(|(i, m)| Cursor::new(i, m, start.prefix));
             if cursor.is_some() {
-                reset_lane(&mut state, lane);
+                reset_lane(&mut state, lane, &start.state);
             } else {
                 active -= 1;
                 exhausted = true;
@@ -226,10 +273,10 @@ pub(crate) fn sha256_many<const N: usize, E: LaneEngine<N>>(
     }
 }
 
-fn reset_lane<const N: usize>(state: &mut [[u32; N]; 8], lane: usize) {
-    for (row, iv) in state.iter_mut().zip(IV) {
+fn reset_lane<const N: usize>(state: &mut [[u32; N]; 8], lane: usize, init: &[u32; 8]) {
+    for (row, iv) in state.iter_mut().zip(init) {
         if let Some(slot) = row.get_mut(lane) {
-            *slot = iv;
+            *slot = *iv;
         }
     }
 }

@@ -47,6 +47,7 @@ const fn expand(block: [u32; 16]) -> [u32; 64] {
 
 /// `K[i] + W[i]` for the constant padding block after a 64-byte message: its schedule never
 /// changes, so the lane backends skip the message expansion for it (as Core's SHA256D64 does).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the x86 lanes use it
 pub(crate) const PAD64_KW: [u32; 64] = {
     let w = expand(PAD64_WORDS);
     let mut kw = [0u32; 64];
@@ -128,15 +129,16 @@ pub(crate) struct Tail {
 }
 
 impl Tail {
-    /// Padding for `msg`: `msg.len() / 64` whole blocks come from the message itself.
-    pub(crate) fn new(msg: &[u8]) -> Self {
+    /// Padding for `msg` hashed after `prefix` bytes (a multiple of 64) already compressed:
+    /// `msg.len() / 64` whole blocks come from the message itself.
+    pub(crate) fn new(msg: &[u8], prefix: u64) -> Self {
         let whole = msg.len() / 64 * 64;
         let rest = msg.get(whole..).unwrap_or_default();
         let mut buf = [0u8; 128];
         buf[..rest.len()].copy_from_slice(rest);
         buf[rest.len()] = 0x80;
         let blocks = if rest.len() < 56 { 1 } else { 2 };
-        let bits = (msg.len() as u64).wrapping_mul(8);
+        let bits = prefix.wrapping_add(msg.len() as u64).wrapping_mul(8);
         buf[blocks * 64 - 8..blocks * 64].copy_from_slice(&bits.to_be_bytes());
         Self { buf, blocks }
     }
@@ -145,28 +147,37 @@ impl Tail {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.blocks * 64]
     }
-
-    /// Block `i` (0 or 1) of the padding.
-    pub(crate) fn block(&self, i: usize) -> &[u8; 64] {
-        if i == 0 {
-            self.buf.first_chunk::<64>().unwrap_or(&[0; 64])
-        } else {
-            self.buf.last_chunk::<64>().unwrap_or(&[0; 64])
-        }
-    }
-
-    /// Number of padding blocks (1 or 2).
-    pub(crate) fn blocks(&self) -> usize {
-        self.blocks
-    }
 }
+
+/// Where hashing starts: the state after `prefix` bytes (a multiple of 64) were compressed,
+/// e.g. the BIP340 tag prefix `SHA256(tag) || SHA256(tag)`, or nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    pub(crate) state: [u32; 8],
+    pub(crate) prefix: u64,
+}
+
+/// Hashing from the beginning.
+pub(crate) const FRESH: Start = Start {
+    state: IV,
+    prefix: 0,
+};
 
 /// SHA-256 of one message with a given whole-block compressor.
 pub(crate) fn sha256_with(msg: &[u8], compress: impl Fn(&mut [u32; 8], &[u8])) -> [u8; 32] {
-    let mut state = IV;
+    sha256_from(FRESH, msg, compress)
+}
+
+/// SHA-256 of `prefix || msg` where `start` holds the state after the prefix.
+pub(crate) fn sha256_from(
+    start: Start,
+    msg: &[u8],
+    compress: impl Fn(&mut [u32; 8], &[u8]),
+) -> [u8; 32] {
+    let mut state = start.state;
     let whole = msg.len() / 64 * 64;
     compress(&mut state, msg.get(..whole).unwrap_or_default());
-    compress(&mut state, Tail::new(msg).bytes());
+    compress(&mut state, Tail::new(msg, start.prefix).bytes());
     state_bytes(&state)
 }
 

@@ -60,10 +60,7 @@ pub fn check_tap_tweak(
     merkle_root: Option<&Hash256>,
     parity_odd: bool,
 ) -> bool {
-    let (Ok(p), Ok(q)) = (
-        XOnlyPublicKey::from_slice(internal),
-        XOnlyPublicKey::from_slice(program),
-    ) else {
+    let Ok(p) = XOnlyPublicKey::from_slice(internal) else {
         return false;
     };
     let mut h = HashWriter::tagged(b"TapTweak");
@@ -74,12 +71,12 @@ pub fn check_tap_tweak(
     let Ok(tweak) = Scalar::from_be_bytes(h.sha256()) else {
         return false;
     };
-    let parity = if parity_odd {
-        Parity::Odd
-    } else {
-        Parity::Even
+    // Same arithmetic as libsecp256k1's xonly_pubkey_tweak_add_check (Q = P + tG, compare x and
+    // y parity), without parsing Q: that would cost a square root and cannot change the answer.
+    let Ok((q, parity)) = p.add_tweak(SECP256K1, &tweak) else {
+        return false;
     };
-    p.tweak_add_check(SECP256K1, &q, parity, tweak)
+    q.serialize()[..] == *program && (parity == Parity::Odd) == parity_odd
 }
 
 fn execute_witness_script<C: SignatureChecker + ?Sized>(
@@ -203,7 +200,8 @@ fn verify_witness_program<C: SignatureChecker + ?Sized>(
         };
         if control.len() < TAPROOT_CONTROL_BASE_SIZE
             || control.len() > TAPROOT_CONTROL_MAX_SIZE
-            || (control.len() - TAPROOT_CONTROL_BASE_SIZE) % TAPROOT_CONTROL_NODE_SIZE != 0
+            || !(control.len() - TAPROOT_CONTROL_BASE_SIZE)
+                .is_multiple_of(TAPROOT_CONTROL_NODE_SIZE)
         {
             return Err(ScriptError::TaprootWrongControlSize);
         }

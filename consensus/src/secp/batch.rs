@@ -16,6 +16,8 @@
 //! with the same coefficients) down to small groups, which are verified one by one, so
 //! [`BatchFailure::failing`] lists exactly the invalid signatures.
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 
 use super::field::Fe;
@@ -117,20 +119,27 @@ impl BatchVerifier {
     /// # Errors
     /// [`BatchFailure`] listing exactly the indices of the invalid signatures.
     pub fn verify(&self, randomness: [u8; 32]) -> Result<(), BatchFailure> {
+        if let [item] = self.items.as_slice() {
+            // A batch of one is exactly single verification, which needs no lift_x of R.
+            return if verify_single(item) {
+                Ok(())
+            } else {
+                Err(BatchFailure { failing: vec![0] })
+            };
+        }
         let mut failing = Vec::new();
         let mut parsed = Vec::with_capacity(self.items.len());
+        // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
+        // BTreeMap, not a HashMap, so no OS randomness is involved.
+        let mut keys: BTreeMap<[u8; 32], Option<Affine>> = BTreeMap::new();
         for (index, item) in self.items.iter().enumerate() {
-            match parse(index, item) {
+            let key = *keys
+                .entry(item.pubkey)
+                .or_insert_with(|| Affine::from_xonly(&item.pubkey));
+            match key.and_then(|p| parse(index, item, p)) {
                 Some(p) => parsed.push(p),
                 None => failing.push(index),
             }
-        }
-        if parsed.len() == 1 && failing.is_empty() {
-            // A batch of one is exactly single verification (no R lifting needed).
-            return match parsed.first() {
-                Some(p) if verify_parsed(&p.p, &p.r_x, &p.s, &p.e) => Ok(()),
-                _ => Err(BatchFailure { failing: vec![0] }),
-            };
         }
         let coeffs = self.coefficients(&randomness);
         locate(&parsed, &coeffs, &mut failing);
@@ -175,10 +184,9 @@ impl BatchVerifier {
     }
 }
 
-/// Decodes an item; `None` when an encoding is invalid (key not an x on the curve, r ≥ p or not
-/// an x on the curve, s ≥ n) — single verification would reject those too.
-fn parse(index: usize, item: &Item) -> Option<Parsed> {
-    let p = Affine::from_xonly(&item.pubkey)?;
+/// Decodes an item whose key `p` is already lifted; `None` when r ≥ p, r is not an x on the
+/// curve or s ≥ n — single verification rejects those too.
+fn parse(index: usize, item: &Item, p: Affine) -> Option<Parsed> {
     let (r_bytes, s_bytes) = split_sig(&item.sig);
     let r_x = Fe::from_bytes(&r_bytes)?;
     let r = Affine::lift_x(&r_x)?;
@@ -191,6 +199,19 @@ fn parse(index: usize, item: &Item) -> Option<Parsed> {
         s,
         e: item.e,
     })
+}
+
+/// BIP340 verification of one item with its precomputed challenge.
+fn verify_single(item: &Item) -> bool {
+    let (r_bytes, s_bytes) = split_sig(&item.sig);
+    match (
+        Affine::from_xonly(&item.pubkey),
+        Fe::from_bytes(&r_bytes),
+        Scalar::from_bytes(&s_bytes),
+    ) {
+        (Some(p), Some(r), Some(s)) => verify_parsed(&p, &r, &s, &item.e),
+        _ => false,
+    }
 }
 
 /// Whether the random linear combination of the items' equations vanishes.

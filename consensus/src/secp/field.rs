@@ -123,16 +123,44 @@ impl Fe {
         }
     }
 
-    /// Whether the value is 0 mod p.
+    /// Magnitude 1 (one carry pass), not necessarily below p: enough for further arithmetic.
+    #[inline(always)]
     #[must_use]
-    pub fn is_zero(&self) -> bool {
-        self.normalized().n == [0; 5]
+    pub fn normalized_weak(&self) -> Fe {
+        let [mut t0, mut t1, mut t2, mut t3, mut t4] = self.n;
+        let x = t4 >> 48;
+        t4 &= M48;
+        t0 += x * 0x1_0000_03D1;
+        t1 += t0 >> 52;
+        t0 &= M52;
+        t2 += t1 >> 52;
+        t1 &= M52;
+        t3 += t2 >> 52;
+        t2 &= M52;
+        t4 += t3 >> 52;
+        t3 &= M52;
+        Fe {
+            n: [t0, t1, t2, t3, t4],
+        }
     }
 
-    /// Whether the two values are equal mod p.
+    /// Whether the value is 0 mod p (libsecp256k1's `normalizes_to_zero`: after one carry pass
+    /// the value is 0 or p).
+    #[inline]
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        let [t0, t1, t2, t3, t4] = self.normalized_weak().n;
+        let z0 = t0 | t1 | t2 | t3 | t4;
+        let z1 = (t0 ^ 0x1_0000_03D0) & t1 & t2 & t3 & (t4 ^ 0xF_0000_0000_0000);
+        z0 == 0 || z1 == M52
+    }
+
+    /// Whether the two values are equal mod p (any magnitudes).
     #[must_use]
     pub fn equals(&self, other: &Fe) -> bool {
-        self.normalized().n == other.normalized().n
+        self.normalized_weak()
+            .add(&other.normalized_weak().negate(1))
+            .is_zero()
     }
 
     /// Whether the reduced value is odd.
@@ -324,9 +352,27 @@ impl Fe {
         r
     }
 
-    /// The shared prefix of the inversion and square-root addition chains (libsecp256k1's):
-    /// returns (x2, x3, x22, x223) where `xk = self^(2^k - 1)`.
-    fn chain_prefix(&self) -> (Fe, Fe, Fe, Fe) {
+    /// `self^(p-2)`: the inverse, or 0 for 0 (addition chain in 4x64 limbs, see `field4.rs`).
+    #[must_use]
+    pub fn invert(&self) -> Fe {
+        super::field4::pow_inv(self)
+    }
+
+    /// A square root if one exists: `self^((p+1)/4)`, checked by squaring.
+    #[must_use]
+    pub fn sqrt(&self) -> Option<Fe> {
+        let r = super::field4::pow_sqrt(self);
+        if r.sqr().equals(self) {
+            Some(r)
+        } else {
+            None
+        }
+    }
+
+    /// `self^((p+1)/4)` with 5x52 squarings: the reference for `field4`'s chain (tests and the
+    /// field benchmark compare them).
+    #[must_use]
+    pub fn pow_sqrt_5x52(&self) -> Fe {
         let x2 = self.sqr().mul(self);
         let x3 = x2.sqr().mul(self);
         let x6 = x3.sqr_n(3).mul(&x3);
@@ -338,32 +384,8 @@ impl Fe {
         let x176 = x88.sqr_n(88).mul(&x88);
         let x220 = x176.sqr_n(44).mul(&x44);
         let x223 = x220.sqr_n(3).mul(&x3);
-        (x2, x3, x22, x223)
-    }
-
-    /// `self^(p-2)`: the inverse, or 0 for 0.
-    #[must_use]
-    pub fn invert(&self) -> Fe {
-        // p - 2 = 2^256 - 2^32 - 979: 223 ones, a zero, 22 ones, 0000 1 0 11 0 1.
-        let (x2, _x3, x22, x223) = self.chain_prefix();
-        let mut t = x223.sqr_n(23).mul(&x22);
-        t = t.sqr_n(5).mul(self);
-        t = t.sqr_n(3).mul(&x2);
-        t.sqr_n(2).mul(self)
-    }
-
-    /// A square root if one exists: `self^((p+1)/4)`, checked by squaring.
-    #[must_use]
-    pub fn sqrt(&self) -> Option<Fe> {
-        let (x2, _x3, x22, x223) = self.chain_prefix();
-        let mut t = x223.sqr_n(23).mul(&x22);
-        t = t.sqr_n(6).mul(&x2);
-        let r = t.sqr().sqr();
-        if r.sqr().equals(self) {
-            Some(r)
-        } else {
-            None
-        }
+        let t = x223.sqr_n(23).mul(&x22);
+        t.sqr_n(6).mul(&x2).sqr_n(2)
     }
 
     /// Inverts every element (all must be non-zero) with one inversion (Montgomery's trick).
@@ -512,6 +534,23 @@ mod tests {
     }
 
     #[test]
+    fn zero_and_equality_detection() {
+        let p_bytes =
+            hex_literal("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F");
+        assert!(Fe::from_bytes_unchecked(&p_bytes).is_zero());
+        assert!(Fe::ZERO.is_zero());
+        assert!(!Fe::ONE.is_zero());
+        let a = Fe::from_u64(12345);
+        // a - a at several magnitudes, and 2p + a == a.
+        assert!(a.add(&a.negate(1)).is_zero());
+        assert!(a.mul_int(3).add(&a.mul_int(3).negate(3)).is_zero());
+        let two_p = Fe::from_bytes_unchecked(&p_bytes).mul_int(2);
+        assert!(two_p.add(&a).equals(&a));
+        assert!(!a.equals(&a.add(&Fe::ONE)));
+        assert!(a.mul_int(5).equals(&Fe::from_u64(5 * 12345)));
+    }
+
+    #[test]
     fn invert_sqrt_half() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let mut batch = Vec::new();
@@ -520,6 +559,7 @@ mod tests {
             assert!(a.mul(&a.invert()).equals(&Fe::ONE));
             let sq = a.sqr();
             let r = sq.sqrt().unwrap();
+            assert!(r.equals(&sq.pow_sqrt_5x52()));
             assert!(r.equals(&a) || r.equals(&a.negate(1)));
             // -1 is not a square mod p (p ≡ 3 mod 4), so -a² has no root.
             assert!(sq.negate(1).sqrt().is_none());

@@ -74,7 +74,7 @@ impl Affine {
     pub fn neg(&self) -> Affine {
         Affine {
             x: self.x,
-            y: self.y.negate(1).normalized(),
+            y: self.y.negate(1).normalized_weak(),
             infinity: self.infinity,
         }
     }
@@ -131,7 +131,7 @@ impl Jacobian {
     pub fn neg(&self) -> Jacobian {
         Jacobian {
             x: self.x,
-            y: self.y.normalized().negate(1),
+            y: self.y.normalized_weak().negate(1),
             z: self.z,
             infinity: self.infinity,
         }

@@ -42,7 +42,7 @@ fn odd_multiples(points: &[Affine], count: usize) -> Vec<Affine> {
 }
 
 /// Up to this many terms Strauss beats Pippenger (measured with the `batch_schnorr` bench).
-pub const STRAUSS_MAX_TERMS: usize = 96;
+pub const STRAUSS_MAX_TERMS: usize = 56;
 
 /// Bits covered by the recodings: 128-bit scalars plus one bit for the final carry.
 const BITS: usize = 129;
@@ -52,6 +52,9 @@ const BITS: usize = 129;
 pub struct Terms {
     points: Vec<Affine>,
     scalars: Vec<u128>,
+    /// `Some((j, neg))`: this point is `±λ·points[j]`, so Strauss derives its table from j's
+    /// with one multiplication by β per entry instead of point additions.
+    endo_of: Vec<Option<(usize, bool)>>,
     g: Scalar,
 }
 
@@ -61,6 +64,7 @@ impl Terms {
         Terms {
             points: Vec::with_capacity(n),
             scalars: Vec::with_capacity(n),
+            endo_of: Vec::with_capacity(n),
             g: Scalar::ZERO,
         }
     }
@@ -86,6 +90,7 @@ impl Terms {
         let mut t = Terms {
             points: self.points.clone(),
             scalars: self.scalars.clone(),
+            endo_of: self.endo_of.clone(),
             g: Scalar::ZERO,
         };
         t.push_full(&Affine::GENERATOR, &self.g);
@@ -99,6 +104,7 @@ impl Terms {
         }
         self.points.push(if negate { p.neg() } else { *p });
         self.scalars.push(k);
+        self.endo_of.push(None);
     }
 
     /// Adds `k·p` for any scalar, via the GLV split into two 128-bit terms.
@@ -106,8 +112,16 @@ impl Terms {
         let (k1, k2) = k.split_lambda();
         match (k1.to_signed_u128(), k2.to_signed_u128()) {
             (Some((n1, a1)), Some((n2, a2))) => {
+                let before = self.points.len();
                 self.push_u128(p, n1, a1);
+                let base = (self.points.len() > before).then_some(before);
+                let before = self.points.len();
                 self.push_u128(&p.endo(), n2, a2);
+                if let (Some(j), true) = (base, self.points.len() > before) {
+                    if let Some(link) = self.endo_of.last_mut() {
+                        *link = Some((j, n1 != n2));
+                    }
+                }
             }
             // libsecp256k1 proves the split halves fit in 128 bits; should that ever fail, use
             // k = lo + 2^128·hi without the endomorphism rather than give a wrong answer.
@@ -152,8 +166,7 @@ impl Terms {
                 rows.push((wnaf(k, W_G), neg, table, 0));
             }
         }
-        // Odd multiples P, 3P, .., 15P of every point, made affine with one inversion.
-        let table = odd_multiples(&self.points, TABLE);
+        let table = self.strauss_tables(TABLE);
         for (t, &k) in self.scalars.iter().enumerate() {
             rows.push((wnaf(k, W_P), false, &table, t * TABLE));
         }
@@ -181,6 +194,33 @@ impl Terms {
             }
         }
         acc
+    }
+
+    /// Odd multiples P, 3P, .., (2·count - 1)·P of every term's point, `count` per term: made
+    /// affine with one inversion for independent points, mapped through λ for GLV partners.
+    fn strauss_tables(&self, count: usize) -> Vec<Affine> {
+        let own: Vec<Affine> = self
+            .points
+            .iter()
+            .zip(&self.endo_of)
+            .filter(|(_, link)| link.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        let own_tables = odd_multiples(&own, count);
+        let mut own_chunks = own_tables.chunks_exact(count);
+        let mut table: Vec<Affine> = Vec::with_capacity(self.points.len() * count);
+        for link in &self.endo_of {
+            match link {
+                None => table.extend_from_slice(own_chunks.next().unwrap_or(&[])),
+                Some((j, neg)) => {
+                    for e in j * count..(j + 1) * count {
+                        let q = table.get(e).map_or(Affine::INFINITY, Affine::endo);
+                        table.push(if *neg { q.neg() } else { q });
+                    }
+                }
+            }
+        }
+        table
     }
 
     /// Pippenger's bucket method (see `pippenger.rs`).

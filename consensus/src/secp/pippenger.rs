@@ -74,11 +74,11 @@ fn combine(a: &Affine, b: &Affine, kind: PairKind, inv: &Fe) -> Affine {
         PairKind::Add => b.y.add(&a.y.negate(1)).mul(inv),
         PairKind::Double => a.x.sqr().mul_int(3).mul(inv),
     };
-    let x3 = lambda.sqr().add(&a.x.add(&b.x).negate(2)).normalized();
+    let x3 = lambda.sqr().add(&a.x.add(&b.x).negate(2)).normalized_weak();
     let y3 = lambda
         .mul(&a.x.add(&x3.negate(1)))
         .add(&a.y.negate(1))
-        .normalized();
+        .normalized_weak();
     Affine {
         x: x3,
         y: y3,

@@ -8,7 +8,6 @@ pub mod legacy;
 use sha2::{Digest, Sha256};
 
 use crate::coin::Amount;
-use crate::encode::write_compact_size;
 use crate::hash::Hash256;
 use crate::tx::Transaction;
 
@@ -49,9 +48,31 @@ impl HashWriter {
     }
 
     pub(crate) fn write_compact(&mut self, n: usize) -> &mut Self {
-        let mut v = Vec::with_capacity(9);
-        write_compact_size(&mut v, n as u64);
-        self.0.update(&v);
+        // CompactSize without a heap buffer: this runs for every scriptCode hashed.
+        let n = n as u64;
+        let mut buf = [0u8; 9];
+        let len = match n {
+            0..=0xfc => {
+                buf[0] = n as u8;
+                1
+            }
+            0xfd..=0xffff => {
+                buf[0] = 0xfd;
+                buf[1..3].copy_from_slice(&(n as u16).to_le_bytes());
+                3
+            }
+            0x1_0000..=0xffff_ffff => {
+                buf[0] = 0xfe;
+                buf[1..5].copy_from_slice(&(n as u32).to_le_bytes());
+                5
+            }
+            _ => {
+                buf[0] = 0xff;
+                buf[1..9].copy_from_slice(&n.to_le_bytes());
+                9
+            }
+        };
+        self.0.update(&buf[..len]);
         self
     }
 

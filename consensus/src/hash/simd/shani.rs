@@ -155,7 +155,7 @@ unsafe fn rounds2(s: &mut [(__m128i, __m128i); 2], ma: [__m128i; 4], mb: [__m128
 
 /// Compress every whole 64-byte block of `blocks` into `state`.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-pub(in crate::hash) unsafe fn compress_blocks(state: &mut [u32; 8], blocks: &[u8]) {
+pub(in crate::hash::simd) unsafe fn compress_blocks(state: &mut [u32; 8], blocks: &[u8]) {
     let (mut abef, mut cdgh) = load_state(state);
     for block in blocks.chunks_exact(64) {
         let block: &[u8; 64] = block.first_chunk().unwrap_or(&[0; 64]);
@@ -166,7 +166,7 @@ pub(in crate::hash) unsafe fn compress_blocks(state: &mut [u32; 8], blocks: &[u8
 
 /// One compression of each of two streams given as message words.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-pub(in crate::hash) unsafe fn compress2_words(
+pub(in crate::hash::simd) unsafe fn compress2_words(
     states: [&mut [u32; 8]; 2],
     wa: &[u32; 16],
     wb: &[u32; 16],
@@ -174,6 +174,19 @@ pub(in crate::hash) unsafe fn compress2_words(
     let [sa, sb] = states;
     let mut s = [load_state(sa), load_state(sb)];
     rounds2(&mut s, load_words(wa), load_words(wb));
+    store_state(sa, s[0].0, s[0].1);
+    store_state(sb, s[1].0, s[1].1);
+}
+
+/// One compression of each of two streams given as blocks.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+pub(in crate::hash::simd) unsafe fn compress2_blocks(
+    states: [&mut [u32; 8]; 2],
+    blocks: &[&[u8; 64]; 2],
+) {
+    let [sa, sb] = states;
+    let mut s = [load_state(sa), load_state(sb)];
+    rounds2(&mut s, load_block(blocks[0]), load_block(blocks[1]));
     store_state(sa, s[0].0, s[0].1);
     store_state(sb, s[1].0, s[1].1);
 }

@@ -97,20 +97,42 @@ macro_rules! lane_sha256 {
         }
 
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
+        pub(in crate::hash::simd) unsafe fn compress(state: &mut [[u32; $N]; 8], w: &[[u32; $N]; 16]) {
             let mut s = load_rows(state);
             rounds(&mut s, load_rows(w));
             store_rows(&s, state);
         }
 
+        /// One compression per lane of the blocks themselves (transposed in registers).
         #[target_feature(enable = $feat)]
-        pub(in crate::hash) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
+        pub(in crate::hash::simd) unsafe fn compress_blocks(
+            state: &mut [[u32; $N]; 8],
+            blocks: &[&[u8; 64]; $N],
+        ) {
+            let mut s = load_rows(state);
+            rounds(&mut s, load_blocks(blocks));
+            store_rows(&s, state);
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(in crate::hash::simd) unsafe fn d64(w: &[[u32; $N]; 16]) -> [[u32; $N]; 8] {
+            d64_words(load_rows(w))
+        }
+
+        #[target_feature(enable = $feat)]
+        pub(in crate::hash::simd) unsafe fn d64_blocks(blocks: &[&[u8; 64]; $N]) -> [[u32; $N]; 8] {
+            d64_words(load_blocks(blocks))
+        }
+
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn d64_words(w: [$V; 16]) -> [[u32; $N]; 8] {
             let mut iv = [set1(0); 8];
             for (x, word) in iv.iter_mut().zip(IV) {
                 *x = set1(word);
             }
             let mut s = iv;
-            rounds(&mut s, load_rows(w));
+            rounds(&mut s, w);
             rounds_const(&mut s, &PAD64_KW);
             let mut w2 = [set1(0); 16];
             w2[..8].copy_from_slice(&s);
@@ -201,6 +223,43 @@ pub(super) mod avx2 {
         )
     }
 
+    /// Big-endian words of eight blocks, transposed: `out[j]` holds word `j` of every lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_blocks(blocks: &[&[u8; 64]; 8]) -> [__m256i; 16] {
+        let bswap = _mm256_broadcastsi128_si256(_mm_set_epi64x(
+            0x0c0d_0e0f_0809_0a0b,
+            0x0405_0607_0001_0203,
+        ));
+        let mut out = [_mm256_setzero_si256(); 16];
+        for half in 0..2 {
+            let mut r = [_mm256_setzero_si256(); 8];
+            for (row, block) in r.iter_mut().zip(blocks) {
+                let p = block.as_ptr().add(32 * half);
+                *row = _mm256_shuffle_epi8(_mm256_loadu_si256(p.cast()), bswap);
+            }
+            // 8x8 transpose of 32-bit words: interleave words, then pairs, then 128-bit halves.
+            let mut a = [_mm256_setzero_si256(); 8];
+            for i in 0..4 {
+                a[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+                a[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+            }
+            let mut b = [_mm256_setzero_si256(); 8];
+            for i in 0..2 {
+                b[4 * i] = _mm256_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+                b[4 * i + 1] = _mm256_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+                b[4 * i + 2] = _mm256_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+                b[4 * i + 3] = _mm256_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+            }
+            // b[4i + m], 128-bit half k: word 4k + m of rows 4i..4i + 4.
+            for m in 0..4 {
+                out[8 * half + m] = _mm256_permute2x128_si256::<0x20>(b[m], b[4 + m]);
+                out[8 * half + 4 + m] = _mm256_permute2x128_si256::<0x31>(b[m], b[4 + m]);
+            }
+        }
+        out
+    }
+
     lane_sha256!("avx2", __m256i, 8);
 }
 
@@ -281,5 +340,44 @@ pub(super) mod avx512 {
         _mm512_ternarylogic_epi32::<0xE8>(a, b, c)
     }
 
-    lane_sha256!("avx512f", __m512i, 16);
+    /// Big-endian words of sixteen blocks, transposed: `out[j]` holds word `j` of every lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn load_blocks(blocks: &[&[u8; 64]; 16]) -> [__m512i; 16] {
+        let bswap =
+            _mm512_broadcast_i32x4(_mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203));
+        let mut r = [_mm512_setzero_si512(); 16];
+        for (row, block) in r.iter_mut().zip(blocks) {
+            *row = _mm512_shuffle_epi8(_mm512_loadu_si512(block.as_ptr().cast()), bswap);
+        }
+        // 16x16 transpose of 32-bit words: interleave words, then pairs (within 128-bit
+        // quarters), then a 4x4 transpose of the quarters.
+        let mut a = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+            a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+        }
+        let mut b = [_mm512_setzero_si512(); 16];
+        for i in 0..4 {
+            b[4 * i] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+            b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+            b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+            b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+        }
+        // b[4g + m], quarter k: word 4k + m of rows 4g..4g + 4.
+        let mut out = [_mm512_setzero_si512(); 16];
+        for m in 0..4 {
+            let c0 = _mm512_shuffle_i32x4::<0x44>(b[m], b[4 + m]);
+            let c1 = _mm512_shuffle_i32x4::<0xEE>(b[m], b[4 + m]);
+            let c2 = _mm512_shuffle_i32x4::<0x44>(b[8 + m], b[12 + m]);
+            let c3 = _mm512_shuffle_i32x4::<0xEE>(b[8 + m], b[12 + m]);
+            out[m] = _mm512_shuffle_i32x4::<0x88>(c0, c2);
+            out[4 + m] = _mm512_shuffle_i32x4::<0xDD>(c0, c2);
+            out[8 + m] = _mm512_shuffle_i32x4::<0x88>(c1, c3);
+            out[12 + m] = _mm512_shuffle_i32x4::<0xDD>(c1, c3);
+        }
+        out
+    }
+
+    lane_sha256!("avx512f,avx512bw", __m512i, 16);
 }
