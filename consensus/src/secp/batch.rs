@@ -177,19 +177,7 @@ impl BatchVerifier {
     /// [`BatchFailure`] listing exactly the indices of the invalid signatures.
     pub fn verify_equation(&self, randomness: [u8; 32]) -> Result<(), BatchFailure> {
         let mut failing = Vec::new();
-        let mut parsed = Vec::with_capacity(self.items.len());
-        // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
-        // BTreeMap, not a HashMap, so no OS randomness is involved.
-        let mut keys: BTreeMap<[u8; 32], Option<Affine>> = BTreeMap::new();
-        for (index, item) in self.items.iter().enumerate() {
-            let key = *keys
-                .entry(item.pubkey)
-                .or_insert_with(|| Affine::from_xonly(&item.pubkey));
-            match key.and_then(|p| parse(index, item, p)) {
-                Some(p) => parsed.push(p),
-                None => failing.push(index),
-            }
-        }
+        let parsed = self.parse_all(&mut failing);
         let coeffs = self.coefficients(&randomness);
         locate(&parsed, &coeffs, &mut failing);
         if failing.is_empty() {
@@ -242,22 +230,70 @@ impl BatchVerifier {
     }
 }
 
-/// Decodes an item whose key `p` is already lifted; `None` when r ≥ p, r is not an x on the
-/// curve or s ≥ n — single verification rejects those too.
-fn parse(index: usize, item: &Item, p: Affine) -> Option<Parsed> {
-    let (r_bytes, s_bytes) = split_sig(&item.sig);
-    let r_x = Fe::from_bytes(&r_bytes)?;
-    let r = Affine::lift_x(&r_x)?;
-    let s = Scalar::from_bytes(&s_bytes)?;
-    let e = challenge(&r_bytes, &item.pubkey, item.msg.as_slice());
-    Some(Parsed {
-        index,
-        p,
-        r,
-        r_x,
-        s,
-        e,
-    })
+/// An item whose encodings are in range, waiting for its key and R to be lifted: `key` and `r`
+/// index the x-coordinates handed to [`Affine::lift_x_many`].
+struct Pending {
+    index: usize,
+    key: usize,
+    r: usize,
+    r_x: Fe,
+    s: Scalar,
+}
+
+impl BatchVerifier {
+    /// Decodes every item, pushing to `failing` those single verification rejects for their
+    /// encoding alone: key or r ≥ p or not an x on the curve, s ≥ n. All square roots (each
+    /// distinct key once, every R) are computed together, two at a time.
+    fn parse_all(&self, failing: &mut Vec<usize>) -> Vec<Parsed> {
+        // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
+        // BTreeMap, not a HashMap, so no OS randomness is involved.
+        let mut key_slots: BTreeMap<[u8; 32], Option<usize>> = BTreeMap::new();
+        let mut xs = Vec::with_capacity(2 * self.items.len());
+        let mut pending = Vec::with_capacity(self.items.len());
+        for (index, item) in self.items.iter().enumerate() {
+            let key = *key_slots.entry(item.pubkey).or_insert_with(|| {
+                let x = Fe::from_bytes(&item.pubkey)?;
+                xs.push(x);
+                Some(xs.len() - 1)
+            });
+            let (r_bytes, s_bytes) = split_sig(&item.sig);
+            match (key, Fe::from_bytes(&r_bytes), Scalar::from_bytes(&s_bytes)) {
+                (Some(key), Some(r_x), Some(s)) => {
+                    xs.push(r_x);
+                    pending.push(Pending {
+                        index,
+                        key,
+                        r: xs.len() - 1,
+                        r_x,
+                        s,
+                    });
+                }
+                _ => failing.push(index),
+            }
+        }
+        let lifted = Affine::lift_x_many(&xs);
+        let mut parsed = Vec::with_capacity(pending.len());
+        for it in pending {
+            let (Some(Some(p)), Some(Some(r)), Some(item)) = (
+                lifted.get(it.key),
+                lifted.get(it.r),
+                self.items.get(it.index),
+            ) else {
+                failing.push(it.index);
+                continue;
+            };
+            let (r_bytes, _) = split_sig(&item.sig);
+            parsed.push(Parsed {
+                index: it.index,
+                p: *p,
+                r: *r,
+                r_x: it.r_x,
+                s: it.s,
+                e: challenge(&r_bytes, &item.pubkey, item.msg.as_slice()),
+            });
+        }
+        parsed
+    }
 }
 
 /// BIP340 verification of one item: libsecp256k1 for 32-byte messages (faster than
