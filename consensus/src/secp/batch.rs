@@ -37,12 +37,13 @@ const SINGLE_CHECK_MAX: usize = 4;
 /// Batches with fewer signatures are verified one by one with libsecp256k1 instead of by one
 /// multi-scalar multiplication. libsecp256k1's single verification is faster than this crate's
 /// (criterion ≈53 vs ≈61 µs), and the batch equation's fixed costs (lifting every R, the G term,
-/// the transcript) make it slower than that below about 6 signatures. Measured with
-/// `verify_equation` vs `verify_singly` (criterion group `small_batch` in
-/// `bench/benches/batch_schnorr.rs`; best of 12 interleaved rounds on the loaded 2-core
-/// machine, µs/signature): n=2: 51.6 vs 37.3, n=4: 50.0 vs 36.9, n=6: 33.5 vs 36.9, n=8: 32.5
-/// vs 36.9, n=16: 30.8 vs 37.1.
-pub const SINGLE_VERIFY_BELOW: usize = 6;
+/// the transcript) make it slower than that below 5 signatures (up to 4 it only lifts the
+/// points and then checks each item on its own anyway). Measured with `verify_equation` vs
+/// `verify_singly`, CPU time per signature (`perf stat -e task-clock` on
+/// `bench/benches/batch_schnorr_best_of.rs`'s repeat mode, setup subtracted; wall-clock
+/// criterion medians swing too much on the shared machine): n=3: 49.2 vs 38.7 µs, n=4: 48.9 vs
+/// 37.4, n=5: 32.8 vs 37.5, n=6: 32.4 vs 37.4, n=8: 31.6 vs 37.6, n=12: 30.9 vs 38.4.
+pub const SINGLE_VERIFY_BELOW: usize = 5;
 
 /// The batch did not verify: the indices (in push order, ascending) of every invalid signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
