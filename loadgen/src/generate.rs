@@ -30,8 +30,9 @@ pub const FULL_BLOCK_WEIGHT: u64 = 3_990_000;
 pub const RANGE_BLOCKS: u32 = 100;
 /// Smallest output value the generator creates (sat).
 const MIN_VALUE: u64 = 10_000;
-/// Outputs of a fan-out transaction while the coin pool is too small.
-const FANOUT: u32 = 200;
+/// Value of each output of a fan-out transaction (sat) and their maximum number.
+const FANOUT_VALUE: u64 = 200_000;
+const FANOUT_MAX: u64 = 1_000;
 /// Weight kept free for the coinbase.
 const COINBASE_RESERVE: u64 = 1_000;
 
@@ -319,6 +320,14 @@ pub fn generate(spec: &ChainSpec, out_dir: &Path) -> Result<Manifest, LoadgenErr
         };
         stats.bytes = bytes.len() as u64;
         stats.weight = weight;
+        tracing::debug!(
+            height = h,
+            txs = stats.txs,
+            inputs = stats.inputs,
+            weight,
+            pool = coins.len(),
+            "block"
+        );
         totals.add(&stats);
         match ranges.last_mut() {
             Some(r) if (h - 1) / RANGE_BLOCKS == (r.from_height - 1) / RANGE_BLOCKS => {
@@ -387,17 +396,40 @@ fn plan_block(
     let sig_budget = MAX_BLOCK_SIGOPS_COST - 400;
     let (mut used_w, mut used_s) = (0u64, 0u64);
     let mut out = Vec::new();
-    while !coins.is_empty() {
+    // Consecutive transactions that did not fit: a few are tolerated so blocks end close to
+    // the target.
+    let mut misses = 0;
+    while !coins.is_empty() && misses < 32 {
         let n_in = (profile.pick_inputs(rng) as usize).min(coins.len());
         let mut n_out = profile.pick_outputs(rng);
-        let fanout = coins.len() < want_pool;
-        let n_in = if fanout { 1 } else { n_in };
-        if fanout {
-            n_out = n_out.max(FANOUT);
+        let mut picked: Vec<Utxo> = Vec::with_capacity(n_in);
+        if coins.len() < want_pool {
+            // Fan-out while the wallet is too small: split the largest of a few random coins.
+            let mut best = rng.gen_range(0..coins.len());
+            for _ in 0..15 {
+                let i = rng.gen_range(0..coins.len());
+                if coins[i].value > coins[best].value {
+                    best = i;
+                }
+            }
+            picked.push(coins.swap_remove(best));
+            // ...into as many outputs as value and the remaining block weight allow.
+            let room = budget.saturating_sub(used_w + 400) / 200;
+            let parts = (picked[0].value / FANOUT_VALUE).clamp(2, FANOUT_MAX.min(room.max(2)));
+            n_out = u32::try_from(parts).unwrap_or(2);
+        } else {
+            for _ in 0..n_in {
+                picked.push(coins.swap_remove(rng.gen_range(0..coins.len())));
+            }
         }
-        let picked: Vec<Utxo> = (0..n_in)
-            .map(|_| coins.swap_remove(rng.gen_range(0..coins.len())))
-            .collect();
+        // Consolidate dust: add inputs until the outputs can be funded (bounded).
+        while picked.iter().map(|c| c.value).sum::<u64>()
+            < 2 * MIN_VALUE + 400 * (picked.len() as u64 + u64::from(n_out))
+            && picked.len() < 50
+            && !coins.is_empty()
+        {
+            picked.push(coins.swap_remove(rng.gen_range(0..coins.len())));
+        }
         let in_value: u64 = picked.iter().map(|c| c.value).sum();
         let lock_time = if rng.gen_bool(0.25) {
             LockTime::from_height(h - 1).unwrap_or(LockTime::ZERO)
@@ -421,7 +453,7 @@ fn plan_block(
                 }
             })
             .collect();
-        let out_meta: Vec<(SpendKind, u16)> = (0..n_out)
+        let mut out_meta: Vec<(SpendKind, u16)> = (0..n_out)
             .map(|_| (profile.pick_kind(rng), rng.gen_range(0..N_KEYS) as u16))
             .collect();
         let mut tx = Transaction {
@@ -437,26 +469,33 @@ fn plan_block(
                 .collect(),
         };
         let extra: u64 = picked.iter().map(|c| c.kind.input_extra_weight()).sum();
-        let weight = tx.weight().to_wu() + extra + 2;
-        let sigops: u64 = picked
-            .iter()
-            .map(|c| c.kind.input_sigop_cost())
-            .sum::<u64>()
-            + out_meta
-                .iter()
-                .map(|(k, _)| k.output_sigop_cost())
-                .sum::<u64>();
-        let fee = weight.div_ceil(4) * profile.feerate;
-        let spendable = in_value.saturating_sub(fee);
-        let max_outs = spendable / MIN_VALUE;
+        // Witness transactions add the marker and flag and one count byte per input.
+        let witness_extra = if picked.iter().any(|c| c.kind.has_witness()) {
+            2 + picked.len() as u64
+        } else {
+            0
+        };
+        let in_sigops: u64 = picked.iter().map(|c| c.kind.input_sigop_cost()).sum();
+        let estimate = |tx: &Transaction, meta: &[(SpendKind, u16)]| {
+            let weight = tx.weight().to_wu() + extra + witness_extra;
+            let sigops = in_sigops + meta.iter().map(|(k, _)| k.output_sigop_cost()).sum::<u64>();
+            (weight, sigops, weight.div_ceil(4) * profile.feerate)
+        };
+        let (mut weight, mut sigops, mut fee) = estimate(&tx, &out_meta);
+        let max_outs = in_value.saturating_sub(fee) / MIN_VALUE;
+        if max_outs > 0 && u64::from(n_out) > max_outs {
+            // Too little value for this many outputs: keep the first max_outs (the fee only
+            // drops, so they stay funded).
+            tx.output.truncate(usize::try_from(max_outs).unwrap_or(1));
+            out_meta.truncate(tx.output.len());
+            (weight, sigops, fee) = estimate(&tx, &out_meta);
+        }
         if used_w + weight > budget || used_s + sigops > sig_budget || max_outs == 0 {
             coins.extend(picked);
-            break;
+            misses += 1;
+            continue;
         }
-        if u64::from(n_out) > max_outs {
-            // Too little value for this many outputs: keep the first max_outs.
-            tx.output.truncate(max_outs as usize);
-        }
+        let spendable = in_value - fee;
         let n = tx.output.len() as u64;
         let share = spendable / n;
         let mut left = spendable;
@@ -472,8 +511,7 @@ fn plan_block(
         }
         used_w += weight;
         used_s += sigops;
-        let mut out_meta = out_meta;
-        out_meta.truncate(tx.output.len());
+        misses = 0;
         out.push(Planned {
             prevouts: picked
                 .iter()

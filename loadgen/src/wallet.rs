@@ -80,26 +80,37 @@ impl SpendKind {
     }
 
     /// Upper bound of the weight a signed input adds over an unsigned one (empty scriptSig and
-    /// witness), assuming 73-byte DER signatures, including the input's witness-count byte.
+    /// witness). ECDSA signatures are at most 72 bytes with the sighash byte: libsecp256k1
+    /// signs low-S (s <= 32 bytes), r takes 33 bytes at most. The witness-count byte every input
+    /// of a witness transaction carries is added by the caller ([`Self::has_witness`]).
     #[must_use]
     pub fn input_extra_weight(self) -> u64 {
         match self {
-            // scriptSig <73 sig> <33 pk> = 108 bytes, +1 witness count
-            SpendKind::P2pkh => 108 * 4 + 1,
-            // witness: count + sig + pk
-            SpendKind::P2wpkh => 1 + 74 + 34,
-            // scriptSig push of 22-byte redeem script
-            SpendKind::P2shP2wpkh => 23 * 4 + 1 + 74 + 34,
-            // witness: count, empty, 2 sigs, 105-byte script
-            SpendKind::P2wsh2of3 => 1 + 1 + 2 * 74 + 106,
-            SpendKind::P2trKey => 1 + 65,
-            // witness: count, sig, 35-byte leaf, 65-byte control block
-            SpendKind::P2trScript => 1 + 65 + 36 + 66,
-            // scriptSig: OP_0, 2 sigs, PUSHDATA1 105; 3-byte length varint
-            SpendKind::P2shMultisig => (1 + 2 * 74 + 2 + 105 + 2) * 4 + 1,
+            // scriptSig <72 sig> <33 pk> = 107 bytes
+            SpendKind::P2pkh => 107 * 4,
+            // witness: sig + pk
+            SpendKind::P2wpkh => 73 + 34,
+            // scriptSig push of the 22-byte witness program
+            SpendKind::P2shP2wpkh => 23 * 4 + 73 + 34,
+            // witness: empty, 2 sigs, 105-byte script
+            SpendKind::P2wsh2of3 => 1 + 2 * 73 + 106,
+            SpendKind::P2trKey => 65,
+            // witness: sig, 35-byte leaf, 65-byte control block
+            SpendKind::P2trScript => 65 + 35 + 66,
+            // scriptSig: OP_0, 2 sigs, PUSHDATA1 105 (254 bytes: 3-byte length varint)
+            SpendKind::P2shMultisig => (1 + 2 * 73 + 2 + 105 + 2) * 4,
             // scriptSig: OP_0, 1 sig
-            SpendKind::BareMultisig => (1 + 74) * 4 + 1,
+            SpendKind::BareMultisig => (1 + 73) * 4,
         }
+    }
+
+    /// Whether spending it puts data in the witness.
+    #[must_use]
+    pub fn has_witness(self) -> bool {
+        !matches!(
+            self,
+            SpendKind::P2pkh | SpendKind::P2shMultisig | SpendKind::BareMultisig
+        )
     }
 
     /// Sigop cost of spending such an output (P2SH redeem scripts x4, witness scripts x1).

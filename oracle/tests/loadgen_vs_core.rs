@@ -1,7 +1,10 @@
 //! Differential test: chains and mutants from `sluice-loadgen` judged by Bitcoin Core's kernel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::path::Path;
+
+use bitcoin::OutPoint;
 
 use bitcoin::consensus::serialize;
 use sluice_loadgen::{generate, mutate, read_chain, ChainSpec};
@@ -157,4 +160,44 @@ fn import_dir_accepts_whole_chain_and_duplicates() {
         .process_block(&[0u8; 10])
         .is_err_and(|e| e.to_string().contains("decode")));
     assert!(Path::new(&chain_dir.join("manifest.json")).exists());
+}
+
+/// Full blocks (close to 4,000,000 WU; the legacy profile is bound by the 80,000 sigop cost)
+/// are accepted by Core: the generator's weight and sigop accounting stays within the limits.
+#[test]
+fn full_blocks_are_accepted() {
+    for (profile, seed) in [("mainnet-mix", 21), ("legacy", 22)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let chain_dir = tmp.path().join("chain");
+        let spec = ChainSpec::new(profile, 104, seed);
+        let manifest = generate(&spec, &chain_dir).unwrap();
+        let node = CoreNode::new(&CoreConfig::regtest(&tmp.path().join("core"))).unwrap();
+        let imported = node.import_dir(&chain_dir).unwrap();
+        assert!(imported[1..]
+            .iter()
+            .all(|b| b.verdict == Ok(BlockVerdict::Accepted)));
+        assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+        let (_, blocks) = read_chain(&chain_dir).unwrap();
+        let mut created = HashMap::new();
+        let (mut max_weight, mut max_sigops) = (0, 0);
+        for b in &blocks {
+            for tx in &b.txdata {
+                let txid = tx.compute_txid();
+                for (n, o) in tx.output.iter().enumerate() {
+                    created.insert(OutPoint::new(txid, n as u32), o.clone());
+                }
+            }
+            let sigops: usize = b
+                .txdata
+                .iter()
+                .map(|tx| tx.total_sigop_cost(|op| created.get(op).cloned()))
+                .sum();
+            max_sigops = max_sigops.max(sigops);
+            max_weight = max_weight.max(b.weight().to_wu());
+        }
+        assert!(
+            max_weight > 3_950_000 || max_sigops > 79_000,
+            "{profile}: heaviest block {max_weight} WU, most sigops {max_sigops}"
+        );
+    }
 }

@@ -26,6 +26,9 @@ struct Toy {
     overlay: Mutex<Overlay<u64, u64>>,
     /// When set, apply spins until cleared (backpressure test).
     hold_apply: AtomicBool,
+    /// When set, block 0's script stage waits until block 1's has finished.
+    invert_first_two: AtomicBool,
+    block1_scripted: AtomicBool,
 }
 
 impl Stages for Toy {
@@ -80,6 +83,17 @@ impl Stages for Toy {
         Ok(b)
     }
     fn script(&self, b: ToyBlock) -> Result<(ToyBlock, usize), String> {
+        if self.invert_first_two.load(Ordering::Acquire) {
+            match b.0[0].outs.first().map(|o| o.0) {
+                Some(0) => {
+                    while !self.block1_scripted.load(Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                }
+                Some(10) => self.block1_scripted.store(true, Ordering::Release),
+                _ => {}
+            }
+        }
         let n = b.0.len();
         Ok((b, n))
     }
@@ -337,4 +351,28 @@ fn queues_are_bounded_while_apply_is_stuck() {
         .count();
     assert_eq!(committed, 500);
     assert!(stats.stages.iter().any(|s| s.queue_max >= 1));
+}
+
+#[test]
+fn first_block_finishing_last_still_commits_first() {
+    let toy = Arc::new(Toy::default());
+    toy.invert_first_two.store(true, Ordering::Release);
+    let p = Pipeline::start(&toy, &wide());
+    let mut sched = Schedule::default();
+    let blocks = chain(20);
+    for b in blocks.clone() {
+        assert!(p.submit(sched.dispatch(()), b));
+    }
+    let (fb, _) = p.finish();
+    let committed: Vec<u64> = fb
+        .iter()
+        .filter_map(|f| match f {
+            Feedback::Committed { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(committed, (0..20).collect::<Vec<_>>());
+    let mut expect = HashMap::new();
+    blocks.iter().for_each(|b| apply_ref(&mut expect, b));
+    assert_eq!(*toy.store.read().unwrap(), expect);
 }

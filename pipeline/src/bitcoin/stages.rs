@@ -64,8 +64,17 @@ fn txids(block: &Block<'_>) -> Vec<Hash256> {
     out
 }
 
+/// Core's reject reason for a failed script: `block-script-verify-flag-failed (<ScriptErrorString>)`.
+/// Core's strings start with a capital letter; the interpreter's `Display` texts are Core's
+/// wording otherwise.
 fn script_reject(e: impl std::fmt::Display) -> BlockReject {
-    BlockReject::consensus(format!("mandatory-script-verify-flag-failed ({e})"))
+    let text = e.to_string();
+    let mut chars = text.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    BlockReject::consensus(format!("block-script-verify-flag-failed ({capitalised})"))
 }
 
 impl Stages for BitcoinStages {

@@ -124,7 +124,6 @@ pub const STAGE_NAMES: [&str; 7] = [
 type Env<S, T> = Envelope<T, <S as Stages>::Error>;
 /// Feedback of a pipeline running `S`.
 pub type FeedbackOf<S> = Feedback<<S as Stages>::Committed, <S as Stages>::Error>;
-type ApplyOrder<S> = Option<(ReorderBuffer<Env<S, <S as Stages>::Verified>>, CommitGate)>;
 
 /// A running pipeline.
 pub struct Pipeline<S: Stages> {
@@ -238,7 +237,8 @@ impl<S: Stages> Pipeline<S> {
         }
     }
 
-    /// Feeds a block in; blocks while the first queue is full (backpressure). Returns false when
+    /// Feeds a block in (tickets from a [`super::Schedule`]: sequence numbers from 0, each
+    /// exactly once); blocks while the first queue is full (backpressure). Returns false when
     /// the pipeline has shut down.
     pub fn submit(&self, ticket: Ticket, input: S::Input) -> bool {
         let env = Envelope {
@@ -296,10 +296,10 @@ fn spawn_fetch<S: Stages>(
 ) -> JoinHandle<()> {
     let (stages, epoch, counters) = (stages.clone(), epoch.clone(), counters.clone());
     std::thread::spawn(move || {
-        let mut order: Option<ReorderBuffer<Env<S, S::Contextual>>> = None;
+        // Sequence numbers start at 0 (`Schedule` hands them out); they may arrive in any order.
+        let mut buf: ReorderBuffer<Env<S, S::Contextual>> = ReorderBuffer::new(0);
         for env in &rx {
             counters[idx].sample_depth(rx.len());
-            let buf = order.get_or_insert_with(|| ReorderBuffer::new(env.seq));
             if buf.push(env.seq, env).is_err() {
                 continue;
             }
@@ -395,7 +395,8 @@ fn spawn_apply<S: Stages>(
     let (stages, epoch, counters) = (stages.clone(), epoch.clone(), counters.clone());
     let (every_blocks, every) = (cfg.checkpoint_blocks.max(1), cfg.checkpoint_interval);
     std::thread::spawn(move || {
-        let mut order: ApplyOrder<S> = None;
+        let mut buf: ReorderBuffer<Env<S, S::Verified>> = ReorderBuffer::new(0);
+        let mut gate = CommitGate::new(epoch.clone(), 0);
         let mut since_checkpoint = 0u64;
         let mut last_checkpoint = Instant::now();
         let checkpoint = |since: &mut u64, last: &mut Instant| -> bool {
@@ -415,12 +416,6 @@ fn spawn_apply<S: Stages>(
         };
         for env in &rx {
             counters[idx].sample_depth(rx.len());
-            let (buf, gate) = order.get_or_insert_with(|| {
-                (
-                    ReorderBuffer::new(env.seq),
-                    CommitGate::new(epoch.clone(), env.seq),
-                )
-            });
             if buf.push(env.seq, env).is_err() {
                 continue;
             }

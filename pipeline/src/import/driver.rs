@@ -79,6 +79,11 @@ pub fn import(cfg: &ImportConfig, paths: &[PathBuf]) -> Result<ImportReport, Imp
         store.checkpoint()?;
     }
     let (resumed_from, stored_tip) = store.tip().unwrap_or((0, params.genesis_hash));
+    tracing::info!(
+        "datadir at height {resumed_from} ({}), checkpointed {:?}",
+        to_display_hex(&stored_tip),
+        store.checkpointed_tip().map(|t| t.0)
+    );
     let snapshot = ChainSnapshot::default();
     snapshot.set(0, info(&params.genesis_header()));
     let stages = Arc::new(BitcoinStages::new(params.clone(), store, snapshot.clone()));
@@ -211,6 +216,7 @@ impl Driver {
     /// The reopened datadir's tip is in the tree: its chain is already committed.
     fn adopt(&mut self, id: BlockId) {
         if self.tree.adopt_committed(id) {
+            tracing::info!("resuming after height {}", self.tree.height(id));
             for &b in self.tree.committed_chain() {
                 if let Some(h) = self.tree.header(b) {
                     self.snapshot.set(self.tree.height(b), info(h));
