@@ -134,6 +134,22 @@ fn bench_field(c: &mut Criterion) {
     g.bench_function("mul", |bn| bn.iter(|| std::hint::black_box(a).mul(&x)));
     g.bench_function("sqr", |bn| bn.iter(|| std::hint::black_box(a).sqr()));
     g.bench_function("sqrt", |bn| bn.iter(|| std::hint::black_box(a).sqrt()));
+    let xs: Vec<Fe> = (0..4u64)
+        .map(|i| a.mul(&Fe::from_u64(i + 2)).normalized_weak())
+        .collect();
+    // Two square roots one after the other vs interleaved (`Fe::sqrt2`).
+    g.bench_function("sqrt_x2_sequential", |bn| {
+        bn.iter(|| {
+            let x = std::hint::black_box(&xs);
+            (x[0].sqrt(), x[1].sqrt())
+        });
+    });
+    g.bench_function("sqrt_x2_interleaved", |bn| {
+        bn.iter(|| {
+            let x = std::hint::black_box(&xs);
+            Fe::sqrt2(&x[0], &x[1])
+        });
+    });
     g.bench_function("sqrt_chain_5x52", |bn| {
         bn.iter(|| std::hint::black_box(a).pow_sqrt_5x52());
     });

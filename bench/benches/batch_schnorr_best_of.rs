@@ -4,7 +4,10 @@
 //! `batch_schnorr.rs`; used to set `secp::batch::SINGLE_VERIFY_BELOW`.
 //!
 //! `cargo bench -p sluice-bench --bench batch_schnorr_best_of -- small` (batches 2..32: batch
-//! equation vs one-by-one libsecp256k1) or `-- large` (64..4096).
+//! equation vs one-by-one libsecp256k1) or `-- large` (64..4096). `-- repeat N REPS PATH`
+//! (PATH = `equation` or `singly`) only builds a batch of N and verifies it REPS times, for
+//! `perf stat -e cycles:u` (cycles count only while the thread runs, unlike wall time; run it
+//! with REPS = 0 too and subtract the setup).
 use rand::{Rng, SeedableRng};
 use secp256k1::{Keypair, Message, SECP256K1};
 use sluice_consensus::secp::BatchVerifier;
@@ -38,6 +41,24 @@ fn main() {
         .cloned()
         .unwrap_or("small".into());
     let rounds = 12;
+    if mode == "repeat" {
+        let num = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let (n, reps) = (num(2), num(3));
+        let v = batch(n, n as u64);
+        let singly = args.get(4).is_some_and(|p| p == "singly");
+        for _ in 0..reps {
+            if singly {
+                assert!(v.verify_singly().is_ok());
+            } else {
+                assert!(v.verify_equation([7; 32]).is_ok());
+            }
+        }
+        return;
+    }
     if mode == "small" {
         for n in [2usize, 3, 4, 6, 8, 10, 12, 16, 24, 32] {
             let v = batch(n, n as u64);

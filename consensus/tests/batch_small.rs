@@ -49,13 +49,21 @@ fn both_paths_agree_with_libsecp_around_the_crossover() {
 #[test]
 fn invalid_encodings_in_a_small_batch_are_located() {
     let mut r = rng(22);
-    let mut items = signed_items(&mut r, SINGLE_VERIFY_BELOW - 1);
+    let mut items = signed_items(&mut r, 6);
     items[0].pubkey = [0xFF; 32]; // x ≥ p
     items[2].sig[..32].copy_from_slice(&[0xFF; 32]); // r ≥ p
     items[3].sig[32..].copy_from_slice(&[0xFF; 32]); // s ≥ n
     items[4].pubkey = [0; 32]; // x = 0 is not on the curve
     let b = batch_of(&items);
     assert_eq!(verdict(b.verify([1; 32])), vec![0, 2, 3, 4]);
+    assert_eq!(verdict(b.verify_singly()), vec![0, 2, 3, 4]);
+    // Below the threshold too.
+    let small = batch_of(&items[..SINGLE_VERIFY_BELOW - 1]);
+    let want: Vec<usize> = [0, 2, 3, 4]
+        .into_iter()
+        .filter(|&i| i < SINGLE_VERIFY_BELOW - 1)
+        .collect();
+    assert_eq!(verdict(small.verify([1; 32])), want);
     assert_eq!(verdict(b.verify_equation([1; 32])), vec![0, 2, 3, 4]);
 }
 

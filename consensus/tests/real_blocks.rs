@@ -140,7 +140,7 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
                 continue;
             };
             sig_inputs += 1;
-            if sig_inputs % flip_every != 0 {
+            if !sig_inputs.is_multiple_of(flip_every) {
                 continue;
             }
             flips += 1;

@@ -201,3 +201,29 @@ fn full_blocks_are_accepted() {
         );
     }
 }
+
+/// Long run (ignored by default): Core validates a whole generated chain given in
+/// `LOADGEN_CHAIN`, e.g. `loadgen chain --blocks 1000 --out DIR`, then
+/// `LOADGEN_CHAIN=DIR cargo test -p sluice-oracle --test loadgen_vs_core -- --ignored`.
+#[test]
+#[ignore = "needs LOADGEN_CHAIN pointing at a generated chain; takes minutes"]
+fn core_accepts_chain_from_env() {
+    let dir = std::path::PathBuf::from(std::env::var("LOADGEN_CHAIN").expect("LOADGEN_CHAIN"));
+    let (manifest, _) = read_chain(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = CoreConfig::regtest(tmp.path());
+    config.worker_threads = 2;
+    let node = CoreNode::new(&config).unwrap();
+    let start = std::time::Instant::now();
+    let imported = node.import_dir(&dir).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    for (h, b) in imported.iter().enumerate().skip(1) {
+        assert_eq!(b.verdict, Ok(BlockVerdict::Accepted), "block {h}");
+    }
+    assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+    eprintln!(
+        "Core accepted {} blocks ({} inputs) in {secs:.1}s",
+        imported.len() - 1,
+        manifest.totals.inputs
+    );
+}

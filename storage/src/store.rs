@@ -28,7 +28,7 @@ use crate::heap::Heap;
 use crate::index::{ApplyState, UtxoIndex};
 use crate::muhash::{coin_element, MuHash3072};
 use crate::records::{
-    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, JournalOp, Manifest,
+    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, Manifest,
 };
 use crate::utxo::UtxoSet;
 
@@ -161,7 +161,7 @@ impl ChainStore {
             }
         };
         let index_path = dir.join(index_file(manifest.files_id));
-        let mut index = if index_path.exists() {
+        let index = if index_path.exists() {
             UtxoIndex::open(&index_path)?
         } else if manifest.gen == 0 {
             UtxoIndex::create(&index_path, config.initial_index_slots, rand::random())?
@@ -179,10 +179,7 @@ impl ChainStore {
             ApplyState {
                 gen: g,
                 applying: true,
-            } if g == gen => {
-                index.repair()?;
-                true
-            }
+            } if g == gen => true,
             ApplyState {
                 gen: g,
                 applying: false,
@@ -207,6 +204,9 @@ impl ChainStore {
             budget: config.mem_budget_bytes,
         };
         if replay {
+            // Recount and clear torn inserts first: after a power loss the header page may be
+            // older than some slot pages, so do this even when the header says "not applying".
+            utxo.index.repair()?;
             let jp = journal_path(dir, gen);
             let bytes = fs::read(&jp).map_err(io_at(&jp))?;
             if bytes.len() as u64 != manifest.journal_len
@@ -534,14 +534,9 @@ impl ChainStore {
             return Ok(());
         }
         if crash == Some(CrashPoint::MidApply) {
-            let half = &ops[..ops.len() / 2];
-            self.utxo.index.set_state(ApplyState {
-                gen,
-                applying: true,
-            });
-            let partial: Vec<JournalOp> = half.to_vec();
-            // Apply half without marking completion, as a kill in the middle would leave it.
-            self.utxo.apply_journal(gen, &partial)?;
+            // Apply the first half, then put the header back to "applying", which is what a
+            // kill in the middle of the loop leaves behind.
+            self.utxo.apply_journal(gen, &ops[..ops.len() / 2])?;
             self.utxo.index.set_state(ApplyState {
                 gen,
                 applying: true,

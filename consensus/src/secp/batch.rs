@@ -37,12 +37,13 @@ const SINGLE_CHECK_MAX: usize = 4;
 /// Batches with fewer signatures are verified one by one with libsecp256k1 instead of by one
 /// multi-scalar multiplication. libsecp256k1's single verification is faster than this crate's
 /// (criterion ≈53 vs ≈61 µs), and the batch equation's fixed costs (lifting every R, the G term,
-/// the transcript) make it slower than that below about 6 signatures. Measured with
-/// `verify_equation` vs `verify_singly` (criterion group `small_batch` in
-/// `bench/benches/batch_schnorr.rs`; best of 12 interleaved rounds on the loaded 2-core
-/// machine, µs/signature): n=2: 51.6 vs 37.3, n=4: 50.0 vs 36.9, n=6: 33.5 vs 36.9, n=8: 32.5
-/// vs 36.9, n=16: 30.8 vs 37.1.
-pub const SINGLE_VERIFY_BELOW: usize = 6;
+/// the transcript) make it slower than that below 5 signatures (up to 4 it only lifts the
+/// points and then checks each item on its own anyway). Measured with `verify_equation` vs
+/// `verify_singly`, CPU time per signature (`perf stat -e task-clock` on
+/// `bench/benches/batch_schnorr_best_of.rs`'s repeat mode, setup subtracted; wall-clock
+/// criterion medians swing too much on the shared machine): n=3: 49.2 vs 38.7 µs, n=4: 48.9 vs
+/// 37.4, n=5: 32.8 vs 37.5, n=6: 32.4 vs 37.4, n=8: 31.6 vs 37.6, n=12: 30.9 vs 38.4.
+pub const SINGLE_VERIFY_BELOW: usize = 5;
 
 /// The batch did not verify: the indices (in push order, ascending) of every invalid signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -177,19 +178,7 @@ impl BatchVerifier {
     /// [`BatchFailure`] listing exactly the indices of the invalid signatures.
     pub fn verify_equation(&self, randomness: [u8; 32]) -> Result<(), BatchFailure> {
         let mut failing = Vec::new();
-        let mut parsed = Vec::with_capacity(self.items.len());
-        // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
-        // BTreeMap, not a HashMap, so no OS randomness is involved.
-        let mut keys: BTreeMap<[u8; 32], Option<Affine>> = BTreeMap::new();
-        for (index, item) in self.items.iter().enumerate() {
-            let key = *keys
-                .entry(item.pubkey)
-                .or_insert_with(|| Affine::from_xonly(&item.pubkey));
-            match key.and_then(|p| parse(index, item, p)) {
-                Some(p) => parsed.push(p),
-                None => failing.push(index),
-            }
-        }
+        let parsed = self.parse_all(&mut failing);
         let coeffs = self.coefficients(&randomness);
         locate(&parsed, &coeffs, &mut failing);
         if failing.is_empty() {
@@ -242,22 +231,70 @@ impl BatchVerifier {
     }
 }
 
-/// Decodes an item whose key `p` is already lifted; `None` when r ≥ p, r is not an x on the
-/// curve or s ≥ n — single verification rejects those too.
-fn parse(index: usize, item: &Item, p: Affine) -> Option<Parsed> {
-    let (r_bytes, s_bytes) = split_sig(&item.sig);
-    let r_x = Fe::from_bytes(&r_bytes)?;
-    let r = Affine::lift_x(&r_x)?;
-    let s = Scalar::from_bytes(&s_bytes)?;
-    let e = challenge(&r_bytes, &item.pubkey, item.msg.as_slice());
-    Some(Parsed {
-        index,
-        p,
-        r,
-        r_x,
-        s,
-        e,
-    })
+/// An item whose encodings are in range, waiting for its key and R to be lifted: `key` and `r`
+/// index the x-coordinates handed to [`Affine::lift_x_many`].
+struct Pending {
+    index: usize,
+    key: usize,
+    r: usize,
+    r_x: Fe,
+    s: Scalar,
+}
+
+impl BatchVerifier {
+    /// Decodes every item, pushing to `failing` those single verification rejects for their
+    /// encoding alone: key or r ≥ p or not an x on the curve, s ≥ n. All square roots (each
+    /// distinct key once, every R) are computed together, two at a time.
+    fn parse_all(&self, failing: &mut Vec<usize>) -> Vec<Parsed> {
+        // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
+        // BTreeMap, not a HashMap, so no OS randomness is involved.
+        let mut key_slots: BTreeMap<[u8; 32], Option<usize>> = BTreeMap::new();
+        let mut xs = Vec::with_capacity(2 * self.items.len());
+        let mut pending = Vec::with_capacity(self.items.len());
+        for (index, item) in self.items.iter().enumerate() {
+            let key = *key_slots.entry(item.pubkey).or_insert_with(|| {
+                let x = Fe::from_bytes(&item.pubkey)?;
+                xs.push(x);
+                Some(xs.len() - 1)
+            });
+            let (r_bytes, s_bytes) = split_sig(&item.sig);
+            match (key, Fe::from_bytes(&r_bytes), Scalar::from_bytes(&s_bytes)) {
+                (Some(key), Some(r_x), Some(s)) => {
+                    xs.push(r_x);
+                    pending.push(Pending {
+                        index,
+                        key,
+                        r: xs.len() - 1,
+                        r_x,
+                        s,
+                    });
+                }
+                _ => failing.push(index),
+            }
+        }
+        let lifted = Affine::lift_x_many(&xs);
+        let mut parsed = Vec::with_capacity(pending.len());
+        for it in pending {
+            let (Some(Some(p)), Some(Some(r)), Some(item)) = (
+                lifted.get(it.key),
+                lifted.get(it.r),
+                self.items.get(it.index),
+            ) else {
+                failing.push(it.index);
+                continue;
+            };
+            let (r_bytes, _) = split_sig(&item.sig);
+            parsed.push(Parsed {
+                index: it.index,
+                p: *p,
+                r: *r,
+                r_x: it.r_x,
+                s: it.s,
+                e: challenge(&r_bytes, &item.pubkey, item.msg.as_slice()),
+            });
+        }
+        parsed
+    }
 }
 
 /// BIP340 verification of one item: libsecp256k1 for 32-byte messages (faster than

@@ -64,6 +64,33 @@ impl Affine {
         })
     }
 
+    /// [`lift_x`](Self::lift_x) of every element, two square roots at a time (the two
+    /// independent exponentiations interleave on the CPU; see `field4`).
+    #[must_use]
+    pub fn lift_x_many(xs: &[Fe]) -> Vec<Option<Affine>> {
+        let rhs = |x: &Fe| x.sqr().mul(x).add(&Fe::from_u64(7));
+        let finish = |x: &Fe, y: Option<Fe>| {
+            y.map(|y| Affine {
+                x: x.normalized(),
+                y: if y.is_odd() { y.negate(1) } else { y }.normalized(),
+                infinity: false,
+            })
+        };
+        let mut out = Vec::with_capacity(xs.len());
+        let mut pairs = xs.chunks_exact(2);
+        for pair in pairs.by_ref() {
+            if let [a, b] = pair {
+                let (ya, yb) = Fe::sqrt2(&rhs(a), &rhs(b));
+                out.push(finish(a, ya));
+                out.push(finish(b, yb));
+            }
+        }
+        for x in pairs.remainder() {
+            out.push(Self::lift_x(x));
+        }
+        out
+    }
+
     /// Parses a BIP340 x-only public key (or R value): `None` if ≥ p or not on the curve.
     #[must_use]
     pub fn from_xonly(bytes: &[u8; 32]) -> Option<Affine> {
@@ -359,6 +386,30 @@ mod tests {
         for v in 0..50u64 {
             if let Some(p) = Affine::lift_x(&Fe::from_u64(v)) {
                 assert!(p.is_on_curve() && !p.y.is_odd());
+            }
+        }
+    }
+
+    #[test]
+    fn lift_x_many_matches_lift_x() {
+        // Small x (a mix of liftable and not), G.x and a large value.
+        let mut xs: Vec<Fe> = (0..23u64).map(Fe::from_u64).collect();
+        xs.push(Affine::GENERATOR.x);
+        xs.push(Fe::from_bytes(&[0xFF; 32].map(|b| b & 0x7F)).unwrap());
+        assert!(xs.iter().any(|x| Affine::lift_x(x).is_none()));
+        assert!(xs.iter().any(|x| Affine::lift_x(x).is_some()));
+        // Every length from 0 to 25: even and odd (the remainder path).
+        for n in 0..=xs.len() {
+            let got = Affine::lift_x_many(&xs[..n]);
+            assert_eq!(got.len(), n);
+            for (x, g) in xs.iter().zip(&got) {
+                match (Affine::lift_x(x), g) {
+                    (None, None) => {}
+                    (Some(want), Some(g)) => {
+                        assert!(want.equals(g) && !g.y.is_odd() && g.is_on_curve());
+                    }
+                    (want, g) => panic!("lift_x {want:?} vs lift_x_many {g:?}"),
+                }
             }
         }
     }
