@@ -181,7 +181,11 @@ impl Driver {
                 .insert(&header, loc, &self.params, self.adjusted_time)
             {
                 Ok(id) => {
-                    self.pending.insert(id, rec.bytes.into());
+                    // While looking for a resumed datadir's tip, blocks are most likely already
+                    // committed: keep only their location (re-read if needed), not their bytes.
+                    if self.waiting_for.is_none() {
+                        self.pending.insert(id, rec.bytes.into());
+                    }
                     if self.waiting_for == Some(hash) {
                         self.adopt(id);
                     }
