@@ -41,6 +41,47 @@ fn main() {
         .cloned()
         .unwrap_or("small".into());
     let rounds = 12;
+    // `sqrt K REPS`: 4·REPS square roots, K = 2 or 4 lanes at a time, else one by one.
+    if mode == "sqrt" {
+        use sluice_consensus::secp::field::Fe;
+        let num = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let (kind, reps) = (num(2), num(3));
+        let xs: Vec<Fe> = (0..4u64).map(|i| Fe::from_u64(i * 1000 + 12345)).collect();
+        let mut acc = Fe::ZERO;
+        for _ in 0..reps {
+            let x = std::hint::black_box(&xs);
+            match kind {
+                2 => {
+                    for r in Fe::sqrt_lanes(&[x[0], x[1]])
+                        .into_iter()
+                        .chain(Fe::sqrt_lanes(&[x[2], x[3]]))
+                        .flatten()
+                    {
+                        acc = acc.add(&r).normalized_weak();
+                    }
+                }
+                4 => {
+                    for r in Fe::sqrt_lanes(&[x[0], x[1], x[2], x[3]])
+                        .into_iter()
+                        .flatten()
+                    {
+                        acc = acc.add(&r).normalized_weak();
+                    }
+                }
+                _ => {
+                    for v in x {
+                        acc = acc.add(&v.sqrt().unwrap_or(Fe::ONE)).normalized_weak();
+                    }
+                }
+            }
+        }
+        std::hint::black_box(acc);
+        return;
+    }
     if mode == "repeat" {
         let num = |i: usize| {
             args.get(i)
