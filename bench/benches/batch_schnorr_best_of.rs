@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p sluice-bench --bench batch_schnorr_best_of -- small` (batches 2..32: batch
 //! equation vs one-by-one libsecp256k1) or `-- large` (64..4096). `-- repeat N REPS PATH`
-//! (PATH = `equation` or `singly`) only builds a batch of N and verifies it REPS times, for
+//! (PATH = `equation`, `singly` or `verify`, which picks by size) only builds a batch of N and verifies it REPS times, for
 //! `perf stat -e cycles:u` (cycles count only while the thread runs, unlike wall time; run it
 //! with REPS = 0 too and subtract the setup).
 use rand::{Rng, SeedableRng};
@@ -90,12 +90,12 @@ fn main() {
         };
         let (n, reps) = (num(2), num(3));
         let v = batch(n, n as u64);
-        let singly = args.get(4).is_some_and(|p| p == "singly");
+        let path = args.get(4).map_or("equation", String::as_str);
         for _ in 0..reps {
-            if singly {
-                assert!(v.verify_singly().is_ok());
-            } else {
-                assert!(v.verify_equation([7; 32]).is_ok());
+            match path {
+                "singly" => assert!(v.verify_singly().is_ok()),
+                "verify" => assert!(v.verify([7; 32]).is_ok()),
+                _ => assert!(v.verify_equation([7; 32]).is_ok()),
             }
         }
         return;
