@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p sluice-bench --bench batch_schnorr_best_of -- small` (batches 2..32: batch
 //! equation vs one-by-one libsecp256k1) or `-- large` (64..4096). `-- repeat N REPS PATH`
-//! (PATH = `equation` or `singly`) only builds a batch of N and verifies it REPS times, for
+//! (PATH = `equation`, `singly` or `verify`, which picks by size) only builds a batch of N and verifies it REPS times, for
 //! `perf stat -e cycles:u` (cycles count only while the thread runs, unlike wall time; run it
 //! with REPS = 0 too and subtract the setup).
 use rand::{Rng, SeedableRng};
@@ -41,6 +41,47 @@ fn main() {
         .cloned()
         .unwrap_or("small".into());
     let rounds = 12;
+    // `sqrt K REPS`: 4·REPS square roots, K = 2 or 4 lanes at a time, else one by one.
+    if mode == "sqrt" {
+        use sluice_consensus::secp::field::Fe;
+        let num = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let (kind, reps) = (num(2), num(3));
+        let xs: Vec<Fe> = (0..4u64).map(|i| Fe::from_u64(i * 1000 + 12345)).collect();
+        let mut acc = Fe::ZERO;
+        for _ in 0..reps {
+            let x = std::hint::black_box(&xs);
+            match kind {
+                2 => {
+                    for r in Fe::sqrt_lanes(&[x[0], x[1]])
+                        .into_iter()
+                        .chain(Fe::sqrt_lanes(&[x[2], x[3]]))
+                        .flatten()
+                    {
+                        acc = acc.add(&r).normalized_weak();
+                    }
+                }
+                4 => {
+                    for r in Fe::sqrt_lanes(&[x[0], x[1], x[2], x[3]])
+                        .into_iter()
+                        .flatten()
+                    {
+                        acc = acc.add(&r).normalized_weak();
+                    }
+                }
+                _ => {
+                    for v in x {
+                        acc = acc.add(&v.sqrt().unwrap_or(Fe::ONE)).normalized_weak();
+                    }
+                }
+            }
+        }
+        std::hint::black_box(acc);
+        return;
+    }
     if mode == "repeat" {
         let num = |i: usize| {
             args.get(i)
@@ -49,12 +90,12 @@ fn main() {
         };
         let (n, reps) = (num(2), num(3));
         let v = batch(n, n as u64);
-        let singly = args.get(4).is_some_and(|p| p == "singly");
+        let path = args.get(4).map_or("equation", String::as_str);
         for _ in 0..reps {
-            if singly {
-                assert!(v.verify_singly().is_ok());
-            } else {
-                assert!(v.verify_equation([7; 32]).is_ok());
+            match path {
+                "singly" => assert!(v.verify_singly().is_ok()),
+                "verify" => assert!(v.verify([7; 32]).is_ok()),
+                _ => assert!(v.verify_equation([7; 32]).is_ok()),
             }
         }
         return;

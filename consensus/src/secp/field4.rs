@@ -176,44 +176,48 @@ pub fn pow_inv(a: &Fe) -> Fe {
     from4(&mul(&sqr_n(&t, 2), &a4))
 }
 
-/// Two unrelated elements advanced in lock step. A squaring is one long dependency chain
+/// `K` unrelated elements advanced in lock step. A squaring is one long dependency chain
 /// (multiplies, then carries), so a lone exponentiation leaves execution units idle; squaring
-/// two independent values in one loop body lets the out-of-order core overlap them.
-type Pair = ([u64; 4], [u64; 4]);
+/// independent values in one loop body lets the out-of-order core overlap them.
+type Lanes<const K: usize> = [[u64; 4]; K];
 
-fn sqr_n2(a: Pair, k: usize) -> Pair {
-    let (mut x, mut y) = a;
+fn sqr_n_lanes<const K: usize>(a: &Lanes<K>, k: usize) -> Lanes<K> {
+    let mut r = *a;
     for _ in 0..k {
-        x = sqr(&x);
-        y = sqr(&y);
+        for x in &mut r {
+            *x = sqr(x);
+        }
     }
-    (x, y)
+    r
 }
 
 #[inline(always)]
-fn mul2(a: Pair, b: Pair) -> Pair {
-    (mul(&a.0, &b.0), mul(&a.1, &b.1))
+fn mul_lanes<const K: usize>(a: &Lanes<K>, b: &Lanes<K>) -> Lanes<K> {
+    let mut r = *a;
+    for (x, y) in r.iter_mut().zip(b) {
+        *x = mul(x, y);
+    }
+    r
 }
 
-/// [`pow_sqrt`] of two elements at once (same chain, lanes interleaved).
+/// [`pow_sqrt`] of `K` elements at once (the same chain, lanes interleaved).
 #[must_use]
-pub fn pow_sqrt2(a: &Fe, b: &Fe) -> (Fe, Fe) {
-    let a2 = (to4(a), to4(b));
-    let x2 = mul2(sqr_n2(a2, 1), a2);
-    let x3 = mul2(sqr_n2(x2, 1), a2);
-    let x6 = mul2(sqr_n2(x3, 3), x3);
-    let x9 = mul2(sqr_n2(x6, 3), x3);
-    let x11 = mul2(sqr_n2(x9, 2), x2);
-    let x22 = mul2(sqr_n2(x11, 11), x11);
-    let x44 = mul2(sqr_n2(x22, 22), x22);
-    let x88 = mul2(sqr_n2(x44, 44), x44);
-    let x176 = mul2(sqr_n2(x88, 88), x88);
-    let x220 = mul2(sqr_n2(x176, 44), x44);
-    let x223 = mul2(sqr_n2(x220, 3), x3);
-    let t = mul2(sqr_n2(x223, 23), x22);
-    let t = mul2(sqr_n2(t, 6), x2);
-    let (x, y) = sqr_n2(t, 2);
-    (from4(&x), from4(&y))
+pub fn pow_sqrt_lanes<const K: usize>(a: &[Fe; K]) -> [Fe; K] {
+    let a2 = a.map(|x| to4(&x));
+    let x2 = mul_lanes(&sqr_n_lanes(&a2, 1), &a2);
+    let x3 = mul_lanes(&sqr_n_lanes(&x2, 1), &a2);
+    let x6 = mul_lanes(&sqr_n_lanes(&x3, 3), &x3);
+    let x9 = mul_lanes(&sqr_n_lanes(&x6, 3), &x3);
+    let x11 = mul_lanes(&sqr_n_lanes(&x9, 2), &x2);
+    let x22 = mul_lanes(&sqr_n_lanes(&x11, 11), &x11);
+    let x44 = mul_lanes(&sqr_n_lanes(&x22, 22), &x22);
+    let x88 = mul_lanes(&sqr_n_lanes(&x44, 44), &x44);
+    let x176 = mul_lanes(&sqr_n_lanes(&x88, 88), &x88);
+    let x220 = mul_lanes(&sqr_n_lanes(&x176, 44), &x44);
+    let x223 = mul_lanes(&sqr_n_lanes(&x220, 3), &x3);
+    let t = mul_lanes(&sqr_n_lanes(&x223, 23), &x22);
+    let t = mul_lanes(&sqr_n_lanes(&t, 6), &x2);
+    sqr_n_lanes(&t, 2).map(|x| from4(&x))
 }
 
 #[cfg(test)]

@@ -12,6 +12,11 @@ pub const BETA: Fe = Fe::from_bytes_unchecked(&[
     0x9C, 0xF0, 0x49, 0x75, 0x12, 0xF5, 0x89, 0x95, 0xC1, 0x39, 0x6C, 0x28, 0x71, 0x95, 0x01, 0xEE,
 ]);
 
+/// Square roots computed together by [`Affine::lift_x_many`]. CPU time per square root
+/// (`batch_schnorr_best_of` `sqrt` mode, 20 000 roots): one at a time 3.8 µs, 2 lanes 3.15 µs,
+/// 4 lanes 3.02 µs.
+pub const SQRT_LANES: usize = 4;
+
 /// An affine point, or the point at infinity. Coordinates have magnitude 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Affine {
@@ -64,30 +69,26 @@ impl Affine {
         })
     }
 
-    /// [`lift_x`](Self::lift_x) of every element, two square roots at a time (the two
+    /// [`lift_x`](Self::lift_x) of every element, [`SQRT_LANES`] square roots at a time (the
     /// independent exponentiations interleave on the CPU; see `field4`).
     #[must_use]
     pub fn lift_x_many(xs: &[Fe]) -> Vec<Option<Affine>> {
-        let rhs = |x: &Fe| x.sqr().mul(x).add(&Fe::from_u64(7));
-        let finish = |x: &Fe, y: Option<Fe>| {
-            y.map(|y| Affine {
-                x: x.normalized(),
-                y: if y.is_odd() { y.negate(1) } else { y }.normalized(),
-                infinity: false,
-            })
-        };
         let mut out = Vec::with_capacity(xs.len());
-        let mut pairs = xs.chunks_exact(2);
-        for pair in pairs.by_ref() {
-            if let [a, b] = pair {
-                let (ya, yb) = Fe::sqrt2(&rhs(a), &rhs(b));
-                out.push(finish(a, ya));
-                out.push(finish(b, yb));
+        let mut chunks = xs.chunks_exact(SQRT_LANES);
+        for chunk in chunks.by_ref() {
+            let mut rhs = [Fe::ZERO; SQRT_LANES];
+            for (r, x) in rhs.iter_mut().zip(chunk) {
+                *r = x.sqr().mul(x).add(&Fe::from_u64(7));
+            }
+            for (x, y) in chunk.iter().zip(Fe::sqrt_lanes(&rhs)) {
+                out.push(y.map(|y| Affine {
+                    x: x.normalized(),
+                    y: if y.is_odd() { y.negate(1) } else { y }.normalized(),
+                    infinity: false,
+                }));
             }
         }
-        for x in pairs.remainder() {
-            out.push(Self::lift_x(x));
-        }
+        out.extend(chunks.remainder().iter().map(Self::lift_x));
         out
     }
 
