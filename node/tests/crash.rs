@@ -77,7 +77,9 @@ fn sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result() {
     let full = t.elapsed();
     assert!(reference.0.contains("at height 220"), "{}", reference.0);
 
-    let span = u64::try_from(full.as_millis()).unwrap().max(20);
+    // Kill moments fall in the first 60% of an uninterrupted run's duration, so that nearly all
+    // land mid-import even when a run is faster than the reference one.
+    let span = (u64::try_from(full.as_millis()).unwrap() * 6 / 10).max(20);
     let mut seed = 0x5eed_1234_abcd_0001u64;
     let mut killed_mid_run = 0;
     for round in 0..24 {

@@ -3,7 +3,7 @@
 //! discard) and the tree's reorganisations. Single-threaded; the stages do the heavy work.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -64,20 +64,13 @@ fn info(h: &Header) -> AncestorInfo {
 pub fn import(cfg: &ImportConfig, paths: &[PathBuf]) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let params = Params::new(cfg.network);
-    std::fs::create_dir_all(&cfg.datadir)?;
-    let mut store = ChainStore::open(
-        &cfg.datadir,
-        &StoreConfig {
-            mem_budget_bytes: cfg.cache_bytes,
-            track_muhash: cfg.muhash,
-            ..StoreConfig::default()
-        },
-    )?;
-    if store.tip().is_none() {
-        // The genesis block's outputs are not spendable: it is connected empty, as in Core.
-        store.connect_block(0, params.genesis_hash, &[], &[])?;
-        store.checkpoint()?;
-    }
+    let store_cfg = StoreConfig {
+        mem_budget_bytes: cfg.cache_bytes,
+        track_muhash: cfg.muhash,
+        ..StoreConfig::default()
+    };
+    init_datadir(&cfg.datadir, &store_cfg, &params)?;
+    let store = ChainStore::open(&cfg.datadir, &store_cfg)?;
     let (resumed_from, stored_tip) = store.tip().unwrap_or((0, params.genesis_hash));
     tracing::info!(
         "datadir at height {resumed_from} ({}), checkpointed {:?}",
@@ -127,6 +120,40 @@ pub fn import(cfg: &ImportConfig, paths: &[PathBuf]) -> Result<ImportReport, Imp
     };
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Creates a datadir holding just the (empty) genesis block, atomically: it is built under a
+/// temporary name and renamed into place, so a kill during creation leaves either nothing or a
+/// complete store, never a half-initialised database.
+fn init_datadir(datadir: &Path, cfg: &StoreConfig, params: &Params) -> Result<(), ImportError> {
+    let occupied = std::fs::read_dir(datadir).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        return Ok(());
+    }
+    let mut tmp_name = datadir.as_os_str().to_owned();
+    tmp_name.push(".init");
+    let tmp = PathBuf::from(tmp_name);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    {
+        let mut store = ChainStore::open(&tmp, cfg)?;
+        // The genesis block's outputs are not spendable: it is connected empty, as in Core.
+        store.connect_block(0, params.genesis_hash, &[], &[])?;
+        store.checkpoint()?;
+    }
+    if datadir.exists() {
+        std::fs::remove_dir(datadir)?;
+    }
+    std::fs::rename(&tmp, datadir)?;
+    if let Some(parent) = datadir.parent() {
+        // Make the rename durable before anything is written into the new datadir.
+        if let Ok(d) = std::fs::File::open(parent) {
+            d.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 impl Driver {
