@@ -78,6 +78,28 @@ fn bench_verify(c: &mut Criterion) {
     g.finish();
 }
 
+/// Where the batch equation starts beating one-by-one libsecp256k1 verification: sets
+/// `secp::batch::SINGLE_VERIFY_BELOW`.
+fn bench_small_batch(c: &mut Criterion) {
+    let all = items(32);
+    let mut g = c.benchmark_group("small_batch");
+    g.sample_size(20);
+    for n in [2usize, 4, 6, 8, 10, 12, 16, 24] {
+        let mut v = BatchVerifier::with_capacity(n);
+        for it in &all[..n] {
+            v.push(it.msg, it.pubkey, it.sig);
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("equation", n), &v, |b, v| {
+            b.iter(|| assert!(v.verify_equation([7; 32]).is_ok()));
+        });
+        g.bench_with_input(BenchmarkId::new("singly", n), &v, |b, v| {
+            b.iter(|| assert!(v.verify_singly().is_ok()));
+        });
+    }
+    g.finish();
+}
+
 fn bench_crossover(c: &mut Criterion) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(43);
     let mut g = c.benchmark_group("msm_crossover");
@@ -112,6 +134,19 @@ fn bench_field(c: &mut Criterion) {
     g.bench_function("mul", |bn| bn.iter(|| std::hint::black_box(a).mul(&x)));
     g.bench_function("sqr", |bn| bn.iter(|| std::hint::black_box(a).sqr()));
     g.bench_function("sqrt", |bn| bn.iter(|| std::hint::black_box(a).sqrt()));
+    let xs: Vec<Fe> = (0..4u64)
+        .map(|i| a.mul(&Fe::from_u64(i + 2)).normalized_weak())
+        .collect();
+    // Four square roots one after the other vs interleaved (`Fe::sqrt_lanes`).
+    g.bench_function("sqrt_x4_sequential", |bn| {
+        bn.iter(|| std::hint::black_box(&xs).iter().map(Fe::sqrt).count());
+    });
+    g.bench_function("sqrt_x4_lanes", |bn| {
+        bn.iter(|| {
+            let x = std::hint::black_box(&xs);
+            Fe::sqrt_lanes(&[x[0], x[1], x[2], x[3]])
+        });
+    });
     g.bench_function("sqrt_chain_5x52", |bn| {
         bn.iter(|| std::hint::black_box(a).pow_sqrt_5x52());
     });
@@ -119,5 +154,11 @@ fn bench_field(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_verify, bench_crossover, bench_field);
+criterion_group!(
+    benches,
+    bench_verify,
+    bench_small_batch,
+    bench_crossover,
+    bench_field
+);
 criterion_main!(benches);

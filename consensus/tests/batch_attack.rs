@@ -5,7 +5,7 @@
 
 mod batch_support;
 
-use batch_support::{libsecp_valid, rng, Item};
+use batch_support::{libsecp_valid, rng, signed_items, Item};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use sluice_consensus::secp::group::Affine;
@@ -49,6 +49,19 @@ fn per_signature_batch_holds(items: &[Item], coeff: impl Fn(&Item) -> u128) -> b
     }
     terms.push_full(&Affine::GENERATOR, &s_sum);
     terms.sum().is_infinity()
+}
+
+/// The two attack items at indices 3 and 4 among six valid signatures, so the batch is large
+/// enough for `verify` to use the batch equation (and bisection to evaluate it on halves):
+/// with two items alone they would only be checked one by one.
+fn padded_batch(r: &mut rand_chacha::ChaCha8Rng, attack: &[Item]) -> BatchVerifier {
+    let pad = signed_items(r, 6);
+    let mut b = BatchVerifier::new();
+    for it in pad[..3].iter().chain(attack).chain(&pad[3..]) {
+        b.push(it.msg, it.pubkey, it.sig);
+    }
+    assert!(b.len() >= sluice_consensus::secp::batch::SINGLE_VERIFY_BELOW);
+    b
 }
 
 fn h128(parts: &[&[u8]]) -> u128 {
@@ -103,12 +116,13 @@ fn coefficient_from_signature_only_is_broken_and_we_reject() {
         per_signature_batch_holds(&items, |it| h128(&[&it.sig])),
         "the flawed variant accepts two invalid signatures"
     );
-    let mut b = BatchVerifier::new();
-    for it in &items {
-        b.push(it.msg, it.pubkey, it.sig);
-    }
+    let b = padded_batch(&mut r, &items);
     for seed in 0..3u8 {
-        assert_eq!(b.verify([seed; 32]).unwrap_err().failing, vec![0, 1]);
+        assert_eq!(b.verify([seed; 32]).unwrap_err().failing, vec![3, 4]);
+        assert_eq!(
+            b.verify_equation([seed; 32]).unwrap_err().failing,
+            vec![3, 4]
+        );
     }
 }
 
@@ -147,9 +161,7 @@ fn coefficient_not_binding_s_is_broken_and_we_reject() {
     items[1].sig[32..].copy_from_slice(&s2.to_bytes());
     assert!(!libsecp_valid(&items[0]) && !libsecp_valid(&items[1]));
     assert!(per_signature_batch_holds(&items, coeff));
-    let mut b = BatchVerifier::new();
-    for it in &items {
-        b.push(it.msg, it.pubkey, it.sig);
-    }
-    assert_eq!(b.verify([5; 32]).unwrap_err().failing, vec![0, 1]);
+    let b = padded_batch(&mut r, &items);
+    assert_eq!(b.verify([5; 32]).unwrap_err().failing, vec![3, 4]);
+    assert_eq!(b.verify_equation([5; 32]).unwrap_err().failing, vec![3, 4]);
 }

@@ -369,6 +369,20 @@ impl Fe {
         }
     }
 
+    /// Square roots of `K` elements at once (`field4` interleaves the independent
+    /// exponentiations), each checked by squaring like [`sqrt`](Self::sqrt).
+    #[must_use]
+    pub fn sqrt_lanes<const K: usize>(a: &[Fe; K]) -> [Option<Fe>; K] {
+        let roots = super::field4::pow_sqrt_lanes(a);
+        let mut out = [None; K];
+        for ((o, r), x) in out.iter_mut().zip(roots).zip(a) {
+            if r.sqr().equals(x) {
+                *o = Some(r);
+            }
+        }
+        out
+    }
+
     /// `self^((p+1)/4)` with 5x52 squarings: the reference for `field4`'s chain (tests and the
     /// field benchmark compare them).
     #[must_use]
@@ -560,6 +574,13 @@ mod tests {
             let sq = a.sqr();
             let r = sq.sqrt().unwrap();
             assert!(r.equals(&sq.pow_sqrt_5x52()));
+            // The interleaved pair agrees with one-at-a-time, with and without roots.
+            let [r1, r2] = Fe::sqrt_lanes(&[sq, sq.negate(1)]);
+            assert!(r1.is_some_and(|r1| r1.equals(&r)) && r2.is_none());
+            let [r1, r2, r3, r4] = Fe::sqrt_lanes(&[sq.negate(1), sq, Fe::ONE, a.negate(1)]);
+            assert!(r1.is_none() && r2.is_some_and(|r2| r2.equals(&r)));
+            assert!(r3.is_some_and(|r3| r3.equals(&Fe::ONE) || r3.equals(&Fe::ONE.negate(1))));
+            assert_eq!(r4.is_some(), a.negate(1).sqrt().is_some());
             assert!(r.equals(&a) || r.equals(&a.negate(1)));
             // -1 is not a square mod p (p ≡ 3 mod 4), so -a² has no root.
             assert!(sq.negate(1).sqrt().is_none());

@@ -176,6 +176,50 @@ pub fn pow_inv(a: &Fe) -> Fe {
     from4(&mul(&sqr_n(&t, 2), &a4))
 }
 
+/// `K` unrelated elements advanced in lock step. A squaring is one long dependency chain
+/// (multiplies, then carries), so a lone exponentiation leaves execution units idle; squaring
+/// independent values in one loop body lets the out-of-order core overlap them.
+type Lanes<const K: usize> = [[u64; 4]; K];
+
+fn sqr_n_lanes<const K: usize>(a: &Lanes<K>, k: usize) -> Lanes<K> {
+    let mut r = *a;
+    for _ in 0..k {
+        for x in &mut r {
+            *x = sqr(x);
+        }
+    }
+    r
+}
+
+#[inline(always)]
+fn mul_lanes<const K: usize>(a: &Lanes<K>, b: &Lanes<K>) -> Lanes<K> {
+    let mut r = *a;
+    for (x, y) in r.iter_mut().zip(b) {
+        *x = mul(x, y);
+    }
+    r
+}
+
+/// [`pow_sqrt`] of `K` elements at once (the same chain, lanes interleaved).
+#[must_use]
+pub fn pow_sqrt_lanes<const K: usize>(a: &[Fe; K]) -> [Fe; K] {
+    let a2 = a.map(|x| to4(&x));
+    let x2 = mul_lanes(&sqr_n_lanes(&a2, 1), &a2);
+    let x3 = mul_lanes(&sqr_n_lanes(&x2, 1), &a2);
+    let x6 = mul_lanes(&sqr_n_lanes(&x3, 3), &x3);
+    let x9 = mul_lanes(&sqr_n_lanes(&x6, 3), &x3);
+    let x11 = mul_lanes(&sqr_n_lanes(&x9, 2), &x2);
+    let x22 = mul_lanes(&sqr_n_lanes(&x11, 11), &x11);
+    let x44 = mul_lanes(&sqr_n_lanes(&x22, 22), &x22);
+    let x88 = mul_lanes(&sqr_n_lanes(&x44, 44), &x44);
+    let x176 = mul_lanes(&sqr_n_lanes(&x88, 88), &x88);
+    let x220 = mul_lanes(&sqr_n_lanes(&x176, 44), &x44);
+    let x223 = mul_lanes(&sqr_n_lanes(&x220, 3), &x3);
+    let t = mul_lanes(&sqr_n_lanes(&x223, 23), &x22);
+    let t = mul_lanes(&sqr_n_lanes(&t, 6), &x2);
+    sqr_n_lanes(&t, 2).map(|x| from4(&x))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

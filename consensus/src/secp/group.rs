@@ -12,6 +12,11 @@ pub const BETA: Fe = Fe::from_bytes_unchecked(&[
     0x9C, 0xF0, 0x49, 0x75, 0x12, 0xF5, 0x89, 0x95, 0xC1, 0x39, 0x6C, 0x28, 0x71, 0x95, 0x01, 0xEE,
 ]);
 
+/// Square roots computed together by [`Affine::lift_x_many`]. CPU time per square root
+/// (`batch_schnorr_best_of` `sqrt` mode, 20 000 roots): one at a time 3.8 µs, 2 lanes 3.15 µs,
+/// 4 lanes 3.02 µs.
+pub const SQRT_LANES: usize = 4;
+
 /// An affine point, or the point at infinity. Coordinates have magnitude 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Affine {
@@ -62,6 +67,29 @@ impl Affine {
             y: y.normalized(),
             infinity: false,
         })
+    }
+
+    /// [`lift_x`](Self::lift_x) of every element, [`SQRT_LANES`] square roots at a time (the
+    /// independent exponentiations interleave on the CPU; see `field4`).
+    #[must_use]
+    pub fn lift_x_many(xs: &[Fe]) -> Vec<Option<Affine>> {
+        let mut out = Vec::with_capacity(xs.len());
+        let mut chunks = xs.chunks_exact(SQRT_LANES);
+        for chunk in chunks.by_ref() {
+            let mut rhs = [Fe::ZERO; SQRT_LANES];
+            for (r, x) in rhs.iter_mut().zip(chunk) {
+                *r = x.sqr().mul(x).add(&Fe::from_u64(7));
+            }
+            for (x, y) in chunk.iter().zip(Fe::sqrt_lanes(&rhs)) {
+                out.push(y.map(|y| Affine {
+                    x: x.normalized(),
+                    y: if y.is_odd() { y.negate(1) } else { y }.normalized(),
+                    infinity: false,
+                }));
+            }
+        }
+        out.extend(chunks.remainder().iter().map(Self::lift_x));
+        out
     }
 
     /// Parses a BIP340 x-only public key (or R value): `None` if ≥ p or not on the curve.
@@ -308,6 +336,21 @@ mod tests {
     }
 
     #[test]
+    fn doubling_the_generator_gives_the_known_point() {
+        let two_g = Jacobian::from_affine(&Affine::GENERATOR)
+            .double()
+            .to_affine();
+        assert_eq!(
+            hex::encode(two_g.x.to_bytes()),
+            "c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5"
+        );
+        assert_eq!(
+            hex::encode(two_g.y.to_bytes()),
+            "1ae168fea63dc339a3c58419466ceaeef7f632653266d0e1236431a950cfe52a"
+        );
+    }
+
+    #[test]
     fn endomorphism_matches_lambda() {
         // β³ = 1 and λ·G = (β·x, y): ties the two GLV constants together.
         assert!(BETA.sqr().mul(&BETA).equals(&Fe::ONE));
@@ -344,6 +387,30 @@ mod tests {
         for v in 0..50u64 {
             if let Some(p) = Affine::lift_x(&Fe::from_u64(v)) {
                 assert!(p.is_on_curve() && !p.y.is_odd());
+            }
+        }
+    }
+
+    #[test]
+    fn lift_x_many_matches_lift_x() {
+        // Small x (a mix of liftable and not), G.x and a large value.
+        let mut xs: Vec<Fe> = (0..23u64).map(Fe::from_u64).collect();
+        xs.push(Affine::GENERATOR.x);
+        xs.push(Fe::from_bytes(&[0xFF; 32].map(|b| b & 0x7F)).unwrap());
+        assert!(xs.iter().any(|x| Affine::lift_x(x).is_none()));
+        assert!(xs.iter().any(|x| Affine::lift_x(x).is_some()));
+        // Every length from 0 to 25: even and odd (the remainder path).
+        for n in 0..=xs.len() {
+            let got = Affine::lift_x_many(&xs[..n]);
+            assert_eq!(got.len(), n);
+            for (x, g) in xs.iter().zip(&got) {
+                match (Affine::lift_x(x), g) {
+                    (None, None) => {}
+                    (Some(want), Some(g)) => {
+                        assert!(want.equals(g) && !g.y.is_odd() && g.is_on_curve());
+                    }
+                    (want, g) => panic!("lift_x {want:?} vs lift_x_many {g:?}"),
+                }
             }
         }
     }

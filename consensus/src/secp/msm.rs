@@ -125,17 +125,20 @@ impl Terms {
             }
             // libsecp256k1 proves the split halves fit in 128 bits; should that ever fail, use
             // k = lo + 2^128·hi without the endomorphism rather than give a wrong answer.
-            _ => {
-                let lo = u128::from(k.d[0]) | (u128::from(k.d[1]) << 64);
-                let hi = u128::from(k.d[2]) | (u128::from(k.d[3]) << 64);
-                self.push_u128(p, false, lo);
-                let mut shifted = Jacobian::from_affine(p);
-                for _ in 0..128 {
-                    shifted = shifted.double();
-                }
-                self.push_u128(&shifted.to_affine(), false, hi);
-            }
+            _ => self.push_full_without_endo(p, k),
         }
+    }
+
+    /// Adds `k·p` as `lo·p + hi·(2^128·p)`: the GLV-free path.
+    fn push_full_without_endo(&mut self, p: &Affine, k: &Scalar) {
+        let lo = u128::from(k.d[0]) | (u128::from(k.d[1]) << 64);
+        let hi = u128::from(k.d[2]) | (u128::from(k.d[3]) << 64);
+        self.push_u128(p, false, lo);
+        let mut shifted = Jacobian::from_affine(p);
+        for _ in 0..128 {
+            shifted = shifted.double();
+        }
+        self.push_u128(&shifted.to_affine(), false, hi);
     }
 
     /// Σ kᵢ·Pᵢ, choosing the algorithm by size.
@@ -345,6 +348,16 @@ mod tests {
             );
             assert!(terms.sum().to_affine().equals(&want));
         }
+    }
+
+    #[test]
+    fn glv_free_path_matches_naive() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+        let p = random_point(&mut rng);
+        let k = Scalar::from_bytes_reduced(&rng.gen());
+        let mut terms = Terms::default();
+        terms.push_full_without_endo(&p, &k);
+        assert!(terms.strauss().to_affine().equals(&naive(&[p], &[k])));
     }
 
     #[test]
