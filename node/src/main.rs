@@ -1,6 +1,12 @@
 //! `sluice`: the Sluice node binary.
 
+mod config;
+mod demo;
+
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+use config::{ConfigFlags, NodeConfig};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -15,7 +21,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the version and the subcommands this build offers.
+    /// Import Core-framed block files (like Core's -loadblock): files, or directories of
+    /// blk?????.dat. Resumes from what the datadir holds.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
+    /// Generate a chain into a temporary directory and import it (no flags or network needed).
+    Demo(demo::DemoArgs),
+    /// Print the version.
     Version,
 }
 
@@ -23,16 +39,20 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Version) => {
-            println!("sluice {}", env!("CARGO_PKG_VERSION"));
-            println!("planned subcommands: import (Core-framed block files), demo (IBD of a generated chain)");
+        Some(Command::Import { paths, flags }) => {
+            let cfg = NodeConfig::resolve(&flags)?;
+            let report = sluice_pipeline::import(&cfg.import_config(), &paths)?;
+            print!("{}", report.summary());
         }
+        None => demo::run(&demo::DemoArgs::default())?,
+        Some(Command::Demo(args)) => demo::run(&args)?,
+        Some(Command::Version) => println!("sluice {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
 }

@@ -1,17 +1,205 @@
-//! `perf`: races Sluice against Bitcoin Core's kernel.
+//! `perf`: races Sluice against Bitcoin Core's kernel (see the crate README).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sluice_perf::engine::{self, EngineConfig, EngineKind};
+use sluice_perf::race::{self, RaceConfig};
+use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
+use sluice_perf::usage::Usage;
+use sluice_perf::{block_inputs::BlockInputs, stats};
 
 /// Races Sluice against Bitcoin Core's validation engine on the same blocks.
 #[derive(Debug, Parser)]
 #[command(name = "perf", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Import the same chain with both engines, alternating, and write a report.
+    Race {
+        /// loadgen output directory (blk?????.dat + manifest.json) or one block file.
+        #[arg(long)]
+        chain: PathBuf,
+        /// Validation threads (Sluice workers; Core gets -par of the same total).
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
+        /// Runs per engine.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Report directory.
+        #[arg(long, default_value = "perf-report")]
+        out: PathBuf,
+        /// Where per-run data directories are created (default: system temp dir).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Test hook: Sluice imports this chain instead (exercises the disagreement path).
+        #[arg(long, hide = true)]
+        sluice_chain: Option<PathBuf>,
+    },
+    /// One engine run in this process; prints the result as JSON (used by `race`).
+    EngineRun {
+        #[arg(long, value_enum)]
+        engine: EngineKind,
+        #[arg(long)]
+        chain: PathBuf,
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
+        /// Fresh, empty directory for the engine's on-disk state.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Script-verify every input of one real block with both engines.
+    RaceBlock {
+        /// Raw block (e.g. ../shared/data/blocks/mainnet-866342.block).
+        #[arg(long)]
+        block: PathBuf,
+        /// Its spent outputs (e.g. mainnet-866342.spent.json).
+        #[arg(long)]
+        spent: PathBuf,
+        #[arg(long, default_value_t = default_threads())]
+        threads: usize,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Write race-block.json here as well as printing the table.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    println!("perf {}", env!("CARGO_PKG_VERSION"));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Cmd::Race {
+            chain,
+            threads,
+            runs,
+            out,
+            work_dir,
+            sluice_chain,
+        } => {
+            let cfg = RaceConfig {
+                chain,
+                threads,
+                runs,
+                out: out.clone(),
+                work_dir,
+                exe: std::env::current_exe()?,
+                sluice_chain,
+            };
+            let rep = race::race(&cfg)?;
+            print!("{}", sluice_perf::markdown::render(&rep));
+            println!("\nreport written to {}", out.display());
+        }
+        Cmd::EngineRun {
+            engine,
+            chain,
+            threads,
+            data_dir,
+        } => {
+            let run = engine::run(
+                engine,
+                &EngineConfig {
+                    chain,
+                    threads,
+                    data_dir,
+                },
+            )?;
+            println!("{}", serde_json::to_string(&run)?);
+        }
+        Cmd::RaceBlock {
+            block,
+            spent,
+            threads,
+            runs,
+            out,
+        } => {
+            let r = run_race_block(&block, &spent, threads, runs)?;
+            println!("{}", race_block::render(&r));
+            if let Some(path) = out {
+                std::fs::write(path, serde_json::to_vec_pretty(&r)?)?;
+            }
+        }
+    }
     Ok(())
+}
+
+fn run_race_block(
+    block: &std::path::Path,
+    spent: &std::path::Path,
+    threads: usize,
+    runs: usize,
+) -> anyhow::Result<BlockRace> {
+    let inputs = BlockInputs::load(block, spent)?;
+    let n = inputs.input_count();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let kernel = KernelInputs::new(&inputs)?;
+    let sluice = SluiceInputs::new(&inputs)?;
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    for _ in 0..runs.max(1) {
+        // Order within a round: Core, Sluice (batched Schnorr), Sluice (in-place Schnorr).
+        for (slot, times, cpu) in times
+            .iter_mut()
+            .zip(cpu.iter_mut())
+            .enumerate()
+            .map(|(i, (t, c))| (i, t, c))
+        {
+            let before = Usage::now()?;
+            let (t, failures) = match slot {
+                0 => race_block::run_core(&kernel, &pool)?,
+                1 => race_block::run_sluice(&sluice, &pool, true)?,
+                _ => race_block::run_sluice(&sluice, &pool, false)?,
+            };
+            let after = Usage::now()?;
+            anyhow::ensure!(
+                failures.is_empty(),
+                "engine {slot} rejected {} inputs, first {:?}",
+                failures.len(),
+                failures.first()
+            );
+            let (user, sys) = after.cpu_since(&before);
+            times.push(t);
+            cpu.push(user + sys);
+        }
+    }
+    let [core_times, sluice_times, unbatched_times] = times;
+    let [core_cpu, sluice_cpu, unbatched_cpu] = cpu;
+    let speedup_pairs = stats::pairwise_ratios(&core_times, &sluice_times)?;
+    let cpu_speedup_median = stats::median(&stats::pairwise_ratios(&core_cpu, &sluice_cpu)?)?;
+    Ok(BlockRace {
+        block: block.display().to_string(),
+        inputs: n,
+        threads,
+        speedup_median: stats::median(&speedup_pairs)?,
+        speedup_pairs,
+        cpu_speedup_median,
+        load_average,
+        results: vec![
+            race_block::engine_result("core", core_times, core_cpu, n)?,
+            race_block::engine_result("sluice", sluice_times, sluice_cpu, n)?,
+            race_block::engine_result("sluice-no-batch", unbatched_times, unbatched_cpu, n)?,
+        ],
+    })
 }

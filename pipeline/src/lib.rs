@@ -1,1 +1,10 @@
-//! The staged block-validation engine (see README.md). No code has landed yet.
+//! The staged block-validation engine (see README.md).
+//!
+//! [`engine`] is generic: it knows nothing of Bitcoin, only sequence numbers, epochs and stages.
+
+pub mod bitcoin;
+pub mod engine;
+pub mod import;
+pub mod tree;
+pub use import::{import, ImportConfig, ImportError, ImportReport};
+pub mod testchain;

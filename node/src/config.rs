@@ -1,0 +1,207 @@
+//! The node's typed configuration: one struct, read from an optional TOML file, then
+//! overridden by command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+use sluice_consensus::chain::Network;
+use sluice_pipeline::engine::ShellConfig;
+use sluice_pipeline::ImportConfig;
+
+/// Networks selectable on the command line and in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkArg {
+    Mainnet,
+    Testnet4,
+    Signet,
+    Regtest,
+}
+
+impl From<NetworkArg> for Network {
+    fn from(n: NetworkArg) -> Self {
+        match n {
+            NetworkArg::Mainnet => Network::Mainnet,
+            NetworkArg::Testnet4 => Network::Testnet4,
+            NetworkArg::Signet => Network::Signet,
+            NetworkArg::Regtest => Network::Regtest,
+        }
+    }
+}
+
+/// Everything configurable. Every field is optional in the file; unset means the default.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    pub network: NetworkArg,
+    pub datadir: PathBuf,
+    /// UTXO write-back cache, MiB.
+    pub cache_mb: usize,
+    pub parse_workers: usize,
+    pub script_workers: usize,
+    pub queue_depth: usize,
+    /// Schnorr signatures per batch.
+    pub batch_target: usize,
+    pub checkpoint_blocks: u64,
+    pub checkpoint_secs: u64,
+    pub muhash: bool,
+    pub progress: bool,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            network: NetworkArg::Mainnet,
+            datadir: PathBuf::from("sluice-data"),
+            cache_mb: 512,
+            parse_workers: 1,
+            script_workers: cores,
+            queue_depth: 16,
+            batch_target: 4096,
+            checkpoint_blocks: 2000,
+            checkpoint_secs: 30,
+            muhash: true,
+            progress: true,
+        }
+    }
+}
+
+/// Flags that override the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFlags {
+    /// TOML file with any `NodeConfig` fields.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub network: Option<NetworkArg>,
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+    #[arg(long)]
+    pub cache_mb: Option<usize>,
+    #[arg(long)]
+    pub script_workers: Option<usize>,
+    #[arg(long)]
+    pub parse_workers: Option<usize>,
+    #[arg(long)]
+    pub queue_depth: Option<usize>,
+    #[arg(long)]
+    pub batch_target: Option<usize>,
+    #[arg(long)]
+    pub checkpoint_blocks: Option<u64>,
+    #[arg(long)]
+    pub checkpoint_secs: Option<u64>,
+    /// Do not maintain the UTXO set's MuHash.
+    #[arg(long)]
+    pub no_muhash: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl NodeConfig {
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    /// Unreadable file or invalid TOML / unknown fields.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        Ok(toml::from_str(&text)?)
+    }
+
+    /// The file (if any) with flags applied on top.
+    ///
+    /// # Errors
+    /// As [`NodeConfig::from_file`].
+    pub fn resolve(flags: &ConfigFlags) -> anyhow::Result<Self> {
+        let mut c = match &flags.config {
+            Some(p) => Self::from_file(p)?,
+            None => Self::default(),
+        };
+        if let Some(v) = flags.network {
+            c.network = v;
+        }
+        if let Some(v) = &flags.datadir {
+            c.datadir.clone_from(v);
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = flags.$f { c.$f = v; })* };
+        }
+        set!(
+            cache_mb,
+            script_workers,
+            parse_workers,
+            queue_depth,
+            batch_target,
+            checkpoint_blocks,
+            checkpoint_secs
+        );
+        if flags.no_muhash {
+            c.muhash = false;
+        }
+        if flags.quiet {
+            c.progress = false;
+        }
+        Ok(c)
+    }
+
+    /// The pipeline's import configuration.
+    #[must_use]
+    pub fn import_config(&self) -> ImportConfig {
+        ImportConfig {
+            network: self.network.into(),
+            datadir: self.datadir.clone(),
+            shell: ShellConfig {
+                parse_workers: self.parse_workers.max(1),
+                context_workers: 1,
+                script_workers: self.script_workers.max(1),
+                queue_depth: self.queue_depth.max(1),
+                batch_target: self.batch_target.max(1),
+                checkpoint_blocks: self.checkpoint_blocks.max(1),
+                checkpoint_interval: std::time::Duration::from_secs(self.checkpoint_secs.max(1)),
+            },
+            cache_bytes: self.cache_mb.saturating_mul(1 << 20),
+            muhash: self.muhash,
+            progress: self.progress,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sluice.toml");
+        std::fs::write(
+            &p,
+            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\n",
+        )
+        .unwrap();
+        let flags = ConfigFlags {
+            config: Some(p),
+            script_workers: Some(5),
+            quiet: true,
+            ..ConfigFlags::default()
+        };
+        let c = NodeConfig::resolve(&flags).unwrap();
+        assert_eq!(c.network, NetworkArg::Regtest);
+        assert_eq!(c.cache_mb, 64);
+        assert_eq!(c.script_workers, 5, "flag beats file");
+        assert!(!c.progress);
+        let ic = c.import_config();
+        assert_eq!(ic.cache_bytes, 64 << 20);
+        assert_eq!(ic.shell.script_workers, 5);
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "netwrok = \"regtest\"\n").unwrap();
+        assert!(NodeConfig::from_file(&p).is_err());
+    }
+}

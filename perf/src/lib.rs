@@ -1,0 +1,20 @@
+//! sluice-perf: races Sluice against Bitcoin Core's validation engine and writes reports.
+//!
+//! - [`race::race`] (`perf race`): whole-chain import race, one child process per run.
+//! - [`engine::run`] (`perf engine-run`): one engine run in this process, JSON result.
+//! - [`race_block`] (`perf race-block`): script verification of one real block's inputs.
+//! - [`report`], [`markdown`], [`plot`]: report.json / report.md / SVG output.
+
+pub mod block_inputs;
+pub mod chain;
+pub mod engine;
+pub mod lower_bound;
+pub mod machine;
+pub mod markdown;
+pub mod plot;
+pub mod race;
+pub mod race_block;
+pub mod report;
+pub mod sigcount;
+pub mod stats;
+pub mod usage;

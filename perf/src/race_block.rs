@@ -1,0 +1,303 @@
+//! `perf race-block`: all inputs of one real block script-verified by Sluice and by Core's
+//! kernel (`btck_script_pubkey_verify`), each on a rayon pool of the same size.
+//!
+//! Each timed run covers the per-transaction precomputation (sighash midstates: Core's
+//! `PrecomputedTransactionData`, Sluice's precomputed sighash data) and the verification of every
+//! input, with the spent outputs already in memory — the work a block's script stage does.
+
+use std::time::Instant;
+
+use bitcoinkernel::prelude::*;
+use bitcoinkernel::{
+    verify, PrecomputedTransactionData, ScriptPubkey, Transaction, TxOut, VERIFY_ALL,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use sluice_consensus::script::{verify_input, ScriptFlags};
+use sluice_consensus::secp::BatchVerifier;
+use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
+use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
+use sluice_consensus::tx::Transaction as SluiceTx;
+
+use crate::block_inputs::BlockInputs;
+use crate::stats::{self, Summary};
+
+/// One engine's figures for the block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockEngineResult {
+    pub engine: String,
+    /// Wall seconds per run.
+    pub times: Vec<f64>,
+    pub summary: Summary,
+    /// Process CPU seconds (user + system, getrusage deltas) per run: less sensitive than wall
+    /// time to other processes competing for the cores.
+    pub cpu_times: Vec<f64>,
+    pub cpu_median: f64,
+    pub inputs_per_s: f64,
+}
+
+/// The whole `race-block` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockRace {
+    pub block: String,
+    pub inputs: usize,
+    pub threads: usize,
+    pub results: Vec<BlockEngineResult>,
+    /// Core time / Sluice time, pair by pair (above 1 means Sluice is faster).
+    pub speedup_pairs: Vec<f64>,
+    pub speedup_median: f64,
+    /// Core CPU / Sluice CPU, pair by pair.
+    pub cpu_speedup_median: f64,
+    /// Load average (1 min) before the race, from /proc/loadavg.
+    pub load_average: String,
+}
+
+/// The kernel's view of a block's inputs, built once outside the timed region.
+pub struct KernelInputs {
+    txs: Vec<(Transaction, Vec<TxOut>)>,
+}
+
+impl std::fmt::Debug for KernelInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelInputs")
+            .field("transactions", &self.txs.len())
+            .finish()
+    }
+}
+
+impl KernelInputs {
+    /// Converts the block's transactions and spent outputs into kernel objects.
+    ///
+    /// # Errors
+    /// The kernel refusing a transaction or script serialization.
+    pub fn new(block: &BlockInputs) -> anyhow::Result<Self> {
+        let mut txs = Vec::with_capacity(block.txs.len());
+        for t in &block.txs {
+            let tx = Transaction::new(&t.raw).map_err(|e| anyhow::anyhow!("kernel tx: {e}"))?;
+            let mut outs = Vec::with_capacity(t.prevouts.len());
+            for p in &t.prevouts {
+                let spk = ScriptPubkey::new(&p.script_pubkey)
+                    .map_err(|e| anyhow::anyhow!("kernel script: {e}"))?;
+                let value = i64::try_from(p.value)?;
+                outs.push(TxOut::new(&spk, value));
+            }
+            txs.push((tx, outs));
+        }
+        Ok(Self { txs })
+    }
+}
+
+/// Verifies every input with the kernel on `pool`; returns seconds and the failing inputs
+/// as (transaction index, input index).
+///
+/// # Errors
+/// The kernel failing to precompute transaction data.
+pub fn run_core(
+    inputs: &KernelInputs,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<(f64, Vec<(usize, usize)>)> {
+    let start = Instant::now();
+    let (precomputed, failures) = pool.install(|| {
+        let pre: Result<Vec<PrecomputedTransactionData>, _> = inputs
+            .txs
+            .par_iter()
+            .map(|(tx, outs)| PrecomputedTransactionData::new(tx, outs.as_slice()))
+            .collect();
+        let pre = match pre {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let failures: Vec<(usize, usize)> = inputs
+            .txs
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(ti, (tx, outs))| {
+                let pre = &pre[ti];
+                outs.iter().enumerate().filter_map(move |(ii, out)| {
+                    verify(
+                        &out.script_pubkey(),
+                        Some(out.value()),
+                        tx,
+                        ii,
+                        Some(VERIFY_ALL),
+                        pre,
+                    )
+                    .err()
+                    .map(|_| (ti, ii))
+                })
+            })
+            .collect();
+        (Ok(pre), failures)
+    });
+    let secs = start.elapsed().as_secs_f64();
+    precomputed.map_err(|e| anyhow::anyhow!("precompute: {e}"))?;
+    Ok((secs, failures))
+}
+
+/// Summarises per-run times of one engine.
+///
+/// # Errors
+/// No runs or non-finite times.
+pub fn engine_result(
+    engine: &str,
+    times: Vec<f64>,
+    cpu_times: Vec<f64>,
+    inputs: usize,
+) -> Result<BlockEngineResult, stats::StatsError> {
+    let summary = stats::summarize(&times)?;
+    let cpu_median = stats::median(&cpu_times)?;
+    let rates: Vec<f64> = times
+        .iter()
+        .map(|t| stats::rate(inputs as u64, *t))
+        .collect();
+    Ok(BlockEngineResult {
+        engine: engine.to_owned(),
+        inputs_per_s: stats::median(&rates)?,
+        summary,
+        times,
+        cpu_times,
+        cpu_median,
+    })
+}
+
+/// Sluice's parsed view of a block's inputs (zero-copy, borrowing the raw transactions),
+/// built once outside the timed region like [`KernelInputs`].
+#[derive(Debug)]
+pub struct SluiceInputs<'a> {
+    txs: Vec<(SluiceTx<'a>, Vec<SpentOutput<'a>>)>,
+}
+
+impl<'a> SluiceInputs<'a> {
+    /// Parses every transaction with Sluice's consensus parser.
+    ///
+    /// # Errors
+    /// A transaction Sluice cannot parse, or an amount out of range.
+    pub fn new(block: &'a BlockInputs) -> anyhow::Result<Self> {
+        let mut txs = Vec::with_capacity(block.txs.len());
+        for t in &block.txs {
+            let tx = SluiceTx::parse_exact(&t.raw)
+                .map_err(|e| anyhow::anyhow!("sluice tx parse: {e:?}"))?;
+            let spent = t
+                .prevouts
+                .iter()
+                .map(|p| {
+                    Ok(SpentOutput {
+                        value: i64::try_from(p.value)?,
+                        script_pubkey: &p.script_pubkey,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            txs.push((tx, spent));
+        }
+        Ok(Self { txs })
+    }
+}
+
+/// The consensus flags the kernel's `VERIFY_ALL` means (all soft forks through taproot).
+#[must_use]
+pub fn sluice_flags() -> ScriptFlags {
+    ScriptFlags::P2SH
+        | ScriptFlags::DERSIG
+        | ScriptFlags::NULLDUMMY
+        | ScriptFlags::CHECKLOCKTIMEVERIFY
+        | ScriptFlags::CHECKSEQUENCEVERIFY
+        | ScriptFlags::WITNESS
+        | ScriptFlags::TAPROOT
+}
+
+/// Verifies every input with Sluice on `pool`: `verify_input` per input in parallel, and, when
+/// `batch` is true, Schnorr signatures deferred and batch-verified (one batch per thread);
+/// otherwise each Schnorr signature is verified in place. Returns seconds and failures
+/// (a failed Schnorr batch is reported as `(usize::MAX, index in batch)`).
+///
+/// # Errors
+/// None today (kept fallible for symmetry with [`run_core`]).
+pub fn run_sluice(
+    inputs: &SluiceInputs<'_>,
+    pool: &rayon::ThreadPool,
+    batch: bool,
+) -> anyhow::Result<(f64, Vec<(usize, usize)>)> {
+    let flags = sluice_flags();
+    let randomness: [u8; 32] = rand::random();
+    let start = Instant::now();
+    let failures = pool.install(|| {
+        let pre: Vec<PrecomputedTxData> = inputs
+            .txs
+            .par_iter()
+            .map(|(tx, spent)| PrecomputedTxData::new(tx, spent))
+            .collect();
+        let (mut failures, items) = inputs
+            .txs
+            .par_iter()
+            .enumerate()
+            .fold(
+                || (Vec::new(), Vec::<SchnorrItem>::new()),
+                |(mut fails, mut items), (ti, (tx, spent))| {
+                    for ii in 0..spent.len() {
+                        let mode = if batch {
+                            SchnorrMode::Defer(&mut items)
+                        } else {
+                            SchnorrMode::Verify
+                        };
+                        if verify_input(tx, ii, spent, &pre[ti], flags, mode).is_err() {
+                            fails.push((ti, ii));
+                        }
+                    }
+                    (fails, items)
+                },
+            )
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |(mut fa, mut ia), (fb, ib)| {
+                    fa.extend(fb);
+                    ia.extend(ib);
+                    (fa, ia)
+                },
+            );
+        if !items.is_empty() {
+            let chunk = items.len().div_ceil(rayon::current_num_threads().max(1));
+            let batch_failures: Vec<(usize, usize)> = items
+                .par_chunks(chunk)
+                .flat_map_iter(|c| {
+                    let mut bv = BatchVerifier::with_capacity(c.len());
+                    for it in c {
+                        bv.push(it.msg, it.pubkey, it.sig);
+                    }
+                    match bv.verify(randomness) {
+                        Ok(()) => Vec::new(),
+                        Err(f) => f.failing.iter().map(|i| (usize::MAX, *i)).collect(),
+                    }
+                })
+                .collect();
+            failures.extend(batch_failures);
+        }
+        failures
+    });
+    Ok((start.elapsed().as_secs_f64(), failures))
+}
+
+/// The race as a small Markdown table.
+#[must_use]
+pub fn render(r: &BlockRace) -> String {
+    let mut s = format!(
+        "race-block {} — {} inputs, {} threads, load average {}\n\n| engine | median ms | min ms | max ms | CPU ms (median) | inputs/s |\n|---|---|---|---|---|---|\n",
+        r.block, r.inputs, r.threads, r.load_average
+    );
+    for e in &r.results {
+        s.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |\n",
+            e.engine,
+            e.summary.median * 1e3,
+            e.summary.min * 1e3,
+            e.summary.max * 1e3,
+            e.cpu_median * 1e3,
+            e.inputs_per_s
+        ));
+    }
+    s.push_str(&format!(
+        "\nCore/Sluice wall time, pair by pair: median {:.3}× (target ≥ 1.3×); CPU time: median {:.3}×\n",
+        r.speedup_median, r.cpu_speedup_median
+    ));
+    s
+}

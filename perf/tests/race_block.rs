@@ -1,0 +1,67 @@
+//! race-block plumbing on the real block 866342: both engines accept every input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use sluice_perf::block_inputs::BlockInputs;
+use sluice_perf::race_block::{run_core, run_sluice, KernelInputs, SluiceInputs};
+
+fn block() -> BlockInputs {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blocks");
+    BlockInputs::load(
+        &d.join("mainnet-866342.block"),
+        &d.join("mainnet-866342.spent.json"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn both_engines_accept_every_input_of_866342() {
+    let b = block();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (t, fails) = run_core(&KernelInputs::new(&b).unwrap(), &pool).unwrap();
+    assert!(fails.is_empty(), "core failures {fails:?}");
+    assert!(t > 0.0);
+    let s = SluiceInputs::new(&b).unwrap();
+    for batch in [true, false] {
+        let (t, fails) = run_sluice(&s, &pool, batch).unwrap();
+        assert!(
+            fails.is_empty(),
+            "sluice (batch {batch}) failures {fails:?}"
+        );
+        assert!(t > 0.0);
+    }
+}
+
+#[test]
+fn a_corrupted_spent_output_fails_in_both_engines() {
+    let mut b = block();
+    // Change the amount of the first taproot spend's prevout: its signature commits to it.
+    let (ti, ii) = b
+        .txs
+        .iter()
+        .enumerate()
+        .find_map(|(ti, t)| {
+            t.prevouts
+                .iter()
+                .position(|p| p.script_pubkey.len() == 34 && p.script_pubkey[0] == 0x51)
+                .map(|ii| (ti, ii))
+        })
+        .expect("866342 has taproot spends");
+    b.txs[ti].prevouts[ii].value += 1;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (_, core_fails) = run_core(&KernelInputs::new(&b).unwrap(), &pool).unwrap();
+    assert!(core_fails.contains(&(ti, ii)), "core {core_fails:?}");
+    let s = SluiceInputs::new(&b).unwrap();
+    let (_, direct) = run_sluice(&s, &pool, false).unwrap();
+    assert!(direct.contains(&(ti, ii)), "sluice {direct:?}");
+    let (_, batched) = run_sluice(&s, &pool, true).unwrap();
+    assert!(!batched.is_empty(), "the batch must fail");
+}

@@ -1,0 +1,347 @@
+//! Bitcoin's work in each pipeline stage: the [`Stages`] implementation the importer runs.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use rayon::prelude::*;
+use sluice_consensus::block::Block;
+use sluice_consensus::chain::block_check::{check_block_with, CheckBlockOptions};
+use sluice_consensus::chain::tx_inputs::{bip30_applies, check_bip30, check_block_spends};
+use sluice_consensus::chain::{contextual_check_block, Params};
+use sluice_consensus::coin::{Coin, OutPoint};
+use sluice_consensus::hash::{sha256d_many, Hash256};
+use sluice_consensus::merkle::merkle_root;
+use sluice_consensus::script::{verify_input, MAX_SCRIPT_SIZE};
+use sluice_consensus::secp::BatchVerifier;
+use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
+use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
+use sluice_consensus::tx::Transaction;
+use sluice_storage::ChainStore;
+
+use super::block::{BlockJob, BlockReject, Checked, Committed, Fetched, Parsed};
+use super::snapshot::ChainSnapshot;
+use crate::engine::{Epoch, Lookup, Overlay, Stages, Ticket};
+
+/// Core's reject reason for a missing or already spent input.
+pub const MISSING_OR_SPENT: &str = "bad-txns-inputs-missingorspent";
+
+/// The Bitcoin stages, sharing the UTXO store, the in-flight overlay and the chain snapshot.
+#[derive(Debug)]
+pub struct BitcoinStages {
+    pub params: Params,
+    pub store: RwLock<ChainStore>,
+    pub overlay: Mutex<Overlay<OutPoint, Coin>>,
+    pub chain: ChainSnapshot,
+}
+
+impl BitcoinStages {
+    #[must_use]
+    pub fn new(params: Params, store: ChainStore, chain: ChainSnapshot) -> Self {
+        Self {
+            params,
+            store: RwLock::new(store),
+            overlay: Mutex::new(Overlay::default()),
+            chain,
+        }
+    }
+}
+
+/// Outputs that can never be spent are not added to the UTXO set (Core's `IsUnspendable`).
+fn is_unspendable(script: &[u8]) -> bool {
+    script.first() == Some(&0x6a) || script.len() > MAX_SCRIPT_SIZE
+}
+
+/// Txids of every transaction, hashed many at a time across SIMD lanes.
+fn txids(block: &Block<'_>) -> Vec<Hash256> {
+    let preimages: Vec<std::borrow::Cow<'_, [u8]>> = block
+        .transactions
+        .iter()
+        .map(Transaction::non_witness_bytes)
+        .collect();
+    let msgs: Vec<&[u8]> = preimages.iter().map(AsRef::as_ref).collect();
+    let mut out = vec![[0u8; 32]; msgs.len()];
+    sha256d_many(&msgs, &mut out);
+    out
+}
+
+/// Core's reject reason for a failed script: `block-script-verify-flag-failed (<ScriptErrorString>)`.
+/// Core's strings start with a capital letter; the interpreter's `Display` texts are Core's
+/// wording otherwise.
+fn script_reject(e: impl std::fmt::Display) -> BlockReject {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    BlockReject::consensus(format!("block-script-verify-flag-failed ({capitalised})"))
+}
+
+impl Stages for BitcoinStages {
+    type Input = BlockJob;
+    type Parsed = Parsed;
+    type Contextual = Parsed;
+    type Fetched = Fetched;
+    type Checked = Checked;
+    type Verified = (Fetched, usize);
+    type Committed = Committed;
+    type Error = BlockReject;
+
+    /// Decode, txids by multi-lane hashing, merkle root and the rest of `CheckBlock`.
+    fn parse(&self, job: BlockJob) -> Result<Parsed, BlockReject> {
+        let block = Block::parse(&job.bytes)
+            .map_err(|e| BlockReject::consensus(format!("bad-blk-decode ({e})")))?;
+        let txids = txids(&block);
+        let (root, mutated) = merkle_root(&txids);
+        if root != block.header.merkle_root {
+            return Err(sluice_consensus::chain::BlockError::BadMerkleRoot.into());
+        }
+        if mutated {
+            return Err(sluice_consensus::chain::BlockError::DuplicateTx.into());
+        }
+        let opts = CheckBlockOptions {
+            check_pow: true,
+            check_merkle_root: false,
+        };
+        check_block_with(&block, &self.params, opts)?;
+        drop(block);
+        Ok(Parsed { job, txids })
+    }
+
+    /// `ContextualCheckBlock`: finality, BIP34 height, witness commitment, weight.
+    fn context(&self, p: Parsed) -> Result<Parsed, BlockReject> {
+        let block = p.view()?;
+        let prev = p
+            .job
+            .height
+            .checked_sub(1)
+            .ok_or_else(|| BlockReject::consensus("genesis"))?;
+        contextual_check_block(&block, &self.chain.view(prev), &self.params)?;
+        drop(block);
+        Ok(p)
+    }
+
+    /// Coins from (1) earlier transactions of the same block, (2) in-flight blocks, (3) the
+    /// store. Missing or double-spent inputs (also within the block) are rejected.
+    fn fetch(&self, ticket: Ticket, epoch: &Epoch, p: Parsed) -> Result<Fetched, BlockReject> {
+        let block = p.view()?;
+        let height = p.job.height;
+        let mut overlay = self.overlay.lock().unwrap_or_else(PoisonError::into_inner);
+        if !epoch.is_current(ticket.epoch) {
+            return Err(BlockReject::consensus("discarded"));
+        }
+        let store = self.store.read().unwrap_or_else(PoisonError::into_inner);
+        let lookup = |op: &OutPoint| -> Result<Option<Coin>, BlockReject> {
+            Ok(match overlay.lookup(op) {
+                Lookup::Created(c) => Some(c.clone()),
+                Lookup::Spent => None,
+                Lookup::Unknown => store.peek_coin(op)?,
+            })
+        };
+        // BIP30: no transaction may overwrite an unspent output (before BIP34 made txids unique).
+        let prev = height.saturating_sub(1);
+        let view = self.chain.view(prev);
+        if bip30_applies(&p.job.hash, &view, &self.params)
+            .map_err(|e| BlockReject::consensus(e.to_string()))?
+        {
+            let mut lookup_err = None;
+            let r = check_bip30(&block, |op| match lookup(op) {
+                Ok(c) => c.is_some(),
+                Err(e) => {
+                    lookup_err = Some(e);
+                    false
+                }
+            });
+            if let Some(e) = lookup_err {
+                return Err(e);
+            }
+            r?;
+        }
+        drop(view);
+        let mut in_block: HashMap<OutPoint, Coin> = HashMap::new();
+        let mut spent_here: HashSet<OutPoint> = HashSet::new();
+        let mut spent = Vec::new();
+        let mut spends = Vec::new();
+        let mut external = Vec::new();
+        let mut creates = Vec::new();
+        for (tx, txid) in block.transactions.iter().zip(&p.txids) {
+            let coinbase = tx.is_coinbase();
+            if !coinbase {
+                for input in &tx.inputs {
+                    let op = input.prevout();
+                    if !spent_here.insert(op) {
+                        return Err(BlockReject::consensus(MISSING_OR_SPENT));
+                    }
+                    let coin = match in_block.remove(&op) {
+                        Some(c) => c,
+                        None => {
+                            let c = lookup(&op)?
+                                .ok_or_else(|| BlockReject::consensus(MISSING_OR_SPENT))?;
+                            external.push(op);
+                            c
+                        }
+                    };
+                    spent.push(coin);
+                    spends.push(op);
+                }
+            }
+            for (vout, out) in (0u32..).zip(&tx.outputs) {
+                if is_unspendable(out.script_pubkey) {
+                    continue;
+                }
+                let op = OutPoint { txid: *txid, vout };
+                let coin = Coin {
+                    value: out.value,
+                    script_pubkey: out.script_pubkey.to_vec(),
+                    height,
+                    coinbase,
+                };
+                creates.push((op, coin.clone()));
+                in_block.insert(op, coin);
+            }
+        }
+        drop(store);
+        overlay.record(ticket.seq, external, in_block);
+        drop(overlay);
+        drop(block);
+        Ok(Fetched {
+            parsed: p,
+            spent,
+            spends,
+            creates,
+        })
+    }
+
+    /// Fees, BIP68, sigop cost, then every input's scripts in parallel (ECDSA verified in
+    /// place, Schnorr deferred to the batch stage).
+    fn script(&self, f: Fetched) -> Result<Checked, BlockReject> {
+        let block = f.parsed.view()?;
+        let prev = f.parsed.job.height.saturating_sub(1);
+        let summary = check_block_spends(&block, &f.spent, &self.chain.view(prev), &self.params)?;
+        // Offsets of each transaction's coins in `spent`.
+        let mut offsets = Vec::with_capacity(block.transactions.len());
+        let mut at = 0usize;
+        for tx in &block.transactions {
+            offsets.push(at);
+            if !tx.is_coinbase() {
+                at += tx.inputs.len();
+            }
+        }
+        let flags = summary.flags;
+        let spent = &f.spent;
+        let per_tx: Result<Vec<Vec<SchnorrItem>>, BlockReject> = block
+            .transactions
+            .par_iter()
+            .zip(offsets.par_iter())
+            .filter(|(tx, _)| !tx.is_coinbase())
+            .map(|(tx, &off)| {
+                let coins = spent
+                    .get(off..off + tx.inputs.len())
+                    .ok_or_else(|| BlockReject::consensus(MISSING_OR_SPENT))?;
+                let outs: Vec<SpentOutput<'_>> = coins
+                    .iter()
+                    .map(|c| SpentOutput {
+                        value: c.value,
+                        script_pubkey: &c.script_pubkey,
+                    })
+                    .collect();
+                let pre = PrecomputedTxData::new(tx, &outs);
+                let mut items = Vec::new();
+                for i in 0..tx.inputs.len() {
+                    verify_input(tx, i, &outs, &pre, flags, SchnorrMode::Defer(&mut items))
+                        .map_err(script_reject)?;
+                }
+                Ok(items)
+            })
+            .collect();
+        let schnorr: Vec<SchnorrItem> = per_tx?.into_iter().flatten().collect();
+        let inputs = f.spent.len();
+        drop(block);
+        Ok(Checked {
+            fetched: f,
+            summary,
+            schnorr,
+            inputs,
+        })
+    }
+
+    fn batch_weight(&self, block: &Checked) -> usize {
+        block.schnorr.len()
+    }
+
+    /// One batch over the deferred Schnorr signatures of several blocks; a failing batch names
+    /// its failing signatures, which fail exactly their blocks.
+    fn batch_verify(&self, blocks: Vec<Checked>) -> Vec<Result<(Fetched, usize), BlockReject>> {
+        let total: usize = blocks.iter().map(|b| b.schnorr.len()).sum();
+        let mut failed = vec![false; blocks.len()];
+        if total > 0 {
+            let mut owner = Vec::with_capacity(total);
+            let mut batch = BatchVerifier::with_capacity(total);
+            for (i, b) in blocks.iter().enumerate() {
+                for s in &b.schnorr {
+                    batch.push(s.msg, s.pubkey, s.sig);
+                    owner.push(i);
+                }
+            }
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+            if let Err(failure) = batch.verify(seed) {
+                for idx in failure.failing {
+                    if let Some(&o) = owner.get(idx) {
+                        failed[o] = true;
+                    }
+                }
+            }
+        }
+        blocks
+            .into_iter()
+            .zip(failed)
+            .map(|(b, bad)| {
+                if bad {
+                    Err(script_reject("Invalid Schnorr signature"))
+                } else {
+                    let n = b.schnorr.len();
+                    Ok((b.fetched, n))
+                }
+            })
+            .collect()
+    }
+
+    fn apply(
+        &self,
+        seq: u64,
+        (f, schnorr_sigs): (Fetched, usize),
+    ) -> Result<Committed, BlockReject> {
+        let job = &f.parsed.job;
+        let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
+        store.connect_block(job.height, job.hash, &f.spends, &f.creates)?;
+        drop(store);
+        self.overlay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retire(seq);
+        Ok(Committed {
+            hash: job.hash,
+            height: job.height,
+            txs: f.parsed.txids.len(),
+            inputs: f.spends.len(),
+            schnorr_sigs,
+            bytes: job.bytes.len(),
+        })
+    }
+
+    fn rejected(&self, seq: u64) {
+        self.overlay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .discard_from(seq);
+    }
+
+    fn checkpoint(&self) -> Result<(), BlockReject> {
+        self.store
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .checkpoint()?;
+        Ok(())
+    }
+}

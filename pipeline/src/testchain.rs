@@ -1,0 +1,157 @@
+//! A small synthetic regtest chain builder for tests and the fallback demo: real proof of work,
+//! BIP34 coinbases, and transactions spending anyone-can-spend (`OP_TRUE`) outputs, so blocks
+//! are fully valid without signatures. Forks are built by starting from any earlier tip.
+//!
+//! It exercises every stage except signature checking; signed chains come from `sluice-loadgen`.
+
+use sluice_consensus::chain::block_check::bip34_height_push;
+use sluice_consensus::chain::{check_proof_of_work, subsidy, Params};
+use sluice_consensus::coin::{Amount, OutPoint};
+use sluice_consensus::encode::write_compact_size;
+use sluice_consensus::hash::{sha256d, Hash256};
+use sluice_consensus::header::Header;
+use sluice_consensus::merkle::merkle_root;
+
+/// `OP_TRUE`: anyone can spend.
+pub const OP_TRUE: [u8; 1] = [0x51];
+
+/// A spendable output the builder knows about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spendable {
+    pub outpoint: OutPoint,
+    pub value: Amount,
+    pub height: u32,
+    pub coinbase: bool,
+}
+
+/// The tip of one branch being built.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub header: Header,
+    pub height: u32,
+    /// Unspent outputs on this branch, oldest first.
+    pub utxos: Vec<Spendable>,
+}
+
+fn tx_bytes(inputs: &[(OutPoint, Vec<u8>)], outputs: &[(Amount, &[u8])]) -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(&1i32.to_le_bytes());
+    write_compact_size(&mut t, inputs.len() as u64);
+    for (op, script_sig) in inputs {
+        t.extend_from_slice(&op.txid);
+        t.extend_from_slice(&op.vout.to_le_bytes());
+        write_compact_size(&mut t, script_sig.len() as u64);
+        t.extend_from_slice(script_sig);
+        t.extend_from_slice(&u32::MAX.to_le_bytes());
+    }
+    write_compact_size(&mut t, outputs.len() as u64);
+    for (v, spk) in outputs {
+        t.extend_from_slice(&v.to_le_bytes());
+        write_compact_size(&mut t, spk.len() as u64);
+        t.extend_from_slice(spk);
+    }
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t
+}
+
+impl Branch {
+    /// The genesis block of `params` as a branch start.
+    #[must_use]
+    pub fn genesis(params: &Params) -> Self {
+        Self {
+            header: params.genesis_header(),
+            height: 0,
+            utxos: Vec::new(),
+        }
+    }
+
+    /// Mines the next block: a coinbase tagged `tag` (so sibling branches differ) and `spends`
+    /// transactions, each spending the oldest mature output into two `OP_TRUE` outputs.
+    /// Returns the serialised block.
+    pub fn mine(&mut self, params: &Params, tag: u8, spends: usize) -> Vec<u8> {
+        let height = self.height + 1;
+        let mut txs = Vec::new();
+        let mut created = Vec::new();
+        let mut taken = 0;
+        let mature = |u: &Spendable| !u.coinbase || height - u.height >= params.coinbase_maturity;
+        let mut i = 0;
+        while taken < spends && i < self.utxos.len() {
+            if !mature(&self.utxos[i]) || self.utxos[i].value < 2 {
+                i += 1;
+                continue;
+            }
+            let u = self.utxos.remove(i);
+            let half = u.value / 2;
+            let tx = tx_bytes(
+                &[(u.outpoint, Vec::new())],
+                &[(half, &OP_TRUE), (u.value - half, &OP_TRUE)],
+            );
+            let txid = sha256d(&tx);
+            for (vout, value) in [(0, half), (1, u.value - half)] {
+                created.push(Spendable {
+                    outpoint: OutPoint { txid, vout },
+                    value,
+                    height,
+                    coinbase: false,
+                });
+            }
+            txs.push(tx);
+            taken += 1;
+        }
+        let mut script_sig = bip34_height_push(height);
+        script_sig.extend_from_slice(&[tag, 0x51]);
+        let reward = subsidy(height, params);
+        let cb = tx_bytes(&[(OutPoint::NULL, script_sig)], &[(reward, &OP_TRUE)]);
+        let cb_txid = sha256d(&cb);
+        txs.insert(0, cb);
+        let txids: Vec<Hash256> = txs.iter().map(|t| sha256d(t)).collect();
+        let mut header = Header {
+            version: 4,
+            prev_blockhash: self.header.block_hash(),
+            merkle_root: merkle_root(&txids).0,
+            time: self.header.time + 600,
+            bits: self.header.bits,
+            nonce: 0,
+        };
+        while !check_proof_of_work(&header.block_hash(), header.bits, params) {
+            header.nonce += 1;
+        }
+        let mut block = header.encode().to_vec();
+        write_compact_size(&mut block, txs.len() as u64);
+        for t in &txs {
+            block.extend_from_slice(t);
+        }
+        self.utxos.push(Spendable {
+            outpoint: OutPoint {
+                txid: cb_txid,
+                vout: 0,
+            },
+            value: reward,
+            height,
+            coinbase: true,
+        });
+        self.utxos.extend(created);
+        self.header = header;
+        self.height = height;
+        block
+    }
+}
+
+/// Frames blocks as a Core block file for `magic`.
+#[must_use]
+pub fn frame(magic: [u8; 4], blocks: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for b in blocks {
+        out.extend_from_slice(&magic);
+        out.extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// A linear regtest chain of `n` blocks after genesis, spending `spends` outputs per block.
+#[must_use]
+pub fn linear(params: &Params, n: u32, spends: usize) -> Vec<Vec<u8>> {
+    let mut b = Branch::genesis(params);
+    (0..n).map(|_| b.mine(params, 0, spends)).collect()
+}
