@@ -122,6 +122,34 @@ fn journal_path(dir: &Path, gen: u64) -> PathBuf {
     dir.join(format!("journal-{gen:020}.dat"))
 }
 
+/// Creates the redb file under a temporary name with every table, then renames it into place,
+/// so that a kill during creation can never leave a half-written database at `db_path` (redb
+/// cannot open a file torn inside its header).
+fn create_db_atomically(dir: &Path, db_path: &Path) -> Result<()> {
+    let tmp = db_path.with_extension("redb.creating");
+    if tmp.exists() {
+        fs::remove_file(&tmp).map_err(io_at(&tmp))?;
+    }
+    {
+        let database = Database::create(&tmp).map_err(db)?;
+        let wtx = database.begin_write().map_err(db)?;
+        {
+            wtx.open_table(META).map_err(db)?;
+            wtx.open_table(BLOCKS).map_err(db)?;
+            wtx.open_table(CHAIN).map_err(db)?;
+            wtx.open_table(UNDO).map_err(db)?;
+        }
+        wtx.commit().map_err(db)?;
+    }
+    fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io_at(&tmp))?;
+    fs::rename(&tmp, db_path).map_err(io_at(db_path))?;
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io_at(dir))
+}
+
 impl ChainStore {
     /// Opens or creates the store in `dir`, finishing an interrupted checkpoint if needed.
     pub fn open(dir: &Path, config: &StoreConfig) -> Result<Self> {
@@ -129,6 +157,9 @@ impl ChainStore {
         let db_path = dir.join(DB_FILE);
         // redb takes an exclusive flock on its file: it is the store's directory lock, held for
         // as long as the ChainStore lives (the mmap soundness argument relies on it).
+        if !db_path.exists() {
+            create_db_atomically(dir, &db_path)?;
+        }
         let database = Database::create(&db_path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(dir.to_path_buf()),
             e => db(e),
@@ -161,10 +192,12 @@ impl ChainStore {
             }
         };
         let index_path = dir.join(index_file(manifest.files_id));
-        let index = if index_path.exists() {
-            UtxoIndex::open(&index_path)?
-        } else if manifest.gen == 0 {
+        // Before the first checkpoint nothing is durable: whatever index a killed first session
+        // left (possibly torn inside its header) is discarded and made afresh, as the heap is.
+        let index = if manifest.gen == 0 {
             UtxoIndex::create(&index_path, config.initial_index_slots, rand::random())?
+        } else if index_path.exists() {
+            UtxoIndex::open(&index_path)?
         } else {
             return Err(corrupt(&index_path, "index file missing"));
         };
