@@ -122,7 +122,8 @@ fn journal_path(dir: &Path, gen: u64) -> PathBuf {
     dir.join(format!("journal-{gen:020}.dat"))
 }
 
-/// Creates the redb file under a temporary name with every table, then renames it into place,
+/// Creates the redb file under a temporary name with every table, then renames it into place
+/// (so every store's database has all its tables from birth),
 /// so that a kill during creation can never leave a half-written database at `db_path` (redb
 /// cannot open a file torn inside its header).
 fn create_db_atomically(dir: &Path, db_path: &Path) -> Result<()> {
@@ -164,14 +165,6 @@ impl ChainStore {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(dir.to_path_buf()),
             e => db(e),
         })?;
-        let wtx = database.begin_write().map_err(db)?;
-        {
-            wtx.open_table(META).map_err(db)?;
-            wtx.open_table(BLOCKS).map_err(db)?;
-            wtx.open_table(CHAIN).map_err(db)?;
-            wtx.open_table(UNDO).map_err(db)?;
-        }
-        wtx.commit().map_err(db)?;
         let manifest = {
             let rtx = database.begin_read().map_err(db)?;
             let t = rtx.open_table(META).map_err(db)?;
