@@ -156,6 +156,8 @@ impl NodeConfig {
                 parse_workers: self.parse_workers.max(1),
                 context_workers: 1,
                 script_workers: self.script_workers.max(1),
+                // Batches and scripts share the same cores; one batch worker per script worker.
+                batch_workers: self.script_workers.max(1),
                 queue_depth: self.queue_depth.max(1),
                 batch_target: self.batch_target.max(1),
                 checkpoint_blocks: self.checkpoint_blocks.max(1),

@@ -275,25 +275,16 @@ impl Stages for BitcoinStages {
     /// One batch over the deferred Schnorr signatures of several blocks; a failing batch names
     /// its failing signatures, which fail exactly their blocks.
     fn batch_verify(&self, blocks: Vec<Checked>) -> Vec<Result<(Fetched, usize), BlockReject>> {
-        let total: usize = blocks.iter().map(|b| b.schnorr.len()).sum();
+        // (owning block, signature) for every deferred check, in block order.
+        let items: Vec<(usize, &SchnorrItem)> = blocks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, b)| b.schnorr.iter().map(move |s| (i, s)))
+            .collect();
         let mut failed = vec![false; blocks.len()];
-        if total > 0 {
-            let mut owner = Vec::with_capacity(total);
-            let mut batch = BatchVerifier::with_capacity(total);
-            for (i, b) in blocks.iter().enumerate() {
-                for s in &b.schnorr {
-                    batch.push(s.msg, s.pubkey, s.sig);
-                    owner.push(i);
-                }
-            }
-            let mut seed = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-            if let Err(failure) = batch.verify(seed) {
-                for idx in failure.failing {
-                    if let Some(&o) = owner.get(idx) {
-                        failed[o] = true;
-                    }
-                }
+        for owner in verify_schnorr_items(&items) {
+            if let Some(f) = failed.get_mut(owner) {
+                *f = true;
             }
         }
         blocks
@@ -347,4 +338,28 @@ impl Stages for BitcoinStages {
             .checkpoint()?;
         Ok(())
     }
+}
+
+/// Batch-verifies deferred Schnorr checks with randomness from the OS; returns the owners of
+/// every failing signature. (Parallelism comes from several batch workers, each with its own
+/// batch, see `ShellConfig::batch_workers`.)
+fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Vec<usize> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let mut batch = BatchVerifier::with_capacity(items.len());
+    for (_, s) in items {
+        batch.push(s.msg, s.pubkey, s.sig);
+    }
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+    let failing = batch
+        .verify(seed)
+        .err()
+        .map(|f| f.failing)
+        .unwrap_or_default();
+    failing
+        .into_iter()
+        .filter_map(|i| items.get(i).map(|(owner, _)| *owner))
+        .collect()
 }

@@ -4,7 +4,7 @@
 //! [`super::reorder`]; this file only moves envelopes and measures time.
 //!
 //! ```text
-//! submit ─▶ parse (N) ─▶ context (N) ─▶ fetch (1, in order) ─▶ script (N) ─▶ batch (1) ─▶ apply (1, in order) + checkpoint
+//! submit ─▶ parse (N) ─▶ context (N) ─▶ fetch (1, in order) ─▶ script (N) ─▶ batch (N) ─▶ apply (1, in order) + checkpoint
 //!                                                                                              │
 //!                                                                     feedback (unbounded) ◀───┘
 //! ```
@@ -65,6 +65,9 @@ pub struct ShellConfig {
     pub parse_workers: usize,
     pub context_workers: usize,
     pub script_workers: usize,
+    /// Batch-verification workers: each gathers queued blocks into its own batch, so one
+    /// thread's batch is not a serial bottleneck when most signatures are Schnorr.
+    pub batch_workers: usize,
     /// Capacity of every inter-stage queue (backpressure bound).
     pub queue_depth: usize,
     /// A signature batch is verified once it holds this many signatures (or its queue is idle).
@@ -81,6 +84,7 @@ impl Default for ShellConfig {
             parse_workers: 1,
             context_workers: 1,
             script_workers: 2,
+            batch_workers: 2,
             queue_depth: 16,
             batch_target: 4096,
             checkpoint_blocks: 2000,
@@ -215,14 +219,22 @@ impl<S: Stages> Pipeline<S> {
             ctx(3),
             S::script,
         );
-        threads.push(spawn_batch(s_rx, v_tx, ctx(4), cfg.batch_target));
+        for _ in 0..cfg.batch_workers.max(1) {
+            threads.push(spawn_batch(
+                s_rx.clone(),
+                v_tx.clone(),
+                ctx(4),
+                cfg.batch_target,
+            ));
+        }
+        drop((s_rx, v_tx));
         threads.push(spawn_apply(v_rx, fb_tx, ctx(5), cfg));
         let workers = [
             cfg.parse_workers.max(1),
             cfg.context_workers.max(1),
             1,
             cfg.script_workers.max(1),
-            1,
+            cfg.batch_workers.max(1),
             1,
             1,
         ];

@@ -39,6 +39,7 @@ impl ImportConfig {
             datadir,
             shell: ShellConfig {
                 script_workers: cores,
+                batch_workers: cores,
                 ..ShellConfig::default()
             },
             cache_bytes: 512 << 20,
