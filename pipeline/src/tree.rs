@@ -75,6 +75,9 @@ pub struct BlockTree<D> {
     committed: Vec<BlockId>,
     scheduled: Vec<BlockId>,
     best: BlockId,
+    /// How many valid blocks lost their data (a mutated copy was rejected): while any has, a
+    /// candidate tip must have data all the way down to the committed chain, as in Core.
+    forgotten: usize,
 }
 
 impl<D> BlockTree<D> {
@@ -100,6 +103,7 @@ impl<D> BlockTree<D> {
             committed: vec![0],
             scheduled: vec![0],
             best: 0,
+            forgotten: 0,
         }
     }
 
@@ -129,7 +133,15 @@ impl<D> BlockTree<D> {
         adjusted_time: i64,
     ) -> Result<BlockId, InsertError> {
         let hash = header.block_hash();
-        if self.by_hash.contains_key(&hash) {
+        if let Some(&id) = self.by_hash.get(&hash) {
+            let e = &mut self.entries[id];
+            if e.data.is_none() && e.invalid.is_none() && id != 0 {
+                // A copy of a block whose earlier copy was mutated in transit: take this one.
+                e.data = Some(data);
+                self.forgotten = self.forgotten.saturating_sub(1);
+                self.recompute_best();
+                return Ok(id);
+            }
             return Err(InsertError::Duplicate);
         }
         if self.failed_headers.contains_key(&header.prev_blockhash) {
@@ -161,11 +173,12 @@ impl<D> BlockTree<D> {
             invalid: None,
             data: Some(data),
         };
-        if entry.work > self.entries[self.best].work {
-            self.best = id;
-        }
+        let better = entry.work > self.entries[self.best].work;
         self.entries.push(entry);
         self.by_hash.insert(hash, id);
+        if better && self.has_data_path(id) {
+            self.best = id;
+        }
         Ok(id)
     }
 
@@ -258,10 +271,51 @@ impl<D> BlockTree<D> {
             }
         }
         self.scheduled.truncate(self.committed.len());
+        self.recompute_best();
+    }
+
+    /// `id`'s data was a mutated copy (Core's `BLOCK_MUTATED`: bad merkle root, duplicated
+    /// transactions, bad witness commitment): the block is not marked invalid, since its header
+    /// may commit to a valid block, but its data is dropped. A later copy can still connect, and
+    /// until one arrives no chain through `id` is a candidate.
+    pub fn forget_data(&mut self, id: BlockId) {
+        if let Some(e) = self.entries.get_mut(id) {
+            if e.data.take().is_some() {
+                self.forgotten += 1;
+            }
+        }
+        self.scheduled.truncate(self.committed.len());
+        self.recompute_best();
+    }
+
+    /// The valid block with the most work whose data is available down to the committed chain.
+    fn recompute_best(&mut self) {
         self.best = self.committed_tip();
-        for (i, e) in self.entries.iter().enumerate() {
-            if e.invalid.is_none() && e.work > self.entries[self.best].work {
+        for i in 0..self.entries.len() {
+            let e = &self.entries[i];
+            if e.invalid.is_none() && e.work > self.entries[self.best].work && self.has_data_path(i)
+            {
                 self.best = i;
+            }
+        }
+    }
+
+    /// Whether every block from `id` down to the committed chain has its data.
+    fn has_data_path(&self, mut id: BlockId) -> bool {
+        if self.forgotten == 0 {
+            return true;
+        }
+        loop {
+            let e = &self.entries[id];
+            if self.committed.get(e.height as usize) == Some(&id) {
+                return true;
+            }
+            if e.data.is_none() {
+                return false;
+            }
+            match e.parent {
+                Some(p) => id = p,
+                None => return true,
             }
         }
     }

@@ -73,17 +73,31 @@ fn corrupted_merkle_root_is_rejected_by_rule_and_nothing_after_it_connects() {
     let p = write(tmp.path(), "blk00000.dat", &frame(&bs));
     let (r, _d) = run(&[p]);
     assert_eq!(r.tip_height, 199);
+    // Like Core's BLOCK_MUTATED: the copy is rejected, but the header is not marked invalid, so
+    // its descendants are kept (not refused as bad-prevblk); they cannot connect without it.
+    assert_eq!(r.rejected.len(), 1, "{:?}", r.rejected);
     assert_eq!(r.rejected[0].reason, "bad-txnmrklroot");
     assert_eq!(r.rejected[0].height, Some(200));
-    // Later blocks descend from the rejected one: those read after the verdict are refused at
-    // once, the others were discarded in flight. None connects.
-    assert!(
-        r.rejected[1..].iter().all(|x| x.reason == "bad-prevblk"),
-        "{:?}",
-        r.rejected
-    );
     assert_eq!(r.blocks_connected, 199);
     assert_eq!(r.orphans_left, 0);
+}
+
+#[test]
+fn a_good_copy_after_a_mutated_one_connects_like_core() {
+    let good = blocks();
+    let mut bs = good.clone();
+    let n = bs[200].len();
+    bs[200][n - 10] ^= 1;
+    // The mutated copy first, then the rest of the chain, then the real block 200.
+    bs.push(good[200].clone());
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "blk00000.dat", &frame(&bs));
+    let (r, _d) = run(&[p]);
+    assert_eq!(r.rejected.len(), 1, "{:?}", r.rejected);
+    assert_eq!(r.rejected[0].reason, "bad-txnmrklroot");
+    assert_eq!(r.tip_height, 438);
+    assert_eq!(r.tip_hex(), TIP_438);
+    assert_eq!(r.blocks_connected, 438);
 }
 
 #[test]

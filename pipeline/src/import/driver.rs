@@ -389,7 +389,12 @@ impl Driver {
                         height: Some(height),
                         reason: error.to_string(),
                     });
-                    self.tree.mark_invalid(id, error.to_string());
+                    if matches!(error, BlockReject::Consensus { mutation: true, .. }) {
+                        self.pending.remove(&id);
+                        self.tree.forget_data(id);
+                    } else {
+                        self.tree.mark_invalid(id, error.to_string());
+                    }
                     self.snapshot.truncate(self.tree.committed_chain().len());
                 }
             }
