@@ -159,7 +159,12 @@ impl<D> BlockTree<D> {
             contextual_check_block_header(header, &self.view(parent), params, adjusted_time)
         });
         if let Err(e) = checked {
-            self.failed_headers.insert(hash, e.to_string());
+            // Only a permanent failure poisons descendants: a header from the future
+            // (`time-too-new`, Core's BLOCK_TIME_FUTURE) may be fine later, so its children wait
+            // as orphans instead of being refused.
+            if e.is_permanent() {
+                self.failed_headers.insert(hash, e.to_string());
+            }
             return Err(e.into());
         }
         let id = self.entries.len();
@@ -306,10 +311,10 @@ impl<D> BlockTree<D> {
             return true;
         }
         loop {
-            let e = &self.entries[id];
-            if self.committed.get(e.height as usize) == Some(&id) {
+            if self.is_committed(id) {
                 return true;
             }
+            let e = &self.entries[id];
             if e.data.is_none() {
                 return false;
             }
@@ -370,6 +375,14 @@ impl<D> BlockTree<D> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether `id` is on the committed chain.
+    #[must_use]
+    pub fn is_committed(&self, id: BlockId) -> bool {
+        self.entries
+            .get(id)
+            .is_some_and(|e| self.committed.get(e.height as usize) == Some(&id))
     }
 
     /// The committed chain's block ids by height.
@@ -578,6 +591,51 @@ mod tests {
         assert_eq!(
             t.insert(&old, 0, &p, i64::MAX / 2).unwrap_err().to_string(),
             "time-too-old"
+        );
+    }
+
+    #[test]
+    fn header_from_the_future_is_refused_but_not_remembered() {
+        let p = Params::regtest();
+        let mut t: BlockTree<u32> = BlockTree::new(&p);
+        let g = *t.header(0).unwrap();
+        let h = mine(&g, 600, 1, &p);
+        let now = i64::from(h.time) - 3 * 3600;
+        assert_eq!(
+            t.insert(&h, 0, &p, now).unwrap_err().to_string(),
+            "time-too-new"
+        );
+        let mut child = mine(&h, 600, 2, &p);
+        child.prev_blockhash = h.block_hash();
+        assert_eq!(
+            t.insert(&child, 0, &p, now),
+            Err(InsertError::UnknownParent)
+        );
+        // Later (or with a correct clock) the same header is accepted.
+        assert!(t.insert(&h, 0, &p, i64::MAX / 2).is_ok());
+    }
+
+    #[test]
+    fn mutated_copy_loses_data_only_and_a_good_copy_reconnects() {
+        let p = Params::regtest();
+        let mut t = BlockTree::new(&p);
+        let a = build(&mut t, 0, 3, 1, &p);
+        t.mark_dispatched(a[0]);
+        t.mark_committed(a[0]);
+        t.mark_dispatched(a[1]);
+        t.forget_data(a[1]);
+        assert!(t.invalid(a[1]).is_none());
+        assert!(t.invalid(a[2]).is_none());
+        // Without a[1]'s data no candidate extends past a[0].
+        assert_eq!(t.next_action(0), Action::Idle);
+        let h1 = *t.header(a[1]).unwrap();
+        assert_eq!(t.insert(&h1, 7, &p, i64::MAX / 2), Ok(a[1]));
+        assert_eq!(t.data(a[1]), Some(&7));
+        assert_eq!(run_to_idle(&mut t), vec![a[1], a[2]]);
+        // A second copy of a block that has data is a duplicate again.
+        assert_eq!(
+            t.insert(&h1, 8, &p, i64::MAX / 2),
+            Err(InsertError::Duplicate)
         );
     }
 

@@ -40,6 +40,9 @@ struct Driver {
     pending: HashMap<BlockId, Arc<[u8]>>,
     /// Blocks waiting for their parent, by parent hash.
     orphans: HashMap<Hash256, Vec<Record>>,
+    /// A second copy of a block still being validated: kept in case the first copy turns out
+    /// to be mutated in transit, so that this one can take its place.
+    spares: HashMap<Hash256, Record>,
     /// A reopened datadir's tip: nothing is dispatched until it is in the tree.
     waiting_for: Option<Hash256>,
     report: ImportReport,
@@ -101,6 +104,7 @@ pub fn import(cfg: &ImportConfig, paths: &[PathBuf]) -> Result<ImportReport, Imp
         snapshot,
         pending: HashMap::new(),
         orphans: HashMap::new(),
+        spares: HashMap::new(),
         waiting_for: (resumed_from > 0).then_some(stored_tip),
         report: ImportReport {
             resumed_from,
@@ -220,7 +224,16 @@ impl Driver {
                         queue.extend(children);
                     }
                 }
-                Err(InsertError::Duplicate) => self.report.duplicates += 1,
+                Err(InsertError::Duplicate) => {
+                    self.report.duplicates += 1;
+                    if self
+                        .tree
+                        .get(&hash)
+                        .is_some_and(|id| !self.tree.is_committed(id))
+                    {
+                        self.spares.entry(hash).or_insert(rec);
+                    }
+                }
                 Err(InsertError::UnknownParent) => {
                     self.orphans
                         .entry(header.prev_blockhash)
@@ -362,6 +375,7 @@ impl Driver {
             Feedback::Committed { seq, info } => {
                 if let Some(id) = self.sched.resolve(seq, Outcome::Committed) {
                     self.tree.mark_committed(id);
+                    self.spares.remove(&self.tree.hash(id));
                 }
                 let r = &mut self.report;
                 r.blocks_connected += 1;
@@ -392,6 +406,11 @@ impl Driver {
                     if matches!(error, BlockReject::Consensus { mutation: true, .. }) {
                         self.pending.remove(&id);
                         self.tree.forget_data(id);
+                        // A copy read while this one was in flight takes its place.
+                        if let Some(spare) = self.spares.remove(&self.tree.hash(id)) {
+                            self.report.duplicates = self.report.duplicates.saturating_sub(1);
+                            self.accept(spare);
+                        }
                     } else {
                         self.tree.mark_invalid(id, error.to_string());
                     }
