@@ -3,21 +3,14 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sluice_bench::shared_data;
 use sluice_consensus::block::Block;
 use sluice_consensus::chain::{check_block, HeaderChain, Params};
 use sluice_consensus::header::Header;
-use std::path::Path;
-
-fn data(rel: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 fn headers(c: &mut Criterion) {
     let params = Params::mainnet();
-    let raw = data("headers/mainnet-0-32259.headers");
+    let raw = shared_data("headers/mainnet-0-32259.headers");
     let hs: Vec<Header> = raw
         .chunks_exact(80)
         .map(|c| Header::decode(c).unwrap())
@@ -38,7 +31,7 @@ fn headers(c: &mut Criterion) {
 
 fn blocks(c: &mut Criterion) {
     let params = Params::mainnet();
-    let raw = data("blocks/mainnet-866342.block");
+    let raw = shared_data("blocks/mainnet-866342.block");
     let mut g = c.benchmark_group("chain_check_block");
     g.throughput(Throughput::Bytes(raw.len() as u64));
     g.bench_function("parse_and_check_866342", |b| {

@@ -3,8 +3,6 @@
 //! `TxSignatureChecker`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_consensus::block::Block;
 use sluice_consensus::script::{
@@ -78,7 +76,7 @@ impl SignatureChecker for HashOnly<'_, '_> {
 }
 
 fn load() -> (Vec<u8>, Vec<(i64, Vec<u8>)>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blocks");
+    let dir = sluice_bench::shared_data_path("blocks");
     let block = std::fs::read(dir.join("mainnet-866342.block")).unwrap();
     let v: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("mainnet-866342.spent.json")).unwrap(),

@@ -4,21 +4,14 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sluice_bench::shared_data;
 use sluice_consensus::block::Block;
 use sluice_consensus::hash::{sha256d_many, Hash256};
 use sluice_consensus::tx::Transaction;
-use std::path::Path;
-
-fn data(rel: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 fn parse(c: &mut Criterion) {
     for name in ["mainnet-413567", "mainnet-866342"] {
-        let raw = data(&format!("blocks/{name}.block"));
+        let raw = shared_data(&format!("blocks/{name}.block"));
         let mut g = c.benchmark_group(format!("parse_{name}"));
         g.throughput(Throughput::Bytes(raw.len() as u64));
         g.bench_function("block_parse", |b| {

@@ -10,7 +10,6 @@
 //! plus SHA-NI for remainders). Backends the CPU lacks are skipped.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use bitcoin::consensus::{deserialize, serialize};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -79,9 +78,7 @@ struct BlockTxs {
 }
 
 fn block_866342() -> BlockTxs {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blocks/mainnet-866342.block");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let bytes = sluice_bench::shared_data("blocks/mainnet-866342.block");
     let block: bitcoin::Block = deserialize(&bytes).unwrap_or_else(|e| panic!("866342: {e}"));
     let stripped = block
         .txdata
