@@ -10,6 +10,7 @@ pub mod coin;
 pub mod encode;
 pub mod hash;
 pub mod header;
+pub mod keycache;
 pub mod merkle;
 pub mod script;
 pub mod secp;

@@ -5,6 +5,7 @@ use secp256k1::{ecdsa, schnorr, Message, PublicKey, XOnlyPublicKey, SECP256K1};
 
 use crate::coin::Amount;
 use crate::hash::Hash256;
+use crate::keycache::PubkeyCache;
 use crate::script::interpreter::{ExecData, SigVersion};
 use crate::script::ScriptError;
 use crate::sighash::bip143::segwit_v0_sighash;
@@ -89,6 +90,7 @@ pub struct TxSignatureChecker<'t, 'a, 'v> {
     spent: &'t [SpentOutput<'t>],
     precomputed: &'t PrecomputedTxData,
     schnorr: SchnorrMode<'v>,
+    keys: Option<&'t PubkeyCache>,
 }
 
 impl<'t, 'a, 'v> TxSignatureChecker<'t, 'a, 'v> {
@@ -110,7 +112,15 @@ impl<'t, 'a, 'v> TxSignatureChecker<'t, 'a, 'v> {
             spent,
             precomputed,
             schnorr,
+            keys: None,
         }
+    }
+
+    /// Parses ECDSA keys through `keys` (a memo shared with other inputs and threads).
+    #[must_use]
+    pub fn with_key_cache(mut self, keys: Option<&'t PubkeyCache>) -> Self {
+        self.keys = keys;
+        self
     }
 
     fn sequence(&self) -> u32 {
@@ -133,10 +143,25 @@ fn pubkey_len_ok(pubkey: &[u8]) -> bool {
 /// ECDSA verification as Core's `CPubKey::Verify`: lax DER parse, normalise S, verify.
 #[must_use]
 pub fn verify_ecdsa_lax(sighash: &Hash256, der_sig: &[u8], pubkey: &[u8]) -> bool {
+    verify_ecdsa_lax_cached(sighash, der_sig, pubkey, None)
+}
+
+/// [`verify_ecdsa_lax`] with the key parsed through `keys` when given.
+#[must_use]
+pub fn verify_ecdsa_lax_cached(
+    sighash: &Hash256,
+    der_sig: &[u8],
+    pubkey: &[u8],
+    keys: Option<&PubkeyCache>,
+) -> bool {
     if !pubkey_len_ok(pubkey) {
         return false;
     }
-    let Ok(pk) = PublicKey::from_slice(pubkey) else {
+    let parsed = match keys {
+        Some(cache) => cache.parse(pubkey),
+        None => PublicKey::from_slice(pubkey).ok(),
+    };
+    let Some(pk) = parsed else {
         return false;
     };
     let Ok(mut sig) = ecdsa::Signature::from_der_lax(der_sig) else {
@@ -204,7 +229,7 @@ impl SignatureChecker for TxSignatureChecker<'_, '_, '_> {
             }
             _ => legacy_sighash(self.tx, self.input_index, script_code, hash_type),
         };
-        verify_ecdsa_lax(&sighash, der, pubkey)
+        verify_ecdsa_lax_cached(&sighash, der, pubkey, self.keys)
     }
 
     fn check_schnorr(

@@ -7,8 +7,9 @@ mod common;
 use common::{data, report};
 use sluice_consensus::block::Block;
 use sluice_consensus::encode::Reader;
+use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::script::sigops::sigop_cost;
-use sluice_consensus::script::{verify_input, ScriptFlags};
+use sluice_consensus::script::{verify_input_cached, ScriptFlags};
 use sluice_consensus::sigcheck::{verify_schnorr, SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
@@ -80,11 +81,12 @@ fn verify_all(
     tx: &Transaction<'_>,
     spent: &[SpentOutput<'_>],
     flags: ScriptFlags,
+    keys: &PubkeyCache,
 ) -> Vec<Option<String>> {
     let pre = PrecomputedTxData::new(tx, spent);
     (0..tx.inputs.len())
         .map(|i| {
-            verify_input(tx, i, spent, &pre, flags, SchnorrMode::Verify)
+            verify_input_cached(tx, i, spent, &pre, flags, SchnorrMode::Verify, Some(keys))
                 .err()
                 .map(|e| e.name().to_owned())
         })
@@ -102,6 +104,9 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
     let mut sig_inputs = 0usize;
     let mut deferred: Vec<SchnorrItem> = Vec::new();
     let mut sigops = 0u64;
+    // One key memo for the whole block, as the node's script stage shares one: a flipped
+    // signature must still fail with every key already remembered.
+    let keys = PubkeyCache::default();
     for (t, tx) in block.transactions.iter().enumerate() {
         if let Err(e) = check_transaction(tx) {
             failures.push(format!("tx {t}: CheckTransaction {e}"));
@@ -123,13 +128,14 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
         let pre = PrecomputedTxData::new(tx, &spent);
         for i in 0..tx.inputs.len() {
             total += 1;
-            if let Err(e) = verify_input(
+            if let Err(e) = verify_input_cached(
                 tx,
                 i,
                 &spent,
                 &pre,
                 flags,
                 SchnorrMode::Defer(&mut deferred),
+                Some(&keys),
             ) {
                 failures.push(format!("tx {t} input {i}: {}", e.name()));
             }
@@ -148,7 +154,7 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
             let mut raw = tx.raw().to_vec();
             raw[at] ^= 0x01;
             let (bad, _) = Transaction::parse(&raw).unwrap();
-            let results = verify_all(&bad, &spent, flags);
+            let results = verify_all(&bad, &spent, flags, &keys);
             let failing: Vec<usize> = results
                 .iter()
                 .enumerate()
@@ -180,8 +186,9 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
         failures.push(format!("block sigop cost {sigops} out of range"));
     }
     println!(
-        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks",
-        deferred.len()
+        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks, {} distinct compressed keys",
+        deferred.len(),
+        keys.len()
     );
     report(name, total, &failures);
 }
@@ -212,6 +219,7 @@ fn mainnet_0_438_spends_verify() {
     let mut height = 0u32;
     let mut total = 0;
     let mut failures = Vec::new();
+    let keys = PubkeyCache::default();
     while at < raw.len() {
         let size = u32::from_le_bytes(raw[at + 4..at + 8].try_into().unwrap()) as usize;
         let block = Block::parse(&raw[at + 8..at + 8 + size]).unwrap();
@@ -234,7 +242,7 @@ fn mainnet_0_438_spends_verify() {
                         script_pubkey: s,
                     })
                     .collect();
-                for (i, r) in verify_all(tx, &spent, flags).into_iter().enumerate() {
+                for (i, r) in verify_all(tx, &spent, flags, &keys).into_iter().enumerate() {
                     total += 1;
                     if let Some(e) = r {
                         failures.push(format!("height {height} input {i}: {e}"));

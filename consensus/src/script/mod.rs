@@ -16,7 +16,7 @@ use opcodes::{
 pub use error::ScriptError;
 pub use flags::ScriptFlags;
 pub use interpreter::{eval_script, ExecData, SigVersion};
-pub use verify::{verify_input, verify_script};
+pub use verify::{verify_input, verify_input_cached, verify_script};
 
 /// Largest stack element (and push) in bytes.
 pub const MAX_SCRIPT_ELEMENT_SIZE: usize = 520;

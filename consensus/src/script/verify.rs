@@ -352,6 +352,8 @@ pub fn verify_script<C: SignatureChecker + ?Sized>(
 /// # Errors
 /// The [`ScriptError`] Core would report, or [`ScriptError::BadInputContext`] when the index or
 /// spent outputs do not fit `tx`.
+///
+/// [`SchnorrMode::Defer`]: crate::sigcheck::SchnorrMode::Defer
 pub fn verify_input(
     tx: &crate::tx::Transaction<'_>,
     input_index: usize,
@@ -359,6 +361,31 @@ pub fn verify_input(
     precomputed: &crate::sighash::PrecomputedTxData,
     flags: ScriptFlags,
     schnorr: crate::sigcheck::SchnorrMode<'_>,
+) -> Result<(), ScriptError> {
+    verify_input_cached(
+        tx,
+        input_index,
+        spent_outputs,
+        precomputed,
+        flags,
+        schnorr,
+        None,
+    )
+}
+
+/// [`verify_input`] parsing ECDSA keys through `keys`: what a block's script check uses, with
+/// one cache shared by all its inputs and threads (keys repeat; see [`crate::keycache`]).
+///
+/// # Errors
+/// As [`verify_input`]; the cache changes no verdict.
+pub fn verify_input_cached(
+    tx: &crate::tx::Transaction<'_>,
+    input_index: usize,
+    spent_outputs: &[crate::sighash::SpentOutput<'_>],
+    precomputed: &crate::sighash::PrecomputedTxData,
+    flags: ScriptFlags,
+    schnorr: crate::sigcheck::SchnorrMode<'_>,
+    keys: Option<&crate::keycache::PubkeyCache>,
 ) -> Result<(), ScriptError> {
     use crate::sigcheck::{SchnorrMode, TxSignatureChecker};
     if spent_outputs.len() != tx.inputs.len() {
@@ -369,47 +396,37 @@ pub fn verify_input(
         return Err(ScriptError::BadInputContext);
     };
     let witness: Vec<&[u8]> = input.witness.iter().collect();
-    match schnorr {
-        SchnorrMode::Verify => {
-            let mut checker = TxSignatureChecker::new(
-                tx,
-                input_index,
-                spent.value,
-                spent_outputs,
-                precomputed,
-                SchnorrMode::Verify,
-            );
-            verify_script(
-                input.script_sig,
-                spent.script_pubkey,
-                &witness,
-                flags,
-                &mut checker,
-            )
-        }
+    let (mut deferred, before) = match schnorr {
+        SchnorrMode::Verify => (None, 0),
         SchnorrMode::Defer(items) => {
             let before = items.len();
-            let result = {
-                let mut checker = TxSignatureChecker::new(
-                    tx,
-                    input_index,
-                    spent.value,
-                    spent_outputs,
-                    precomputed,
-                    SchnorrMode::Defer(&mut *items),
-                );
-                verify_script(
-                    input.script_sig,
-                    spent.script_pubkey,
-                    &witness,
-                    flags,
-                    &mut checker,
-                )
-            };
-            if result.is_err() {
-                items.truncate(before);
-            }
-            result
+            (Some(items), before)
         }
+    };
+    let result = {
+        let mode = match deferred.as_deref_mut() {
+            Some(items) => SchnorrMode::Defer(items),
+            None => SchnorrMode::Verify,
+        };
+        let mut checker = TxSignatureChecker::new(
+            tx,
+            input_index,
+            spent.value,
+            spent_outputs,
+            precomputed,
+            mode,
+        )
+        .with_key_cache(keys);
+        verify_script(
+            input.script_sig,
+            spent.script_pubkey,
+            &witness,
+            flags,
+            &mut checker,
+        )
+    };
+    if let (Err(_), Some(items)) = (&result, deferred) {
+        items.truncate(before);
     }
+    result
 }

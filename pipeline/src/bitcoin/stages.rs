@@ -10,8 +10,9 @@ use sluice_consensus::chain::tx_inputs::{bip30_applies, check_bip30, check_block
 use sluice_consensus::chain::{contextual_check_block, Params};
 use sluice_consensus::coin::{Coin, OutPoint};
 use sluice_consensus::hash::{sha256d_many, Hash256};
+use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
-use sluice_consensus::script::{verify_input, MAX_SCRIPT_SIZE};
+use sluice_consensus::script::{verify_input_cached, MAX_SCRIPT_SIZE};
 use sluice_consensus::secp::BatchVerifier;
 use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
@@ -32,6 +33,9 @@ pub struct BitcoinStages {
     pub store: RwLock<ChainStore>,
     pub overlay: Mutex<Overlay<OutPoint, Coin>>,
     pub chain: ChainSnapshot,
+    /// Parsed ECDSA keys, shared by every script worker and kept across blocks (keys repeat
+    /// within and between blocks; parsing one costs a square root).
+    pub keys: PubkeyCache,
 }
 
 impl BitcoinStages {
@@ -42,6 +46,7 @@ impl BitcoinStages {
             store: RwLock::new(store),
             overlay: Mutex::new(Overlay::default()),
             chain,
+            keys: PubkeyCache::default(),
         }
     }
 }
@@ -251,8 +256,16 @@ impl Stages for BitcoinStages {
                 let pre = PrecomputedTxData::new(tx, &outs);
                 let mut items = Vec::new();
                 for i in 0..tx.inputs.len() {
-                    verify_input(tx, i, &outs, &pre, flags, SchnorrMode::Defer(&mut items))
-                        .map_err(script_reject)?;
+                    verify_input_cached(
+                        tx,
+                        i,
+                        &outs,
+                        &pre,
+                        flags,
+                        SchnorrMode::Defer(&mut items),
+                        Some(&self.keys),
+                    )
+                    .map_err(script_reject)?;
                 }
                 Ok(items)
             })
