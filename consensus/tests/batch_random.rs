@@ -195,3 +195,36 @@ fn duplicated_items_are_handled() {
         vec![7, 107]
     );
 }
+
+#[test]
+fn few_keys_many_signatures_locates_each_bad_one() {
+    use secp256k1::{Keypair, Message, SECP256K1};
+    // 6 keys × 60 signatures: the batch merges each key's terms into one, large enough for
+    // Pippenger. Corruptions under a shared key must still be found one by one.
+    let mut r = rng(11);
+    let keys: Vec<Keypair> = (1..=6u8)
+        .map(|i| Keypair::from_seckey_slice(SECP256K1, &[i; 32]).unwrap())
+        .collect();
+    let mut items: Vec<batch_support::Item> = (0..360)
+        .map(|i| {
+            let kp = &keys[i % keys.len()];
+            let msg: [u8; 32] = r.gen();
+            let sig =
+                SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(msg), kp, &r.gen());
+            batch_support::Item {
+                msg,
+                pubkey: kp.x_only_public_key().0.serialize(),
+                sig: *sig.as_ref(),
+            }
+        })
+        .collect();
+    assert_eq!(batch_of(&items).verify(r.gen()), Ok(()));
+    // Same key (index ≡ 2 mod 6): a bad s, a bad message, and a signature moved to another
+    // message of the same key.
+    items[2].sig[63] ^= 1;
+    items[8].msg[5] ^= 0x80;
+    items[14].sig = items[20].sig;
+    let err = batch_of(&items).verify(r.gen()).unwrap_err();
+    assert_eq!(err.failing, vec![2, 8, 14]);
+    assert!(err.failing.iter().all(|&i| !libsecp_valid(&items[i])));
+}

@@ -80,6 +80,8 @@ struct Item {
 #[derive(Clone, Copy, Debug)]
 struct Parsed {
     index: usize,
+    /// Identifies the key: items with equal keys have equal `key`.
+    key: usize,
     p: Affine,
     r: Affine,
     r_x: Fe,
@@ -286,6 +288,7 @@ impl BatchVerifier {
             let (r_bytes, _) = split_sig(&item.sig);
             parsed.push(Parsed {
                 index: it.index,
+                key: it.key,
                 p: *p,
                 r: *r,
                 r_x: it.r_x,
@@ -319,7 +322,15 @@ fn verify_item_singly(item: &Item) -> bool {
 }
 
 /// Whether the random linear combination of the items' equations vanishes.
+///
+/// Items under the same key share one term: Σ (aᵢ·eᵢ)·P is computed as (Σ aᵢ·eᵢ)·P, the same
+/// sum with fewer points (keys repeat within blocks; in mainnet block 866342, 2,373 key-path
+/// spends use 443 distinct keys).
 fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
+    let key_ids = items.iter().map(|it| it.key).max().map_or(0, |m| m + 1);
+    // Position in `keys` of each key id met so far.
+    let mut slot = vec![usize::MAX; key_ids];
+    let mut keys: Vec<(Affine, Scalar)> = Vec::new();
     let mut terms = Terms::with_capacity(3 * items.len() + 2);
     let mut s_sum = Scalar::ZERO;
     for it in items {
@@ -327,7 +338,19 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
         let a = Scalar::from_u128(a_u);
         s_sum = s_sum.add(&a.mul(&it.s));
         terms.push_u128(&it.r, true, a_u);
-        terms.push_full(&it.p, &a.mul(&it.e).negate());
+        let ae = a.mul(&it.e);
+        match slot.get(it.key).and_then(|&j| keys.get_mut(j)) {
+            Some((_, k)) => *k = k.add(&ae),
+            None => {
+                if let Some(j) = slot.get_mut(it.key) {
+                    *j = keys.len();
+                }
+                keys.push((it.p, ae));
+            }
+        }
+    }
+    for (p, k) in &keys {
+        terms.push_full(p, &k.negate());
     }
     terms.add_g(&s_sum);
     terms.sum().is_infinity()
