@@ -14,7 +14,8 @@ use bitcoinkernel::{
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use sluice_consensus::script::{verify_input, ScriptFlags};
+use sluice_consensus::keycache::PubkeyCache;
+use sluice_consensus::script::{verify_input_cached, ScriptFlags};
 use sluice_consensus::secp::BatchVerifier;
 use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
@@ -222,27 +223,41 @@ pub fn run_sluice(
     let randomness: [u8; 32] = rand::random();
     let start = Instant::now();
     let failures = pool.install(|| {
+        // A fresh key memo per run, so no run profits from an earlier one.
+        let keys = PubkeyCache::default();
         let pre: Vec<PrecomputedTxData> = inputs
             .txs
             .par_iter()
             .map(|(tx, spent)| PrecomputedTxData::new(tx, spent))
             .collect();
-        let (mut failures, items) = inputs
+        // Inputs, not transactions, are the unit of work: one large transaction must not
+        // leave a thread waiting at the end.
+        let work: Vec<(usize, usize)> = inputs
             .txs
-            .par_iter()
+            .iter()
             .enumerate()
+            .flat_map(|(ti, (_, spent))| (0..spent.len()).map(move |ii| (ti, ii)))
+            .collect();
+        let (mut failures, items) = work
+            .par_iter()
+            .with_min_len(8)
             .fold(
                 || (Vec::new(), Vec::<SchnorrItem>::new()),
-                |(mut fails, mut items), (ti, (tx, spent))| {
-                    for ii in 0..spent.len() {
-                        let mode = if batch {
-                            SchnorrMode::Defer(&mut items)
-                        } else {
-                            SchnorrMode::Verify
-                        };
-                        if verify_input(tx, ii, spent, &pre[ti], flags, mode).is_err() {
-                            fails.push((ti, ii));
+                |(mut fails, mut items), &(ti, ii)| {
+                    let mode = if batch {
+                        SchnorrMode::Defer(&mut items)
+                    } else {
+                        SchnorrMode::Verify
+                    };
+                    let ok = match (inputs.txs.get(ti), pre.get(ti)) {
+                        (Some((tx, spent)), Some(pre)) => {
+                            verify_input_cached(tx, ii, spent, pre, flags, mode, Some(&keys))
+                                .is_ok()
                         }
+                        _ => false,
+                    };
+                    if !ok {
+                        fails.push((ti, ii));
                     }
                     (fails, items)
                 },
