@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
-use secp256k1::{schnorr, Keypair, Message, XOnlyPublicKey, SECP256K1};
+use secp256k1::{schnorr, Keypair, XOnlyPublicKey};
 use sluice_consensus::secp::group::Affine;
 use sluice_consensus::secp::msm::Terms;
 use sluice_consensus::secp::{verify_schnorr, BatchVerifier};
@@ -22,12 +22,12 @@ fn items(n: usize) -> Vec<Item> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     (0..n)
         .map(|_| {
-            let kp = Keypair::new(SECP256K1, &mut rng);
+            let kp = Keypair::from_secret_bytes(rng.gen()).expect("random key below n");
             let msg: [u8; 32] = rng.gen();
-            let sig = SECP256K1.sign_schnorr_with_rng(&Message::from_digest(msg), &kp, &mut rng);
+            let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &rng.gen());
             Item {
                 msg,
-                pubkey: kp.x_only_public_key().0.serialize(),
+                pubkey: kp.x_only_public_key().0.to_byte_array(),
                 sig: *sig.as_ref(),
             }
         })
@@ -35,15 +35,11 @@ fn items(n: usize) -> Vec<Item> {
 }
 
 fn libsecp_verify(it: &Item) -> bool {
-    let Ok(pk) = XOnlyPublicKey::from_slice(&it.pubkey) else {
+    let Ok(pk) = XOnlyPublicKey::from_byte_array(it.pubkey) else {
         return false;
     };
-    let Ok(sig) = schnorr::Signature::from_slice(&it.sig) else {
-        return false;
-    };
-    SECP256K1
-        .verify_schnorr(&sig, &Message::from_digest(it.msg), &pk)
-        .is_ok()
+    let sig = schnorr::Signature::from_byte_array(it.sig);
+    secp256k1::schnorr::verify(&sig, &it.msg, &pk).is_ok()
 }
 
 fn bench_verify(c: &mut Criterion) {

@@ -9,7 +9,7 @@
 //! `perf stat -e cycles:u` (cycles count only while the thread runs, unlike wall time; run it
 //! with REPS = 0 too and subtract the setup).
 use rand::{Rng, SeedableRng};
-use secp256k1::{Keypair, Message, SECP256K1};
+use secp256k1::Keypair;
 use sluice_consensus::secp::BatchVerifier;
 use std::time::Instant;
 
@@ -17,10 +17,10 @@ fn batch(n: usize, seed: u64) -> BatchVerifier {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut v = BatchVerifier::with_capacity(n);
     for _ in 0..n {
-        let kp = Keypair::new(SECP256K1, &mut rng);
+        let kp = Keypair::from_secret_bytes(rng.gen()).expect("random key below n");
         let msg: [u8; 32] = rng.gen();
-        let sig = SECP256K1.sign_schnorr_with_rng(&Message::from_digest(msg), &kp, &mut rng);
-        v.push(msg, kp.x_only_public_key().0.serialize(), *sig.as_ref());
+        let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &rng.gen());
+        v.push(msg, kp.x_only_public_key().0.to_byte_array(), *sig.as_ref());
     }
     v
 }

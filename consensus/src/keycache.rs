@@ -83,11 +83,11 @@ impl PubkeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secp256k1::{SecretKey, SECP256K1};
+    use secp256k1::SecretKey;
 
     fn key(i: u8) -> [u8; 33] {
-        let sk = SecretKey::from_slice(&[i.max(1); 32]).expect("in range");
-        PublicKey::from_secret_key(SECP256K1, &sk).serialize()
+        let sk = SecretKey::from_secret_bytes([i.max(1); 32]).expect("in range");
+        PublicKey::from_secret_key(&sk).serialize()
     }
 
     #[test]
@@ -112,8 +112,8 @@ mod tests {
     #[test]
     fn other_lengths_pass_through_unremembered() {
         let cache = PubkeyCache::new(16);
-        let sk = SecretKey::from_slice(&[3; 32]).expect("in range");
-        let full = PublicKey::from_secret_key(SECP256K1, &sk).serialize_uncompressed();
+        let sk = SecretKey::from_secret_bytes([3; 32]).expect("in range");
+        let full = PublicKey::from_secret_key(&sk).serialize_uncompressed();
         assert_eq!(cache.parse(&full), PublicKey::from_slice(&full).ok());
         assert!(cache.parse(&full[..20]).is_none());
         assert!(cache.is_empty());

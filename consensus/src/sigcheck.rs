@@ -1,7 +1,7 @@
 //! Signature checking behind a trait (Core's `BaseSignatureChecker`), and the transaction
 //! checker that hashes and verifies with libsecp256k1, or defers Schnorr checks to a batch.
 
-use secp256k1::{ecdsa, schnorr, Message, PublicKey, XOnlyPublicKey, SECP256K1};
+use secp256k1::{ecdsa, schnorr, Message, PublicKey, XOnlyPublicKey};
 
 use crate::coin::Amount;
 use crate::hash::Hash256;
@@ -168,9 +168,7 @@ pub fn verify_ecdsa_lax_cached(
         return false;
     };
     sig.normalize_s();
-    SECP256K1
-        .verify_ecdsa(&Message::from_digest(*sighash), &sig, &pk)
-        .is_ok()
+    ecdsa::verify(&sig, Message::from_digest(*sighash), &pk).is_ok()
 }
 
 /// Core's `CPubKey::CheckLowS`: the lax-parsed signature's S is already normalised.
@@ -187,15 +185,11 @@ pub fn is_low_s(der_sig: &[u8]) -> bool {
 /// BIP340 verification of one signature.
 #[must_use]
 pub fn verify_schnorr(msg: &Hash256, sig: &[u8; 64], pubkey: &[u8; 32]) -> bool {
-    let (Ok(pk), Ok(sig)) = (
-        XOnlyPublicKey::from_slice(pubkey),
-        schnorr::Signature::from_slice(sig),
-    ) else {
+    let Ok(pk) = XOnlyPublicKey::from_byte_array(*pubkey) else {
         return false;
     };
-    SECP256K1
-        .verify_schnorr(&sig, &Message::from_digest(*msg), &pk)
-        .is_ok()
+    let sig = schnorr::Signature::from_byte_array(*sig);
+    schnorr::verify(&sig, msg, &pk).is_ok()
 }
 
 impl SignatureChecker for TxSignatureChecker<'_, '_, '_> {

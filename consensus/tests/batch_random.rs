@@ -17,11 +17,10 @@ fn public_key_derivation_matches_libsecp() {
     for _ in 0..64 {
         let mut sk = [0u8; 32];
         r.fill(&mut sk);
-        let Ok(secret) = secp256k1::SecretKey::from_slice(&sk) else {
+        let Ok(secret) = secp256k1::SecretKey::from_secret_bytes(sk) else {
             continue;
         };
-        let want = secp256k1::PublicKey::from_secret_key(secp256k1::SECP256K1, &secret)
-            .serialize_uncompressed();
+        let want = secp256k1::PublicKey::from_secret_key(&secret).serialize_uncompressed();
         let mut terms = Terms::default();
         terms.push_full(&Affine::GENERATOR, &Scalar::from_bytes(&sk).unwrap());
         let got = terms.sum().to_affine();
@@ -156,15 +155,14 @@ fn verdict_does_not_depend_on_randomness() {
 
 #[test]
 fn repeated_keys_are_handled() {
-    use secp256k1::{Keypair, Message, SECP256K1};
+    use secp256k1::Keypair;
     let mut r = rng(9);
-    let kp = Keypair::from_seckey_slice(SECP256K1, &[0x42; 32]).unwrap();
-    let pubkey = kp.x_only_public_key().0.serialize();
+    let kp = Keypair::from_secret_bytes([0x42; 32]).unwrap();
+    let pubkey = kp.x_only_public_key().0.to_byte_array();
     let mut items: Vec<batch_support::Item> = (0..40)
         .map(|_| {
             let msg: [u8; 32] = r.gen();
-            let sig =
-                SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(msg), &kp, &r.gen());
+            let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &r.gen());
             batch_support::Item {
                 msg,
                 pubkey,
@@ -198,22 +196,21 @@ fn duplicated_items_are_handled() {
 
 #[test]
 fn few_keys_many_signatures_locates_each_bad_one() {
-    use secp256k1::{Keypair, Message, SECP256K1};
+    use secp256k1::Keypair;
     // 6 keys × 60 signatures: the batch merges each key's terms into one, large enough for
     // Pippenger. Corruptions under a shared key must still be found one by one.
     let mut r = rng(11);
     let keys: Vec<Keypair> = (1..=6u8)
-        .map(|i| Keypair::from_seckey_slice(SECP256K1, &[i; 32]).unwrap())
+        .map(|i| Keypair::from_secret_bytes([i; 32]).unwrap())
         .collect();
     let mut items: Vec<batch_support::Item> = (0..360)
         .map(|i| {
             let kp = &keys[i % keys.len()];
             let msg: [u8; 32] = r.gen();
-            let sig =
-                SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(msg), kp, &r.gen());
+            let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, kp, &r.gen());
             batch_support::Item {
                 msg,
-                pubkey: kp.x_only_public_key().0.serialize(),
+                pubkey: kp.x_only_public_key().0.to_byte_array(),
                 sig: *sig.as_ref(),
             }
         })

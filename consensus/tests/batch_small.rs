@@ -93,15 +93,14 @@ fn push_msg_of_32_bytes_is_push() {
 
 #[test]
 fn non_32_byte_messages_take_the_own_verifier_on_the_small_path() {
-    use secp256k1::{Keypair, SECP256K1};
+    use secp256k1::Keypair;
     // libsecp256k1 0.29 cannot sign other lengths through the Rust API: sign a 32-byte
     // message, then present it as 33 bytes (the signature must then fail) and as the same 32
     // bytes through `push_msg` (it must pass).
-    let kp = Keypair::from_seckey_slice(SECP256K1, &[7; 32]).unwrap();
+    let kp = Keypair::from_secret_bytes([7; 32]).unwrap();
     let msg = [9u8; 32];
-    let sig =
-        SECP256K1.sign_schnorr_with_aux_rand(&secp256k1::Message::from_digest(msg), &kp, &[0; 32]);
-    let pk = kp.x_only_public_key().0.serialize();
+    let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &[0; 32]);
+    let pk = kp.x_only_public_key().0.to_byte_array();
     let mut longer = msg.to_vec();
     longer.push(0);
     let mut b = BatchVerifier::new();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{build_tx, parse_script, read_json, report, TxIn, TxOut};
-use secp256k1::{Scalar, SecretKey, SECP256K1};
+use secp256k1::{Scalar, SecretKey};
 use sluice_consensus::hash::sha256d;
 use sluice_consensus::script::verify::{tapleaf_hash, TAPROOT_LEAF_TAPSCRIPT};
 use sluice_consensus::script::{verify_input, ScriptFlags};
@@ -74,13 +74,13 @@ fn valid_combination(f: ScriptFlags) -> bool {
 #[test]
 fn script_tests_json() {
     let tests = read_json("core-vectors/script_tests.json");
-    let key0 = SecretKey::from_slice(&{
+    let key0 = SecretKey::from_secret_bytes({
         let mut k = [0u8; 32];
         k[31] = 1;
         k
     })
     .unwrap();
-    let (internal, _) = key0.x_only_public_key(SECP256K1);
+    let (internal, _) = key0.x_only_public_key();
     let mut total = 0;
     let mut failures = Vec::new();
     for t in tests.as_array().unwrap() {
@@ -98,14 +98,14 @@ fn script_tests_json() {
                     // One leaf at depth 0 under key0's x-only key: root = leaf hash.
                     let leaf = tapleaf_hash(TAPROOT_LEAF_TAPSCRIPT, witness.last().unwrap());
                     let (q, parity) = internal
-                        .add_tweak(SECP256K1, &tweak_scalar(&internal.serialize(), &leaf))
+                        .add_tweak(&tweak_scalar(&internal.to_byte_array(), &leaf))
                         .unwrap();
                     let mut cb =
                         vec![TAPROOT_LEAF_TAPSCRIPT | u8::from(parity == secp256k1::Parity::Odd)];
-                    cb.extend_from_slice(&internal.serialize());
+                    cb.extend_from_slice(&internal.to_byte_array());
                     witness.push(cb);
                     let mut spk = vec![0x51, 0x20];
-                    spk.extend_from_slice(&q.serialize());
+                    spk.extend_from_slice(&q.to_byte_array());
                     taproot_output = Some(spk);
                 } else {
                     witness.push(hex::decode(el).unwrap());

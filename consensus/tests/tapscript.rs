@@ -6,7 +6,7 @@
 mod common;
 
 use common::{build_tx, report, TxIn, TxOut};
-use secp256k1::{Keypair, Message, Parity, Scalar, SecretKey, SECP256K1};
+use secp256k1::{Keypair, Parity, Scalar, SecretKey};
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::script::opcodes::{
     OP_1, OP_CHECKSIG, OP_CHECKSIGVERIFY, OP_CODESEPARATOR, OP_DUP,
@@ -28,22 +28,22 @@ struct Spend {
 }
 
 fn key(b: u8) -> Keypair {
-    Keypair::from_secret_key(SECP256K1, &SecretKey::from_slice(&[b; 32]).unwrap())
+    Keypair::from_secret_key(&SecretKey::from_secret_bytes([b; 32]).unwrap())
 }
 
 fn commit(script: &[u8]) -> Spend {
     let internal = key(3).x_only_public_key().0;
     let leaf = tapleaf_hash(TAPROOT_LEAF_TAPSCRIPT, script);
-    let mut pre = internal.serialize().to_vec();
+    let mut pre = internal.to_byte_array().to_vec();
     pre.extend_from_slice(&leaf);
     let tweak = sluice_consensus::hash::tagged_hash(b"TapTweak", &pre);
     let (q, parity) = internal
-        .add_tweak(SECP256K1, &Scalar::from_be_bytes(tweak).unwrap())
+        .add_tweak(&Scalar::from_be_bytes(tweak).unwrap())
         .unwrap();
     let mut spk = vec![OP_1, 32];
-    spk.extend_from_slice(&q.serialize());
+    spk.extend_from_slice(&q.to_byte_array());
     let mut control = vec![TAPROOT_LEAF_TAPSCRIPT | u8::from(parity == Parity::Odd)];
-    control.extend_from_slice(&internal.serialize());
+    control.extend_from_slice(&internal.to_byte_array());
     Spend { spk, control, leaf }
 }
 
@@ -103,7 +103,7 @@ fn sign_and_verify(
         codeseparator_pos: codesep,
     };
     let msg = taproot_sighash(&tx, 0, &spent, &pre, 0, annex_hash.as_ref(), Some(&ctx)).unwrap();
-    let sig = SECP256K1.sign_schnorr_no_aux_rand(&Message::from_digest(msg), &key(7));
+    let sig = secp256k1::schnorr::sign_no_aux_rand(&msg, &key(7));
     witness[sig_index] = sig.as_ref().to_vec();
     let raw = unsigned(witness);
     let (tx, _) = Transaction::parse(&raw).unwrap();
@@ -127,7 +127,7 @@ fn sign_and_verify(
 }
 
 fn pk() -> Vec<u8> {
-    key(7).x_only_public_key().0.serialize().to_vec()
+    key(7).x_only_public_key().0.to_byte_array().to_vec()
 }
 
 /// `OP_DUP <pk> OP_CHECKSIGVERIFY` k times, then `<pk> OP_CHECKSIG`: k+1 checks of one signature.

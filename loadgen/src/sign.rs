@@ -6,12 +6,17 @@
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::opcodes::OP_0;
 use bitcoin::script::{Builder, PushBytesBuf};
-use bitcoin::secp256k1::{Message, SECP256K1};
+use std::sync::LazyLock;
+
+use bitcoin::secp256k1::{All, Message, Secp256k1};
 use bitcoin::sighash::{Annex, EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
 use bitcoin::{ScriptBuf, Transaction, TxOut, Witness};
 
 use crate::wallet::{SpendKind, Wallet};
 use crate::LoadgenError;
+
+/// rust-bitcoin's libsecp256k1 context (signing and verification tables), built once.
+pub(crate) static SECP: LazyLock<Secp256k1<All>> = LazyLock::new(Secp256k1::new);
 
 /// How one input is to be signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +61,7 @@ fn sighash_err(e: impl std::fmt::Display) -> LoadgenError {
 
 fn ecdsa(digest: [u8; 32], key: &bitcoin::key::Keypair) -> Vec<u8> {
     let msg = Message::from_digest(digest);
-    let sig = SECP256K1.sign_ecdsa(&msg, &key.secret_key());
+    let sig = SECP.sign_ecdsa(&msg, &key.secret_key());
     bitcoin::ecdsa::Signature {
         signature: sig,
         sighash_type: EcdsaSighashType::All,
@@ -66,8 +71,7 @@ fn ecdsa(digest: [u8; 32], key: &bitcoin::key::Keypair) -> Vec<u8> {
 
 fn schnorr(digest: [u8; 32], key: &bitcoin::key::Keypair, aux: &[u8; 32]) -> Vec<u8> {
     let msg = Message::from_digest(digest);
-    SECP256K1
-        .sign_schnorr_with_aux_rand(&msg, key, aux)
+    SECP.sign_schnorr_with_aux_rand(&msg, key, aux)
         .serialize()
         .to_vec()
 }

@@ -11,7 +11,9 @@ use bitcoin::opcodes::all::{
     OP_CHECKMULTISIG, OP_CHECKSIG, OP_PUSHNUM_1, OP_PUSHNUM_2, OP_PUSHNUM_3,
 };
 use bitcoin::script::Builder;
-use bitcoin::secp256k1::{SecretKey, SECP256K1};
+use bitcoin::secp256k1::SecretKey;
+
+use crate::sign::SECP;
 use bitcoin::taproot::{ControlBlock, LeafVersion, TapLeafHash, TaprootBuilder};
 use bitcoin::{CompressedPublicKey, PublicKey, ScriptBuf, XOnlyPublicKey};
 use serde::{Deserialize, Serialize};
@@ -191,7 +193,7 @@ impl Wallet {
     #[must_use]
     pub fn new(seed: u64) -> Self {
         let keypairs: Vec<Keypair> = (0..N_KEYS)
-            .map(|i| Keypair::from_secret_key(SECP256K1, &secret(seed, i)))
+            .map(|i| Keypair::from_secret_key(&SECP, &secret(seed, i)))
             .collect();
         let pubkeys: Vec<PublicKey> = keypairs
             .iter()
@@ -229,7 +231,7 @@ impl Wallet {
                 .add_leaf(1, leaf.clone())
                 .and_then(|b| b.add_leaf(1, other_leaf))
                 .ok()
-                .and_then(|b| b.finalize(SECP256K1, internal).ok());
+                .and_then(|b| b.finalize(&SECP, internal).ok());
             let Some(spend_info) = spend_info else {
                 unreachable!("a two-leaf tree at depth 1 is always complete")
             };
@@ -245,7 +247,7 @@ impl Wallet {
                 p2wpkh.clone(),
                 ScriptBuf::new_p2sh(&p2wpkh.script_hash()),
                 ScriptBuf::new_p2wsh(&multisig_2of3.wscript_hash()),
-                ScriptBuf::new_p2tr(SECP256K1, xonly, None),
+                ScriptBuf::new_p2tr(&SECP, xonly, None),
                 ScriptBuf::new_p2tr_tweaked(spend_info.output_key()),
                 ScriptBuf::new_p2sh(&multisig_2of3.script_hash()),
                 multisig_1of3.clone(),
@@ -257,7 +259,7 @@ impl Wallet {
                 keypair,
                 pubkey,
                 xonly,
-                tweaked: keypair.tap_tweak(SECP256K1, None),
+                tweaked: keypair.tap_tweak(&SECP, None),
                 multisig_2of3,
                 multisig_1of3,
                 leaf_hash: TapLeafHash::from_script(&leaf, LeafVersion::TapScript),

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use secp256k1::{schnorr, Keypair, Message, PublicKey, SecretKey, SECP256K1};
+use secp256k1::{schnorr, Keypair, Message, PublicKey, SecretKey};
 
 use sluice_consensus::secp::BatchVerifier;
 
@@ -38,7 +38,7 @@ fn secret(i: u64) -> SecretKey {
     let mut k = [0x11u8; 32];
     k[..8].copy_from_slice(&(i + 1).to_le_bytes());
     // Non-zero and far below the curve order (high bytes 0x11): always a valid key.
-    SecretKey::from_slice(&k).expect("constant in-range key")
+    SecretKey::from_secret_bytes(k).expect("constant in-range key")
 }
 
 /// Times `f` over the set of `n` items repeatedly for at least `budget`; µs per item.
@@ -66,30 +66,30 @@ pub fn measure(budget: Duration) -> SigCosts {
             let m = message(i);
             (
                 m,
-                SECP256K1.sign_ecdsa(&m, &sk),
-                PublicKey::from_secret_key(SECP256K1, &sk),
+                secp256k1::ecdsa::sign(m, &sk),
+                PublicKey::from_secret_key(&sk),
             )
         })
         .collect();
     let schnorr: Vec<(Message, schnorr::Signature, secp256k1::XOnlyPublicKey)> = (0..N as u64)
         .map(|i| {
-            let kp = Keypair::from_secret_key(SECP256K1, &secret(i));
+            let kp = Keypair::from_secret_key(&secret(i));
             let m = message(i);
             (
                 m,
-                SECP256K1.sign_schnorr_no_aux_rand(&m, &kp),
+                schnorr::sign_no_aux_rand(m.as_ref(), &kp),
                 kp.x_only_public_key().0,
             )
         })
         .collect();
     let ecdsa_us = time_per_item(N, budget, |i| {
         let (m, s, p) = &ecdsa[i];
-        SECP256K1.verify_ecdsa(m, s, p).is_ok()
+        secp256k1::ecdsa::verify(s, *m, p).is_ok()
     });
     // Schnorr: one batch of all N signatures through Sluice's BatchVerifier, repeated.
     let mut batch = BatchVerifier::with_capacity(N);
     for (i, (_, s, p)) in schnorr.iter().enumerate() {
-        batch.push(digest(i as u64), p.serialize(), s.serialize());
+        batch.push(digest(i as u64), p.to_byte_array(), s.to_byte_array());
     }
     let randomness = [7u8; 32];
     let schnorr_us = time_per_item(1, budget, |_| batch.verify(randomness).is_ok()) / N as f64;

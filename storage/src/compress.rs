@@ -338,8 +338,8 @@ mod tests {
     fn script_special_cases_roundtrip() {
         let p2pkh = hex::decode("76a914000102030405060708090a0b0c0d0e0f1011121388ac").unwrap();
         let p2sh = hex::decode("a914000102030405060708090a0b0c0d0e0f1011121387").unwrap();
-        let g = secp256k1::PublicKey::from_secret_key_global(
-            &secp256k1::SecretKey::from_slice(&[1; 32]).unwrap(),
+        let g = secp256k1::PublicKey::from_secret_key(
+            &secp256k1::SecretKey::from_secret_bytes([1; 32]).unwrap(),
         );
         let mut p2pk_c = vec![33];
         p2pk_c.extend_from_slice(&g.serialize());

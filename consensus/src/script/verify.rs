@@ -1,6 +1,6 @@
 //! Core's `VerifyScript`: scriptSig + scriptPubKey, P2SH, segwit v0 and taproot (BIP341/342).
 
-use secp256k1::{Parity, Scalar, XOnlyPublicKey, SECP256K1};
+use secp256k1::{Parity, Scalar, XOnlyPublicKey};
 
 use super::error::ScriptError;
 use super::flags::ScriptFlags;
@@ -60,7 +60,10 @@ pub fn check_tap_tweak(
     merkle_root: Option<&Hash256>,
     parity_odd: bool,
 ) -> bool {
-    let Ok(p) = XOnlyPublicKey::from_slice(internal) else {
+    let Some(p) = <[u8; 32]>::try_from(internal)
+        .ok()
+        .and_then(|b| XOnlyPublicKey::from_byte_array(b).ok())
+    else {
         return false;
     };
     let mut h = HashWriter::tagged(b"TapTweak");
@@ -73,10 +76,10 @@ pub fn check_tap_tweak(
     };
     // Same arithmetic as libsecp256k1's xonly_pubkey_tweak_add_check (Q = P + tG, compare x and
     // y parity), without parsing Q: that would cost a square root and cannot change the answer.
-    let Ok((q, parity)) = p.add_tweak(SECP256K1, &tweak) else {
+    let Ok((q, parity)) = p.add_tweak(&tweak) else {
         return false;
     };
-    q.serialize()[..] == *program && (parity == Parity::Odd) == parity_odd
+    q.to_byte_array()[..] == *program && (parity == Parity::Odd) == parity_odd
 }
 
 fn execute_witness_script<C: SignatureChecker + ?Sized>(

@@ -307,15 +307,11 @@ impl BatchVerifier {
 fn verify_item_singly(item: &Item) -> bool {
     match &item.msg {
         Msg::Digest(d) => {
-            let Ok(pk) = secp256k1::XOnlyPublicKey::from_slice(&item.pubkey) else {
+            let Ok(pk) = secp256k1::XOnlyPublicKey::from_byte_array(item.pubkey) else {
                 return false;
             };
-            let Ok(sig) = secp256k1::schnorr::Signature::from_slice(&item.sig) else {
-                return false;
-            };
-            secp256k1::SECP256K1
-                .verify_schnorr(&sig, &secp256k1::Message::from_digest(*d), &pk)
-                .is_ok()
+            let sig = secp256k1::schnorr::Signature::from_byte_array(item.sig);
+            secp256k1::schnorr::verify(&sig, d, &pk).is_ok()
         }
         Msg::Bytes(b) => verify_schnorr(b, &item.pubkey, &item.sig),
     }

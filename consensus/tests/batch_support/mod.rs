@@ -3,7 +3,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use secp256k1::{schnorr, Keypair, Message, XOnlyPublicKey, SECP256K1};
+use secp256k1::{schnorr, Keypair, XOnlyPublicKey};
 
 /// One signed item as the batch verifier takes it.
 #[derive(Clone, Copy, Debug)]
@@ -21,15 +21,15 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 pub fn signed_item(rng: &mut ChaCha8Rng) -> Item {
     let mut sk = [0u8; 32];
     rng.fill(&mut sk);
-    let kp = Keypair::from_seckey_slice(SECP256K1, &sk).expect("random key is valid");
+    let kp = Keypair::from_secret_bytes(sk).expect("random key is valid");
     let mut msg = [0u8; 32];
     rng.fill(&mut msg);
     let mut aux = [0u8; 32];
     rng.fill(&mut aux);
-    let sig = SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(msg), &kp, &aux);
+    let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &aux);
     Item {
         msg,
-        pubkey: kp.x_only_public_key().0.serialize(),
+        pubkey: kp.x_only_public_key().0.to_byte_array(),
         sig: *sig.as_ref(),
     }
 }
@@ -40,15 +40,11 @@ pub fn signed_items(rng: &mut ChaCha8Rng, n: usize) -> Vec<Item> {
 
 /// libsecp256k1's verdict on one item (the oracle).
 pub fn libsecp_valid(item: &Item) -> bool {
-    let Ok(pk) = XOnlyPublicKey::from_slice(&item.pubkey) else {
+    let Ok(pk) = XOnlyPublicKey::from_byte_array(item.pubkey) else {
         return false;
     };
-    let Ok(sig) = schnorr::Signature::from_slice(&item.sig) else {
-        return false;
-    };
-    SECP256K1
-        .verify_schnorr(&sig, &Message::from_digest(item.msg), &pk)
-        .is_ok()
+    let sig = schnorr::Signature::from_byte_array(item.sig);
+    secp256k1::schnorr::verify(&sig, &item.msg, &pk).is_ok()
 }
 
 pub fn batch_of(items: &[Item]) -> sluice_consensus::secp::BatchVerifier {

@@ -15,6 +15,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::key::{CompressedPublicKey, TapTweak};
 use bitcoin::opcodes::all as op;
 use bitcoin::script::{Builder, PushBytesBuf};
+use bitcoin::secp256k1::{All, Keypair, Message, Secp256k1, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
 use bitcoin::taproot::{LeafVersion, TapLeafHash, TaprootBuilder};
 use bitcoin::transaction::Version;
@@ -22,7 +23,9 @@ use bitcoin::{
     Amount, OutPoint, PublicKey, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
 };
 use rand::Rng;
-use secp256k1::{Keypair, Message, SecretKey, SECP256K1};
+
+/// rust-bitcoin's libsecp256k1 context, built once (its types are what rust-bitcoin takes).
+static SECP: std::sync::LazyLock<Secp256k1<All>> = std::sync::LazyLock::new(Secp256k1::new);
 
 /// Core's script verification flag bits (script/interpreter.h), the ones the kernel exposes.
 pub mod flags {
@@ -150,7 +153,7 @@ fn key<R: Rng>(rng: &mut R) -> SecretKey {
 }
 
 fn pubkey(k: &SecretKey) -> PublicKey {
-    PublicKey::new(k.public_key(SECP256K1))
+    PublicKey::new(k.public_key(&SECP))
 }
 
 fn push(data: &[u8]) -> PushBytesBuf {
@@ -312,14 +315,14 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
             )
         }
         Kind::P2trKey => {
-            let keypair = Keypair::from_secret_key(SECP256K1, &k);
+            let keypair = Keypair::from_secret_key(&SECP, &k);
             let (internal, _) = keypair.x_only_public_key();
-            let spk = ScriptBuf::new_p2tr(SECP256K1, internal, None);
+            let spk = ScriptBuf::new_p2tr(&SECP, internal, None);
             (spk, Signer::TaprootKey { keypair })
         }
         Kind::P2trScript => {
-            let internal_kp = Keypair::from_secret_key(SECP256K1, &key(rng));
-            let keypair = Keypair::from_secret_key(SECP256K1, &k);
+            let internal_kp = Keypair::from_secret_key(&SECP, &key(rng));
+            let keypair = Keypair::from_secret_key(&SECP, &k);
             let leaf = Builder::new()
                 .push_x_only_key(&keypair.x_only_public_key().0)
                 .push_opcode(op::OP_CHECKSIG)
@@ -329,7 +332,7 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
                 .add_leaf(1, leaf.clone())
                 .and_then(|b| b.add_leaf(1, other))
                 .expect("two leaves at depth 1")
-                .finalize(SECP256K1, internal_kp.x_only_public_key().0)
+                .finalize(&SECP, internal_kp.x_only_public_key().0)
                 .expect("complete tree");
             let control = info
                 .control_block(&(leaf.clone(), LeafVersion::TapScript))
@@ -356,7 +359,7 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
 }
 
 fn ecdsa_sig(k: &SecretKey, digest: [u8; 32], hash_type: u32) -> Vec<u8> {
-    let sig = SECP256K1.sign_ecdsa(&Message::from_digest(digest), k);
+    let sig = SECP.sign_ecdsa(&Message::from_digest(digest), k);
     let mut v = sig.serialize_der().to_vec();
     v.push(u8::try_from(hash_type & 0xff).expect("masked"));
     v
@@ -378,7 +381,7 @@ fn tap_hash_type<R: Rng>(rng: &mut R) -> TapSighashType {
 }
 
 fn schnorr_sig(kp: &Keypair, digest: [u8; 32], ty: TapSighashType) -> Vec<u8> {
-    let sig = SECP256K1.sign_schnorr_no_aux_rand(&Message::from_digest(digest), kp);
+    let sig = SECP.sign_schnorr_no_aux_rand(&Message::from_digest(digest), kp);
     let mut v = sig.serialize().to_vec();
     if ty != TapSighashType::Default {
         v.push(ty as u8);
@@ -443,7 +446,7 @@ fn sign<R: Rng>(rng: &mut R, tx: &mut Transaction, prevouts: &[TxOut], i: usize,
         }
         Signer::TaprootKey { keypair } => {
             let ty = tap_hash_type(rng);
-            let tweaked = keypair.tap_tweak(SECP256K1, None).to_keypair();
+            let tweaked = keypair.tap_tweak(&SECP, None).to_keypair();
             let digest = cache
                 .taproot_key_spend_signature_hash(i, &Prevouts::All(prevouts), ty)
                 .map_or([0u8; 32], Hash::to_byte_array);
