@@ -92,20 +92,26 @@ fn push_msg_of_32_bytes_is_push() {
 }
 
 #[test]
-fn non_32_byte_messages_take_the_own_verifier_on_the_small_path() {
+fn messages_of_any_length_agree_with_libsecp_on_both_paths() {
     use secp256k1::Keypair;
-    // libsecp256k1 0.29 cannot sign other lengths through the Rust API: sign a 32-byte
-    // message, then present it as 33 bytes (the signature must then fail) and as the same 32
-    // bytes through `push_msg` (it must pass).
     let kp = Keypair::from_secret_bytes([7; 32]).unwrap();
-    let msg = [9u8; 32];
-    let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &[0; 32]);
     let pk = kp.x_only_public_key().0.to_byte_array();
-    let mut longer = msg.to_vec();
-    longer.push(0);
+    let msgs: Vec<Vec<u8>> = [0usize, 1, 31, 32, 33, 100]
+        .iter()
+        .map(|&n| (0..n).map(|i| u8::try_from(i % 251).unwrap()).collect())
+        .collect();
     let mut b = BatchVerifier::new();
-    b.push_msg(&msg, pk, *sig.as_ref());
-    b.push_msg(&longer, pk, *sig.as_ref());
-    assert_eq!(verdict(b.verify([0; 32])), vec![1]);
-    assert_eq!(verdict(b.verify_equation([0; 32])), vec![1]);
+    let mut want_failing = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let sig = secp256k1::schnorr::sign_with_aux_rand(m, &kp, &[1; 32]);
+        b.push_msg(m, pk, *sig.as_ref());
+        // The same signature presented with one more byte of message must fail.
+        let mut longer = m.clone();
+        longer.push(0);
+        b.push_msg(&longer, pk, *sig.as_ref());
+        want_failing.push(2 * i + 1);
+    }
+    assert_eq!(verdict(b.verify([0; 32])), want_failing);
+    assert_eq!(verdict(b.verify_equation([0; 32])), want_failing);
+    assert_eq!(verdict(b.verify_singly()), want_failing);
 }

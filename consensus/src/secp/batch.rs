@@ -29,7 +29,7 @@ use super::field::Fe;
 use super::group::Affine;
 use super::msm::Terms;
 use super::scalar::Scalar;
-use super::schnorr::{challenge, split_sig, verify_parsed, verify_schnorr};
+use super::schnorr::{challenge, split_sig, verify_parsed};
 
 /// Groups this small are checked signature by signature while locating failures.
 const SINGLE_CHECK_MAX: usize = 4;
@@ -52,7 +52,7 @@ pub struct BatchFailure {
     pub failing: Vec<usize>,
 }
 
-/// The signed message: 32 bytes (the taproot case, which libsecp256k1 0.29 verifies) or any
+/// The signed message: 32 bytes (the taproot case, kept inline) or any
 /// other length (BIP340 allows them).
 #[derive(Clone, Debug)]
 enum Msg {
@@ -300,21 +300,15 @@ impl BatchVerifier {
     }
 }
 
-/// BIP340 verification of one item: libsecp256k1 for 32-byte messages (faster than
-/// [`verify_schnorr`], and the oracle anyway), [`verify_schnorr`] for other lengths, which
-/// libsecp256k1 0.29's API cannot take. Both reject keys that are not valid x-only keys,
+/// BIP340 verification of one item with libsecp256k1 (faster than [`super::verify_schnorr`], and the
+/// oracle anyway), messages of any length. Rejects keys that are not valid x-only keys,
 /// r ≥ p and s ≥ n.
 fn verify_item_singly(item: &Item) -> bool {
-    match &item.msg {
-        Msg::Digest(d) => {
-            let Ok(pk) = secp256k1::XOnlyPublicKey::from_byte_array(item.pubkey) else {
-                return false;
-            };
-            let sig = secp256k1::schnorr::Signature::from_byte_array(item.sig);
-            secp256k1::schnorr::verify(&sig, d, &pk).is_ok()
-        }
-        Msg::Bytes(b) => verify_schnorr(b, &item.pubkey, &item.sig),
-    }
+    let Ok(pk) = secp256k1::XOnlyPublicKey::from_byte_array(item.pubkey) else {
+        return false;
+    };
+    let sig = secp256k1::schnorr::Signature::from_byte_array(item.sig);
+    secp256k1::schnorr::verify(&sig, item.msg.as_slice(), &pk).is_ok()
 }
 
 /// Whether the random linear combination of the items' equations vanishes.
