@@ -300,9 +300,9 @@ impl BatchVerifier {
     }
 }
 
-/// BIP340 verification of one item with libsecp256k1 (faster than [`super::verify_schnorr`], and the
-/// oracle anyway), messages of any length. Rejects keys that are not valid x-only keys,
-/// r ≥ p and s ≥ n.
+/// BIP340 verification of one item with libsecp256k1 (faster than
+/// [`super::verify_schnorr`], and the oracle anyway), messages of any length. Rejects keys that
+/// are not valid x-only keys, r ≥ p and s ≥ n.
 fn verify_item_singly(item: &Item) -> bool {
     let Ok(pk) = secp256k1::XOnlyPublicKey::from_byte_array(item.pubkey) else {
         return false;
