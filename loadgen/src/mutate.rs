@@ -103,8 +103,11 @@ pub(crate) struct Ctx<'a> {
     pub spare: Vec<Owned>,
     /// The newest wallet coinbase (immature at `height`).
     pub immature_cb: Option<Owned>,
-    /// The wallet coinbase exactly 100 blocks below `height` (just mature).
+    /// The wallet coinbase exactly 100 blocks below `height` (just mature), unless `base_txs`
+    /// already spend it.
     pub just_mature_cb: Option<Owned>,
+    /// Whether `base_txs` spend the coinbase exactly 100 blocks below `height`.
+    pub base_spends_just_mature: bool,
     /// A wallet coin spent by an earlier block.
     pub spent_earlier: Option<Owned>,
     counter: std::cell::Cell<u64>,
@@ -303,13 +306,21 @@ pub fn mutate(chain_dir: &Path, out_dir: &Path) -> Result<Vec<Mutant>, LoadgenEr
     spare.truncate(16);
     let immature_cb = utxo
         .iter()
-        .filter(|(_, c)| c.coinbase && c.height + COINBASE_MATURITY > height)
+        .filter(|(op, c)| {
+            c.coinbase && c.height + COINBASE_MATURITY > height && !used.contains(*op)
+        })
         .filter_map(|(op, c)| owned(op, c))
         .max_by_key(|(op, c, _, _)| (c.height, op.txid));
     let just_mature_cb = utxo
         .iter()
-        .filter(|(_, c)| c.coinbase && c.height + COINBASE_MATURITY == height)
+        .filter(|(op, c)| {
+            // Not one the block's own transactions already spend: the twin must be valid.
+            c.coinbase && c.height + COINBASE_MATURITY == height && !used.contains(*op)
+        })
         .find_map(|(op, c)| owned(op, c));
+    let base_spends_just_mature = utxo
+        .iter()
+        .any(|(op, c)| c.coinbase && c.height + COINBASE_MATURITY == height && used.contains(op));
     let prev_times: Vec<u32> = blocks[..tip].iter().map(|b| b.header.time).collect();
     let ctx = Ctx {
         wallet: &wallet,
@@ -323,6 +334,7 @@ pub fn mutate(chain_dir: &Path, out_dir: &Path) -> Result<Vec<Mutant>, LoadgenEr
         spare,
         immature_cb,
         just_mature_cb,
+        base_spends_just_mature,
         spent_earlier,
         counter: std::cell::Cell::new(0),
     };

@@ -257,6 +257,10 @@ fn double_spend(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Block>
 
 fn immature(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
     // Twin: the coinbase exactly 100 blocks below (just mature).
+    if !broken && ctx.just_mature_cb.is_none() && ctx.base_spends_just_mature {
+        // The block's own transactions already spend it: that block is the boundary case.
+        return Ok(Some(ctx.with_txs(Vec::new())));
+    }
     let coin = if broken {
         ctx.immature_cb.as_ref()
     } else {

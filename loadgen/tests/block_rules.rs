@@ -90,3 +90,35 @@ fn generated_blocks_pass_rust_bitcoin_structure_checks_and_mutants_are_determini
         assert_eq!(x.twin, y.twin);
     }
 }
+
+/// No twin (a mutant with its rule just respected) spends an output twice: a twin must be a
+/// valid block, so a double spend would make Core reject it for the wrong reason.
+#[test]
+fn twins_never_spend_an_output_twice() {
+    use bitcoin::consensus::deserialize;
+    use std::collections::HashSet;
+    for (profile, seed, blocks) in [
+        ("legacy", 23, 104),
+        ("legacy", 23, 120),
+        ("mainnet-mix", 23, 110),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let chain = tmp.path().join("chain");
+        generate(&ChainSpec::new(profile, blocks, seed), &chain).unwrap();
+        for m in mutate(&chain, &tmp.path().join("m")).unwrap() {
+            let Some(twin) = &m.twin else { continue };
+            let block: bitcoin::Block = deserialize(twin).unwrap();
+            let mut spent = HashSet::new();
+            for tx in block.txdata.iter().skip(1) {
+                for input in &tx.input {
+                    assert!(
+                        spent.insert(input.previous_output),
+                        "{profile} seed {seed} ({blocks} blocks): twin of {} spends {} twice",
+                        m.label.rule,
+                        input.previous_output
+                    );
+                }
+            }
+        }
+    }
+}

@@ -128,6 +128,13 @@ fn legacy_chain_and_mutants() {
     check_profile("legacy", 120, 13);
 }
 
+/// A chain whose tip block already spends the coinbase maturing at its height: the
+/// immature-coinbase twin once spent that coinbase a second time, and Core rejected it.
+#[test]
+fn twin_when_the_tip_spends_the_just_mature_coinbase() {
+    check_profile("legacy", 104, 0);
+}
+
 #[test]
 fn utxo_heavy_chain_and_mutants() {
     check_profile("utxo-heavy", 115, 14);
