@@ -52,8 +52,8 @@ pub struct BatchFailure {
     pub failing: Vec<usize>,
 }
 
-/// The signed message: 32 bytes (the taproot case, kept inline) or any
-/// other length (BIP340 allows them).
+/// The signed message: 32 bytes (taproot's case, stored without an allocation) or any other
+/// length (BIP340 allows them).
 #[derive(Clone, Debug)]
 enum Msg {
     Digest([u8; 32]),
