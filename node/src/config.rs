@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use sluice_consensus::chain::Network;
+use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
 
@@ -46,6 +47,9 @@ pub struct NodeConfig {
     pub checkpoint_blocks: u64,
     pub checkpoint_secs: u64,
     pub muhash: bool,
+    /// Parsed ECDSA public keys remembered across blocks (about 100 bytes each; 0 turns the
+    /// memo off).
+    pub key_cache_entries: usize,
     pub progress: bool,
 }
 
@@ -63,6 +67,7 @@ impl Default for NodeConfig {
             checkpoint_blocks: 2000,
             checkpoint_secs: 30,
             muhash: true,
+            key_cache_entries: DEFAULT_KEY_CACHE_ENTRIES,
             progress: true,
         }
     }
@@ -92,6 +97,9 @@ pub struct ConfigFlags {
     pub checkpoint_blocks: Option<u64>,
     #[arg(long)]
     pub checkpoint_secs: Option<u64>,
+    /// Parsed ECDSA keys to remember (0: none).
+    #[arg(long)]
+    pub key_cache_entries: Option<usize>,
     /// Do not maintain the UTXO set's MuHash.
     #[arg(long)]
     pub no_muhash: bool,
@@ -135,7 +143,8 @@ impl NodeConfig {
             queue_depth,
             batch_target,
             checkpoint_blocks,
-            checkpoint_secs
+            checkpoint_secs,
+            key_cache_entries
         );
         if flags.no_muhash {
             c.muhash = false;
@@ -165,6 +174,7 @@ impl NodeConfig {
             },
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             muhash: self.muhash,
+            key_cache_entries: self.key_cache_entries,
             progress: self.progress,
         }
     }
@@ -180,7 +190,7 @@ mod tests {
         let p = dir.path().join("sluice.toml");
         std::fs::write(
             &p,
-            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\n",
+            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\nkey_cache_entries = 10\n",
         )
         .unwrap();
         let flags = ConfigFlags {
@@ -197,6 +207,7 @@ mod tests {
         let ic = c.import_config();
         assert_eq!(ic.cache_bytes, 64 << 20);
         assert_eq!(ic.shell.script_workers, 5);
+        assert_eq!(ic.key_cache_entries, 10);
     }
 
     #[test]

@@ -34,19 +34,25 @@ pub struct BitcoinStages {
     pub overlay: Mutex<Overlay<OutPoint, Coin>>,
     pub chain: ChainSnapshot,
     /// Parsed ECDSA keys, shared by every script worker and kept across blocks (keys repeat
-    /// within and between blocks; parsing one costs a square root).
-    pub keys: PubkeyCache,
+    /// within and between blocks; parsing one costs a square root). `None`: no memo.
+    pub keys: Option<PubkeyCache>,
 }
 
 impl BitcoinStages {
+    /// `key_cache_entries` bounds the memo of parsed ECDSA keys (0: no memo).
     #[must_use]
-    pub fn new(params: Params, store: ChainStore, chain: ChainSnapshot) -> Self {
+    pub fn new(
+        params: Params,
+        store: ChainStore,
+        chain: ChainSnapshot,
+        key_cache_entries: usize,
+    ) -> Self {
         Self {
             params,
             store: RwLock::new(store),
             overlay: Mutex::new(Overlay::default()),
             chain,
-            keys: PubkeyCache::default(),
+            keys: (key_cache_entries > 0).then(|| PubkeyCache::new(key_cache_entries)),
         }
     }
 }
@@ -263,7 +269,7 @@ impl Stages for BitcoinStages {
                         &pre,
                         flags,
                         SchnorrMode::Defer(&mut items),
-                        Some(&self.keys),
+                        self.keys.as_ref(),
                     )
                     .map_err(script_reject)?;
                 }

@@ -82,7 +82,12 @@ pub fn import(cfg: &ImportConfig, paths: &[PathBuf]) -> Result<ImportReport, Imp
     );
     let snapshot = ChainSnapshot::default();
     snapshot.set(0, info(&params.genesis_header()));
-    let stages = Arc::new(BitcoinStages::new(params.clone(), store, snapshot.clone()));
+    let stages = Arc::new(BitcoinStages::new(
+        params.clone(),
+        store,
+        snapshot.clone(),
+        cfg.key_cache_entries,
+    ));
     let files = expand(paths)?;
     let bar = if cfg.progress {
         let b = ProgressBar::new(0);

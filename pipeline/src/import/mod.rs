@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sluice_consensus::chain::Network;
 use sluice_consensus::hash::Hash256;
+use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
 
 use crate::engine::{PipelineStats, ShellConfig};
 
@@ -25,6 +26,8 @@ pub struct ImportConfig {
     pub cache_bytes: usize,
     /// Keep Core's MuHash of the UTXO set up to date.
     pub muhash: bool,
+    /// Parsed ECDSA keys the script stage remembers (about 100 bytes each; 0: none).
+    pub key_cache_entries: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -44,6 +47,7 @@ impl ImportConfig {
             },
             cache_bytes: 512 << 20,
             muhash: true,
+            key_cache_entries: DEFAULT_KEY_CACHE_ENTRIES,
             progress: false,
         }
     }
