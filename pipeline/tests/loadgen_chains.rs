@@ -142,3 +142,29 @@ fn legacy_chain_mutants_and_twins() {
 fn utxo_heavy_chain_mutants_and_twins() {
     check_profile("utxo-heavy", 115, 14);
 }
+
+/// The memo of parsed ECDSA keys changes no result: off, one entry (cleared on every new key)
+/// and the default give the same tip, UTXO count and MuHash.
+#[test]
+fn key_memo_size_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain_dir = tmp.path().join("chain");
+    let spec = ChainSpec {
+        profile: "legacy".to_owned(),
+        blocks: 110,
+        seed: 13,
+        target_weight: TEST_WEIGHT,
+        threads: 2,
+    };
+    let manifest = generate(&spec, &chain_dir).unwrap();
+    let mut results = Vec::new();
+    for entries in [0, 1, 65_536] {
+        let mut c = cfg(tmp.path().join(format!("keys-{entries}")));
+        c.key_cache_entries = entries;
+        let r = import(&c, std::slice::from_ref(&chain_dir)).unwrap();
+        assert!(r.rejected.is_empty(), "{entries}: {:?}", r.rejected);
+        assert_eq!(r.tip_hex(), manifest.tip_hash);
+        results.push((r.tip_hash, r.utxo_count, r.muhash));
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+}
