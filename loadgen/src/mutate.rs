@@ -202,15 +202,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// The block at this height on the prefix with coinbase `cb` and then `txs`.
+    pub(crate) fn assemble(&self, cb: &CoinbaseSpec, txs: Vec<Transaction>) -> Block {
+        block::assemble(self.prefix.block_hash(), block_time(self.height), cb, txs)
+    }
+
+    /// The base transactions plus `extra`, under the usual coinbase.
     pub(crate) fn with_txs(&self, extra: Vec<Transaction>) -> Block {
         let mut txs = self.base_txs.clone();
         txs.extend(extra);
-        block::assemble(
-            self.prefix.block_hash(),
-            block_time(self.height),
-            &self.coinbase(),
-            txs,
-        )
+        self.assemble(&self.coinbase(), txs)
     }
 }
 

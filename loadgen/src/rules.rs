@@ -11,7 +11,7 @@ use bitcoin::opcodes::all::{OP_CHECKSIG, OP_DROP};
 use bitcoin::script::{Builder, PushBytesBuf};
 use bitcoin::{Amount, Block, OutPoint, ScriptBuf, Sequence, Transaction, TxOut, Txid, Witness};
 
-use crate::block::{self, block_time, median_time_past, MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT};
+use crate::block::{self, median_time_past, MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT};
 use crate::mutate::{mutant_err, Ctx};
 use crate::sign::Spend;
 use crate::wallet::SpendKind;
@@ -300,12 +300,7 @@ fn outputs_exceed(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Bloc
 fn coinbase_over(ctx: &Ctx<'_>, _rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
     let mut cb = ctx.coinbase();
     cb.value += u64::from(broken);
-    Ok(Some(block::assemble(
-        ctx.prefix.block_hash(),
-        block_time(ctx.height),
-        &cb,
-        ctx.base_txs.clone(),
-    )))
+    Ok(Some(ctx.assemble(&cb, ctx.base_txs.clone())))
 }
 
 fn bad_merkle(ctx: &Ctx<'_>, _rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
@@ -338,12 +333,7 @@ fn merkle_dup(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Block>, 
     if txs.len() % 2 == 1 {
         txs.push(extra(2)?);
     }
-    let mut b = block::assemble(
-        ctx.prefix.block_hash(),
-        block_time(ctx.height),
-        &ctx.coinbase(),
-        txs,
-    );
+    let mut b = ctx.assemble(&ctx.coinbase(), txs);
     if broken {
         let root = b.header.merkle_root;
         if let Some(last) = b.txdata.last().cloned() {
@@ -367,12 +357,7 @@ fn bad_commitment(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Bloc
     if broken {
         cb.commitment_override = Some(sha256::Hash::hash(b"bad commitment").to_byte_array());
     }
-    Ok(Some(block::assemble(
-        ctx.prefix.block_hash(),
-        block_time(ctx.height),
-        &cb,
-        txs,
-    )))
+    Ok(Some(ctx.assemble(&cb, txs)))
 }
 
 fn weight_over(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
@@ -469,12 +454,7 @@ fn sigops_over(ctx: &Ctx<'_>, rule: &str, broken: bool) -> Result<Option<Block>,
 fn bad_bip34(ctx: &Ctx<'_>, _rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
     let mut cb = ctx.coinbase();
     cb.bip34_height += u32::from(broken);
-    Ok(Some(block::assemble(
-        ctx.prefix.block_hash(),
-        block_time(ctx.height),
-        &cb,
-        ctx.base_txs.clone(),
-    )))
+    Ok(Some(ctx.assemble(&cb, ctx.base_txs.clone())))
 }
 
 fn bad_pow(ctx: &Ctx<'_>, _rule: &str, broken: bool) -> Result<Option<Block>, LoadgenError> {
