@@ -140,15 +140,10 @@ fn pubkey_len_ok(pubkey: &[u8]) -> bool {
     }
 }
 
-/// ECDSA verification as Core's `CPubKey::Verify`: lax DER parse, normalise S, verify.
+/// ECDSA verification as Core's `CPubKey::Verify`: lax DER parse, normalise S, verify. The key
+/// is parsed through `keys` when given (a memo that changes no verdict).
 #[must_use]
-pub fn verify_ecdsa_lax(sighash: &Hash256, der_sig: &[u8], pubkey: &[u8]) -> bool {
-    verify_ecdsa_lax_cached(sighash, der_sig, pubkey, None)
-}
-
-/// [`verify_ecdsa_lax`] with the key parsed through `keys` when given.
-#[must_use]
-pub fn verify_ecdsa_lax_cached(
+pub fn verify_ecdsa_lax(
     sighash: &Hash256,
     der_sig: &[u8],
     pubkey: &[u8],
@@ -223,7 +218,7 @@ impl SignatureChecker for TxSignatureChecker<'_, '_, '_> {
             }
             _ => legacy_sighash(self.tx, self.input_index, script_code, hash_type),
         };
-        verify_ecdsa_lax_cached(&sighash, der, pubkey, self.keys)
+        verify_ecdsa_lax(&sighash, der, pubkey, self.keys)
     }
 
     fn check_schnorr(
