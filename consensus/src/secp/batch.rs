@@ -246,7 +246,7 @@ struct Pending {
 impl BatchVerifier {
     /// Decodes every item, pushing to `failing` those single verification rejects for their
     /// encoding alone: key or r ≥ p or not an x on the curve, s ≥ n. All square roots (each
-    /// distinct key once, every R) are computed together, two at a time.
+    /// distinct key once, every R) are computed together, `group::SQRT_LANES` at a time.
     fn parse_all(&self, failing: &mut Vec<usize>) -> Vec<Parsed> {
         // Keys repeat within blocks (address reuse, consolidations): lift each one once. A
         // BTreeMap, not a HashMap, so no OS randomness is involved.
