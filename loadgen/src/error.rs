@@ -9,6 +9,8 @@ pub enum LoadgenError {
     UnknownProfile { name: String, known: String },
     #[error("zero blocks requested: a chain needs at least one block")]
     ZeroBlocks,
+    #[error("{0} blocks requested: at most 1,000,000 (block times must fit 32 bits)")]
+    TooManyBlocks(u32),
     #[error("zero threads requested")]
     ZeroThreads,
     #[error("target weight {0} is outside 4,000..=4,000,000 WU")]

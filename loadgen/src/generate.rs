@@ -160,10 +160,16 @@ pub(crate) fn aux_seed(seed: u64, height: u32, index: usize) -> [u8; 32] {
     sha256::Hash::hash(&d).to_byte_array()
 }
 
+/// Longest chain generated: block times (genesis + 600 s per block) must fit a u32.
+pub const MAX_BLOCKS: u32 = 1_000_000;
+
 fn check_spec(spec: &ChainSpec) -> Result<Profile, LoadgenError> {
     let profile = Profile::by_name(&spec.profile)?;
     if spec.blocks == 0 {
         return Err(LoadgenError::ZeroBlocks);
+    }
+    if spec.blocks > MAX_BLOCKS {
+        return Err(LoadgenError::TooManyBlocks(spec.blocks));
     }
     if spec.threads == 0 {
         return Err(LoadgenError::ZeroThreads);

@@ -282,12 +282,17 @@ pub fn mutate(chain_dir: &Path, out_dir: &Path) -> Result<Vec<Mutant>, LoadgenEr
         let mut inv = 0u64;
         for i in &tx.input {
             used.insert(i.previous_output);
-            inv += utxo
-                .get(&i.previous_output)
-                .map_or(0, |c| c.out.value.to_sat());
+            inv = inv.saturating_add(
+                utxo.get(&i.previous_output)
+                    .map_or(0, |c| c.out.value.to_sat()),
+            );
         }
-        let outv: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
-        base_fees += inv.saturating_sub(outv);
+        // Saturating: a hand-made chain directory may hold any amounts.
+        let outv = tx
+            .output
+            .iter()
+            .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+        base_fees = base_fees.saturating_add(inv.saturating_sub(outv));
     }
     let owned = |op: &OutPoint, c: &Coin| {
         wallet

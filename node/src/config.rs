@@ -114,8 +114,10 @@ impl NodeConfig {
     /// # Errors
     /// Unreadable file or invalid TOML / unknown fields.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(toml::from_str(&text)?)
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
     }
 
     /// The file (if any) with flags applied on top.

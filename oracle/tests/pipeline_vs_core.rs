@@ -96,7 +96,8 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
     assert!(compared > 0);
     drop(store);
 
-    // Every mutant: same verdict and reason; every twin accepted by both.
+    // Every mutant: same verdict and reason; every twin accepted by Sluice (Core's verdict on
+    // the twins is checked in loadgen_vs_core).
     let (_, chain) = read_chain(&chain_dir).unwrap();
     let chain: Vec<Vec<u8>> = chain.iter().map(serialize).collect();
     let tip_h = chain.len() - 1;

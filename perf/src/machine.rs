@@ -41,8 +41,9 @@ impl Machine {
     }
 }
 
-/// The git commit of the source tree `perf` was built from, with "-dirty" when the tree has
-/// uncommitted changes; "unknown" outside a git checkout.
+/// The git commit of the source tree `perf` was built from, read when the report is written (so
+/// a commit made after the build shows up here), with "-dirty" when the tree has uncommitted
+/// changes; "unknown" outside a git checkout.
 #[must_use]
 pub fn commit() -> String {
     let dir = env!("CARGO_MANIFEST_DIR");
@@ -80,6 +81,13 @@ mod tests {
         assert!(m.logical_cores >= 1);
         assert!(m.memory_bytes > 0);
         assert_ne!(m.cpu, "");
-        assert!(commit().len() >= 7);
+        // The tests run inside the repository, so git must name a real commit.
+        let c = commit();
+        assert_ne!(c, "unknown");
+        let hash = c.trim_end_matches("-dirty");
+        assert!(
+            hash.len() >= 7 && hash.chars().all(|ch| ch.is_ascii_hexdigit()),
+            "{c}"
+        );
     }
 }

@@ -146,6 +146,7 @@ fn run_race_block(
     threads: usize,
     runs: usize,
 ) -> anyhow::Result<BlockRace> {
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
     let inputs = BlockInputs::load(block, spent)?;
     let n = inputs.input_count();
     let pool = rayon::ThreadPoolBuilder::new()

@@ -36,7 +36,9 @@ fn network(n: Network) -> SluiceNetwork {
 pub fn run(config: &EngineConfig) -> anyhow::Result<EngineRun> {
     let chain = ChainFiles::open(&config.chain)?;
     let mut cfg = ImportConfig::new(network(chain.network), config.data_dir.join("sluice"));
+    // The same thread budget as Core's: script and batch workers both sized to `threads`.
     cfg.shell.script_workers = config.threads.max(1);
+    cfg.shell.batch_workers = config.threads.max(1);
     cfg.cache_bytes = CACHE_BYTES;
     cfg.muhash = false;
     cfg.progress = false;
