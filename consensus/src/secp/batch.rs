@@ -29,7 +29,7 @@ use super::field::Fe;
 use super::group::Affine;
 use super::msm::Terms;
 use super::scalar::Scalar;
-use super::schnorr::{challenge, split_sig, verify_parsed};
+use super::schnorr::{challenge, split_sig};
 
 /// Groups this small are checked signature by signature while locating failures.
 const SINGLE_CHECK_MAX: usize = 4;
@@ -84,7 +84,6 @@ struct Parsed {
     key: usize,
     p: Affine,
     r: Affine,
-    r_x: Fe,
     s: Scalar,
     e: Scalar,
 }
@@ -182,7 +181,7 @@ impl BatchVerifier {
         let mut failing = Vec::new();
         let parsed = self.parse_all(&mut failing);
         let coeffs = self.coefficients(&randomness);
-        locate(&parsed, &coeffs, &mut failing);
+        locate(&parsed, &self.items, &coeffs, &mut failing);
         if failing.is_empty() {
             Ok(())
         } else {
@@ -239,7 +238,6 @@ struct Pending {
     index: usize,
     key: usize,
     r: usize,
-    r_x: Fe,
     s: Scalar,
 }
 
@@ -267,7 +265,6 @@ impl BatchVerifier {
                         index,
                         key,
                         r: xs.len() - 1,
-                        r_x,
                         s,
                     });
                 }
@@ -291,7 +288,6 @@ impl BatchVerifier {
                 key: it.key,
                 p: *p,
                 r: *r,
-                r_x: it.r_x,
                 s: it.s,
                 e: challenge(&r_bytes, &item.pubkey, item.msg.as_slice()),
             });
@@ -324,7 +320,10 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
     let mut terms = Terms::with_capacity(3 * items.len() + 2);
     let mut s_sum = Scalar::ZERO;
     for it in items {
-        let a_u = coeffs.get(it.index).copied().unwrap_or(1);
+        // Every item has its own coefficient; a shared fallback would let errors cancel.
+        let Some(&a_u) = coeffs.get(it.index) else {
+            return false;
+        };
         let a = Scalar::from_u128(a_u);
         s_sum = s_sum.add(&a.mul(&it.s));
         terms.push_u128(&it.r, true, a_u);
@@ -347,35 +346,72 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
 }
 
 /// Appends the indices of the invalid items to `failing`.
-fn locate(items: &[Parsed], coeffs: &[u128], failing: &mut Vec<usize>) {
+fn locate(items: &[Parsed], src: &[Item], coeffs: &[u128], failing: &mut Vec<usize>) {
     if items.len() <= SINGLE_CHECK_MAX {
-        check_singly(items, failing);
+        check_singly(items, src, failing);
     } else if !batch_holds(items, coeffs) {
-        locate_known_failing(items, coeffs, failing);
+        locate_known_failing(items, src, coeffs, failing);
     }
 }
 
 /// Like [`locate`] for a group already known to fail. The equation is linear in the items with
 /// fixed coefficients, so when the left half holds the right half must fail and is not
-/// re-checked.
-fn locate_known_failing(items: &[Parsed], coeffs: &[u128], failing: &mut Vec<usize>) {
+/// re-checked. Fails closed: if the single checks of a group the equation rejected all pass,
+/// every item of the group is reported (a disagreement is a bug, never a reason to accept).
+fn locate_known_failing(items: &[Parsed], src: &[Item], coeffs: &[u128], failing: &mut Vec<usize>) {
     if items.len() <= SINGLE_CHECK_MAX {
-        check_singly(items, failing);
+        if check_singly(items, src, failing) == 0 {
+            failing.extend(items.iter().map(|it| it.index));
+        }
         return;
     }
     let (left, right) = items.split_at(items.len() / 2);
     if batch_holds(left, coeffs) {
-        locate_known_failing(right, coeffs, failing);
+        locate_known_failing(right, src, coeffs, failing);
     } else {
-        locate_known_failing(left, coeffs, failing);
-        locate(right, coeffs, failing);
+        locate_known_failing(left, src, coeffs, failing);
+        locate(right, src, coeffs, failing);
     }
 }
 
-fn check_singly(items: &[Parsed], failing: &mut Vec<usize>) {
+/// Checks each item with libsecp256k1 (the oracle) and returns how many failed.
+fn check_singly(items: &[Parsed], src: &[Item], failing: &mut Vec<usize>) -> usize {
+    let before = failing.len();
     for it in items {
-        if !verify_parsed(&it.p, &it.r_x, &it.s, &it.e) {
+        if !src.get(it.index).is_some_and(verify_item_singly) {
             failing.push(it.index);
         }
+    }
+    failing.len() - before
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// If the equation rejects a group whose items libsecp256k1 accepts one by one (only an
+    /// arithmetic bug could do that), the group is reported, not accepted.
+    #[test]
+    fn disagreement_between_equation_and_single_checks_fails_closed() {
+        let kp = secp256k1::Keypair::from_secret_bytes([5; 32]).unwrap();
+        let pk = kp.x_only_public_key().0.to_byte_array();
+        let mut bv = BatchVerifier::new();
+        for i in 0..8u8 {
+            let msg = [i; 32];
+            let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &[0; 32]);
+            bv.push(msg, pk, sig.to_byte_array());
+        }
+        let mut failing = Vec::new();
+        let mut parsed = bv.parse_all(&mut failing);
+        assert!(failing.is_empty());
+        let coeffs = bv.coefficients(&[1; 32]);
+        locate(&parsed, &bv.items, &coeffs, &mut failing);
+        assert!(failing.is_empty(), "valid batch");
+        // A wrong challenge for item 6 stands in for a bug: the equation now fails while every
+        // signature is valid.
+        parsed[6].e = parsed[6].e.add(&Scalar::ONE);
+        locate(&parsed, &bv.items, &coeffs, &mut failing);
+        assert!(failing.contains(&6), "{failing:?}");
     }
 }
