@@ -151,6 +151,20 @@ fn create_db_atomically(dir: &Path, db_path: &Path) -> Result<()> {
         .map_err(io_at(dir))
 }
 
+/// The first non-empty heap, index or journal file in `dir`, if any.
+fn leftover_store_file(dir: &Path) -> Result<Option<String>> {
+    for e in fs::read_dir(dir).map_err(io_at(dir))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with("heap") && name.ends_with(".dat")
+            || name.starts_with("utxo") && name.ends_with(".idx")
+            || name.starts_with("journal-");
+        if ours && e.metadata().map_or(true, |m| m.len() > 0) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
 impl ChainStore {
     /// Opens or creates the store in `dir`, finishing an interrupted checkpoint if needed.
     pub fn open(dir: &Path, config: &StoreConfig) -> Result<Self> {
@@ -159,6 +173,16 @@ impl ChainStore {
         // redb takes an exclusive flock on its file: it is the store's directory lock, held for
         // as long as the ChainStore lives (the mmap soundness argument relies on it).
         if !db_path.exists() {
+            // A store starts with its database, so UTXO files without one mean the database
+            // was lost: starting afresh would truncate them. Refuse instead.
+            if let Some(name) = leftover_store_file(dir)? {
+                return Err(corrupt(
+                    &db_path,
+                    format!(
+                        "missing, but {name} holds data; refusing to start a new store over it"
+                    ),
+                ));
+            }
             create_db_atomically(dir, &db_path)?;
         }
         let database = Database::create(&db_path).map_err(|e| match e {

@@ -182,3 +182,23 @@ fn flipped_journal_byte_is_detected() {
     let msg = is_corrupt(ChainStore::open(dir.path(), &config(1 << 20)));
     assert!(msg.contains("journal"), "{msg}");
 }
+
+#[test]
+fn lost_database_is_refused_and_coins_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = build(dir.path());
+    let heap = dir.path().join("heap.dat");
+    let heap_before = std::fs::read(&heap).unwrap();
+    std::fs::rename(dir.path().join("index.redb"), dir.path().join("moved.redb")).unwrap();
+    let msg = is_corrupt(ChainStore::open(dir.path(), &config(1 << 20)));
+    assert!(msg.contains("index.redb"), "{msg}");
+    assert_eq!(
+        std::fs::read(&heap).unwrap(),
+        heap_before,
+        "heap left untouched"
+    );
+    // Putting the database back restores the store.
+    std::fs::rename(dir.path().join("moved.redb"), dir.path().join("index.redb")).unwrap();
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    read_all(&mut store, &model).unwrap();
+}
