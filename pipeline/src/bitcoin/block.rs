@@ -86,9 +86,16 @@ impl BlockReject {
 
 impl From<sluice_consensus::chain::BlockError> for BlockReject {
     fn from(e: sluice_consensus::chain::BlockError) -> Self {
-        Self::Consensus {
-            mutation: e.is_mutation(),
-            reason: e.to_string(),
+        match e {
+            // The pipeline's own ancestor view has a gap: an internal fault, which must stop
+            // the import rather than mark a possibly valid block invalid for good.
+            sluice_consensus::chain::BlockError::MissingAncestor(_) => {
+                Self::Storage(format!("chain snapshot: {e}"))
+            }
+            e => Self::Consensus {
+                mutation: e.is_mutation(),
+                reason: e.to_string(),
+            },
         }
     }
 }
@@ -96,5 +103,22 @@ impl From<sluice_consensus::chain::BlockError> for BlockReject {
 impl From<sluice_storage::StoreError> for BlockReject {
     fn from(e: sluice_storage::StoreError) -> Self {
         Self::Storage(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_consensus::chain::{BlockError, MissingAncestor};
+
+    #[test]
+    fn a_gap_in_the_ancestor_view_is_not_a_consensus_verdict() {
+        let r = BlockReject::from(BlockError::MissingAncestor(MissingAncestor(5)));
+        assert!(matches!(r, BlockReject::Storage(_)), "{r:?}");
+        let r = BlockReject::from(BlockError::BadMerkleRoot);
+        assert!(
+            matches!(r, BlockReject::Consensus { mutation: true, .. }),
+            "{r:?}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use sluice_consensus::chain::block_check::{check_block_with, CheckBlockOptions};
 use sluice_consensus::chain::tx_inputs::{bip30_applies, check_bip30, check_block_spends};
 use sluice_consensus::chain::{contextual_check_block, Params};
 use sluice_consensus::coin::{Coin, OutPoint};
-use sluice_consensus::hash::{sha256d_many, Hash256};
+use sluice_consensus::hash::{sha256d_many, to_display_hex, Hash256};
 use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
 use sluice_consensus::script::{verify_input_cached, MAX_SCRIPT_SIZE};
@@ -102,6 +102,15 @@ impl Stages for BitcoinStages {
     fn parse(&self, job: BlockJob) -> Result<Parsed, BlockReject> {
         let block = Block::parse(&job.bytes)
             .map_err(|e| BlockReject::consensus(format!("bad-blk-decode ({e})")))?;
+        // The bytes must be the block the tree scheduled (they may have been re-read from a
+        // file since): anything else is an I/O fault, not a verdict on this block.
+        if block.header.block_hash() != job.hash {
+            return Err(BlockReject::Storage(format!(
+                "bytes read for block {} hash to {}",
+                to_display_hex(&job.hash),
+                to_display_hex(&block.header.block_hash())
+            )));
+        }
         let txids = txids(&block);
         let (root, mutated) = merkle_root(&txids);
         if root != block.header.merkle_root {
@@ -381,4 +390,30 @@ fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Vec<usize> {
         .into_iter()
         .filter_map(|i| items.get(i).map(|(owner, _)| *owner))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sluice_storage::StoreConfig;
+
+    #[test]
+    fn bytes_of_another_block_are_an_io_fault_not_a_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = Params::regtest();
+        let store = ChainStore::open(dir.path(), &StoreConfig::default()).unwrap();
+        let stages = BitcoinStages::new(params.clone(), store, ChainSnapshot::default(), 0);
+        let bytes: std::sync::Arc<[u8]> = params.genesis_block().into();
+        let job = |hash| BlockJob {
+            bytes: bytes.clone(),
+            hash,
+            height: 0,
+        };
+        assert!(stages.parse(job(params.genesis_hash)).is_ok());
+        match stages.parse(job([7; 32])) {
+            Err(BlockReject::Storage(msg)) => assert!(msg.contains("hash to"), "{msg}"),
+            other => panic!("expected a storage fault, got {other:?}"),
+        }
+    }
 }
