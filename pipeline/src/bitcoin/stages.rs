@@ -386,10 +386,12 @@ fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Vec<usize> {
         .err()
         .map(|f| f.failing)
         .unwrap_or_default();
-    failing
-        .into_iter()
-        .filter_map(|i| items.get(i).map(|(owner, _)| *owner))
-        .collect()
+    let owners: Option<Vec<usize>> = failing
+        .iter()
+        .map(|&i| items.get(i).map(|(owner, _)| *owner))
+        .collect();
+    // A failing index that names no item is a bug: fail every block of the batch.
+    owners.unwrap_or_else(|| items.iter().map(|(owner, _)| *owner).collect())
 }
 
 #[cfg(test)]

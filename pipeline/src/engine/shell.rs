@@ -380,7 +380,14 @@ fn spawn_batch<S: Stages>(
                 });
             }
             let (slots, blocks): (Vec<usize>, Vec<S::Checked>) = live.into_iter().unzip();
-            for (slot, res) in slots.into_iter().zip(stages.batch_verify(blocks)) {
+            let results = stages.batch_verify(blocks);
+            // One verdict per block, or a placeholder would pass a block on unverified.
+            assert_eq!(
+                results.len(),
+                slots.len(),
+                "batch_verify must judge every block"
+            );
+            for (slot, res) in slots.into_iter().zip(results) {
                 if let Some(env) = out.get_mut(slot) {
                     env.body = match res {
                         Ok(v) => Body::Live(v),
