@@ -31,6 +31,8 @@ pub enum StoreError {
     NoUndo(Hash256),
     #[error("undo data of block {} does not match the UTXO set: {what}", to_display_hex(.hash))]
     UndoMismatch { hash: Hash256, what: String },
+    #[error("an earlier error interrupted a block half-applied; reopen the store (it resumes from the last checkpoint)")]
+    Poisoned,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

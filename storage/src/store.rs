@@ -116,6 +116,9 @@ pub struct ChainStore {
     pub(crate) pending_blocks: HashMap<Hash256, BlockIndexEntry>,
     pub(crate) pending_chain: BTreeMap<u32, Option<Hash256>>,
     pub(crate) pending_undo: HashMap<Hash256, BlockUndo>,
+    /// Set when an error interrupts a block after it began changing the set: the in-memory
+    /// state is then neither block's, so nothing more may be applied or checkpointed.
+    pub(crate) poisoned: bool,
 }
 
 fn journal_path(dir: &Path, gen: u64) -> PathBuf {
@@ -317,6 +320,7 @@ impl ChainStore {
             pending_blocks: HashMap::new(),
             pending_chain: BTreeMap::new(),
             pending_undo: HashMap::new(),
+            poisoned: false,
         })
     }
 
@@ -389,7 +393,9 @@ impl ChainStore {
 
     /// Connects the block at `height` (must be tip + 1): spends `spends` (in input order; a
     /// spend may consume a coin from `creates`), then adds the unspent `creates`. Checks every
-    /// spend before changing anything, so an error leaves the set untouched.
+    /// spend before changing anything, so a missing coin leaves the set untouched; an I/O or
+    /// corruption error after that poisons the store ([`StoreError::Poisoned`] from then on;
+    /// reopening resumes from the last checkpoint).
     pub fn connect_block(
         &mut self,
         height: u32,
@@ -397,6 +403,9 @@ impl ChainStore {
         spends: &[OutPoint],
         creates: &[(OutPoint, Coin)],
     ) -> Result<BlockUndo> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
         let expected = self.tip.map_or(0, |(h, _)| h + 1);
         if height != expected {
             return Err(StoreError::NotNextBlock { height, hash });
@@ -417,18 +426,24 @@ impl ChainStore {
             };
             undo.spent.push((*s, coin));
         }
-        for s in spends {
-            if !created.contains_key(s) {
-                self.utxo.spend(s)?;
+        let applied = (|| {
+            for s in spends {
+                if !created.contains_key(s) {
+                    self.utxo.spend(s)?;
+                }
             }
-        }
-        for (op, coin) in creates {
-            if !seen.contains(op) {
-                self.utxo.add(*op, coin.clone())?;
+            for (op, coin) in creates {
+                if !seen.contains(op) {
+                    self.utxo.add(*op, coin.clone())?;
+                }
             }
+            self.utxo.flush_hash();
+            self.utxo.enforce_budget()
+        })();
+        if let Err(e) = applied {
+            self.poisoned = true;
+            return Err(e);
         }
-        self.utxo.flush_hash();
-        self.utxo.enforce_budget()?;
         self.pending_undo.insert(hash, undo.clone());
         self.pending_chain.insert(height, Some(hash));
         if let Some(mut e) = self.block_index(&hash)? {
@@ -441,6 +456,9 @@ impl ChainStore {
 
     /// Disconnects the tip block `hash` using its undo data, restoring the exact previous set.
     pub fn disconnect_block(&mut self, hash: &Hash256) -> Result<()> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
         let Some((height, tip_hash)) = self.tip else {
             return Err(StoreError::NotTip(*hash));
         };
@@ -462,18 +480,24 @@ impl ChainStore {
                 });
             }
         }
-        for op in &undo.created {
-            if !spent.contains(op) {
-                self.utxo.spend(op)?;
+        let applied = (|| {
+            for op in &undo.created {
+                if !spent.contains(op) {
+                    self.utxo.spend(op)?;
+                }
             }
-        }
-        for (op, coin) in undo.spent.iter().rev() {
-            if !created.contains(op) {
-                self.utxo.add(*op, coin.clone())?;
+            for (op, coin) in undo.spent.iter().rev() {
+                if !created.contains(op) {
+                    self.utxo.add(*op, coin.clone())?;
+                }
             }
+            self.utxo.flush_hash();
+            self.utxo.enforce_budget()
+        })();
+        if let Err(e) = applied {
+            self.poisoned = true;
+            return Err(e);
         }
-        self.utxo.flush_hash();
-        self.utxo.enforce_budget()?;
         self.pending_chain.insert(height, None);
         self.tip = match height.checked_sub(1) {
             Some(h) => Some((
@@ -553,6 +577,9 @@ impl ChainStore {
     }
 
     fn checkpoint_inner(&mut self, crash: Option<CrashPoint>) -> Result<()> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
         let gen = self.manifest.gen + 1;
         let ops = self.utxo.checkpoint_ops()?;
         self.utxo.heap.sync()?;

@@ -202,3 +202,40 @@ fn lost_database_is_refused_and_coins_are_kept() {
     let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
     read_all(&mut store, &model).unwrap();
 }
+
+#[test]
+fn error_while_applying_a_block_poisons_the_store_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, tip) = build(dir.path());
+    // Garble the heap: re-creating coins that are on disk must read (and reject) their records.
+    let heap = dir.path().join("heap.dat");
+    let mut b = std::fs::read(&heap).unwrap();
+    for x in b.iter_mut().skip(8).step_by(7) {
+        *x ^= 0x5a;
+    }
+    std::fs::write(&heap, b).unwrap();
+    let mut store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    let creates: Vec<(OutPoint, Coin)> = model
+        .keys()
+        .take(50)
+        .map(|op| {
+            let coin = Coin {
+                value: 1,
+                script_pubkey: vec![0x51],
+                height: 3,
+                coinbase: false,
+            };
+            (*op, coin)
+        })
+        .collect();
+    is_corrupt(store.connect_block(3, [4; 32], &[], &creates));
+    for r in [
+        store.checkpoint().map(|()| ()),
+        store.connect_block(3, [4; 32], &[], &[]).map(|_| ()),
+    ] {
+        assert!(matches!(r, Err(StoreError::Poisoned)), "{r:?}");
+    }
+    drop(store);
+    let store = ChainStore::open(dir.path(), &config(1 << 20)).unwrap();
+    assert_eq!(store.tip().map(|t| t.1), Some(tip));
+}
