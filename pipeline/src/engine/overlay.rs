@@ -19,10 +19,12 @@ pub enum Lookup<'a, V> {
     Unknown,
 }
 
+/// Tags in sequence order. Usually one of each at most; more only when a spent output is
+/// created again in flight (duplicate txids before BIP34).
 #[derive(Debug)]
 struct Entry<V> {
-    created: Option<(u64, V)>,
-    spent: Option<u64>,
+    created: Vec<(u64, V)>,
+    spent: Vec<u64>,
 }
 
 /// Created and spent keys of blocks in flight, tagged by sequence number.
@@ -30,6 +32,15 @@ struct Entry<V> {
 pub struct Overlay<K, V> {
     entries: HashMap<K, Entry<V>>,
     touched: BTreeMap<u64, Vec<K>>,
+}
+
+impl<V> Default for Entry<V> {
+    fn default() -> Self {
+        Self {
+            created: Vec::new(),
+            spent: Vec::new(),
+        }
+    }
 }
 
 impl<K, V> Default for Overlay<K, V> {
@@ -44,13 +55,16 @@ impl<K, V> Default for Overlay<K, V> {
 impl<K: Hash + Eq + Clone, V> Overlay<K, V> {
     #[must_use]
     pub fn lookup(&self, key: &K) -> Lookup<'_, V> {
-        match self.entries.get(key) {
-            Some(Entry { spent: Some(_), .. }) => Lookup::Spent,
-            Some(Entry {
-                created: Some((_, v)),
-                ..
-            }) => Lookup::Created(v),
-            _ => Lookup::Unknown,
+        let Some(e) = self.entries.get(key) else {
+            return Lookup::Unknown;
+        };
+        // The latest block wins: before BIP34 a spent output can be created again (duplicate
+        // txids), and a block may spend an outside coin and then recreate it.
+        match (e.created.last(), e.spent.last()) {
+            (Some((c, v)), Some(s)) if c >= s => Lookup::Created(v),
+            (_, Some(_)) => Lookup::Spent,
+            (Some((_, v)), None) => Lookup::Created(v),
+            (None, None) => Lookup::Unknown,
         }
     }
 
@@ -64,23 +78,15 @@ impl<K: Hash + Eq + Clone, V> Overlay<K, V> {
     ) {
         let touched = self.touched.entry(seq).or_default();
         for k in spends {
-            self.entries
-                .entry(k.clone())
-                .or_insert(Entry {
-                    created: None,
-                    spent: None,
-                })
-                .spent = Some(seq);
+            self.entries.entry(k.clone()).or_default().spent.push(seq);
             touched.push(k);
         }
         for (k, v) in creates {
             self.entries
                 .entry(k.clone())
-                .or_insert(Entry {
-                    created: None,
-                    spent: None,
-                })
-                .created = Some((seq, v));
+                .or_default()
+                .created
+                .push((seq, v));
             touched.push(k);
         }
     }
@@ -105,13 +111,9 @@ impl<K: Hash + Eq + Clone, V> Overlay<K, V> {
             let Some(e) = self.entries.get_mut(&k) else {
                 continue;
             };
-            if e.spent.is_some_and(&matches) {
-                e.spent = None;
-            }
-            if e.created.as_ref().is_some_and(|(t, _)| matches(*t)) {
-                e.created = None;
-            }
-            if e.spent.is_none() && e.created.is_none() {
+            e.spent.retain(|t| !matches(*t));
+            e.created.retain(|(t, _)| !matches(*t));
+            if e.spent.is_empty() && e.created.is_empty() {
                 self.entries.remove(&k);
             }
         }
@@ -132,6 +134,21 @@ impl<K: Hash + Eq + Clone, V> Overlay<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_output_spent_then_created_again_in_flight_is_spendable() {
+        let mut o: Overlay<u32, &str> = Overlay::default();
+        o.record(1, [7], []);
+        assert_eq!(o.lookup(&7), Lookup::Spent);
+        o.record(2, [], [(7, "again")]);
+        assert_eq!(o.lookup(&7), Lookup::Created(&"again"));
+        o.record(3, [7], []);
+        assert_eq!(o.lookup(&7), Lookup::Spent);
+        o.discard_from(3);
+        assert_eq!(o.lookup(&7), Lookup::Created(&"again"));
+        o.discard_from(2);
+        assert_eq!(o.lookup(&7), Lookup::Spent);
+    }
 
     #[test]
     fn later_block_sees_earlier_creates_and_spends() {
