@@ -9,7 +9,8 @@ use common::{build_tx, report, TxIn, TxOut};
 use secp256k1::{Keypair, Parity, Scalar, SecretKey};
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::script::opcodes::{
-    OP_1, OP_CHECKSIG, OP_CHECKSIGVERIFY, OP_CODESEPARATOR, OP_DUP,
+    OP_0, OP_1, OP_2, OP_CHECKSIG, OP_CHECKSIGADD, OP_CHECKSIGVERIFY, OP_CODESEPARATOR, OP_DROP,
+    OP_DUP, OP_NUMEQUAL,
 };
 use sluice_consensus::script::verify::{tapleaf_hash, TAPROOT_LEAF_TAPSCRIPT};
 use sluice_consensus::script::{push_data, verify_input, ScriptFlags};
@@ -141,6 +142,106 @@ fn repeated_checks(k: usize) -> Vec<u8> {
     push_data(&mut s, &pk());
     s.push(OP_CHECKSIG);
     s
+}
+
+/// `<prefix> <n> <pk> OP_CHECKSIGADD <want> OP_NUMEQUAL`, with the signature already on the
+/// stack below `prefix`.
+fn checksigadd(prefix: &[u8], n: u8, key_pk: &[u8], want: u8) -> Vec<u8> {
+    let mut s = prefix.to_vec();
+    s.push(n);
+    push_data(&mut s, key_pk);
+    s.extend_from_slice(&[OP_CHECKSIGADD, want, OP_NUMEQUAL]);
+    s
+}
+
+/// BIP342's OP_CHECKSIGADD: a valid signature adds one, an empty one adds nothing, a non-empty
+/// invalid one fails the script (or the deferred batch).
+#[test]
+fn checksigadd_counts_signatures() {
+    let flags = ScriptFlags::mainnet_consensus(900_000);
+    let other = key(8).x_only_public_key().0.to_byte_array().to_vec();
+    // The signature is dropped and an empty one used instead.
+    let empty_sig = [OP_DROP, OP_0];
+    let results: Vec<(&str, Outcome, Outcome)> = vec![
+        (
+            "0 + valid = 1",
+            sign_and_verify(
+                &checksigadd(&[], OP_0, &pk(), OP_1),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                false,
+            ),
+            Ok(0),
+        ),
+        (
+            "1 + valid = 2, deferred",
+            sign_and_verify(
+                &checksigadd(&[], OP_1, &pk(), OP_2),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                true,
+            ),
+            Ok(1),
+        ),
+        (
+            "0 + valid is not 0",
+            sign_and_verify(
+                &checksigadd(&[], OP_0, &pk(), OP_0),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                false,
+            ),
+            Err("EVAL_FALSE".into()),
+        ),
+        (
+            "1 + empty = 1",
+            sign_and_verify(
+                &checksigadd(&empty_sig, OP_1, &pk(), OP_1),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                true,
+            ),
+            Ok(0),
+        ),
+        (
+            "signature under another key",
+            sign_and_verify(
+                &checksigadd(&[], OP_0, &other, OP_1),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                false,
+            ),
+            Err("SCHNORR_SIG".into()),
+        ),
+        (
+            "signature under another key, deferred",
+            sign_and_verify(
+                &checksigadd(&[], OP_0, &other, OP_1),
+                u32::MAX,
+                None,
+                &[],
+                flags,
+                true,
+            ),
+            Err("deferred item invalid".into()),
+        ),
+    ];
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|(_, got, want)| got != want)
+        .map(|(name, got, want)| format!("{name}: got {got:?}, want {want:?}"))
+        .collect();
+    report("OP_CHECKSIGADD", results.len(), &failures);
 }
 
 #[test]
