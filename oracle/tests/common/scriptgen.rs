@@ -323,10 +323,21 @@ fn make_prevout<R: Rng>(rng: &mut R, kind: Kind, lock_time: u32, sequence: u32) 
         Kind::P2trScript => {
             let internal_kp = Keypair::from_secret_key(&SECP, &key(rng));
             let keypair = Keypair::from_secret_key(&SECP, &k);
-            let leaf = Builder::new()
-                .push_x_only_key(&keypair.x_only_public_key().0)
-                .push_opcode(op::OP_CHECKSIG)
-                .into_script();
+            // `<pk> CHECKSIG`, or the BIP342 form `0 <pk> CHECKSIGADD 1 NUMEQUAL`.
+            let leaf = if rng.gen_bool(0.5) {
+                Builder::new()
+                    .push_x_only_key(&keypair.x_only_public_key().0)
+                    .push_opcode(op::OP_CHECKSIG)
+                    .into_script()
+            } else {
+                Builder::new()
+                    .push_int(0)
+                    .push_x_only_key(&keypair.x_only_public_key().0)
+                    .push_opcode(op::OP_CHECKSIGADD)
+                    .push_int(1)
+                    .push_opcode(op::OP_NUMEQUAL)
+                    .into_script()
+            };
             let other = Builder::new().push_opcode(op::OP_RETURN).into_script();
             let info = TaprootBuilder::new()
                 .add_leaf(1, leaf.clone())
