@@ -8,6 +8,12 @@ pub type Amount = i64;
 /// The largest amount any output or sum may hold (21 million BTC).
 pub const MAX_MONEY: Amount = 21_000_000 * 100_000_000;
 
+/// Core's `MoneyRange`: 0 ..= [`MAX_MONEY`].
+#[must_use]
+pub fn money_range(v: Amount) -> bool {
+    (0..=MAX_MONEY).contains(&v)
+}
+
 /// A reference to a transaction output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OutPoint {

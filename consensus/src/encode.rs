@@ -126,9 +126,7 @@ impl<'a> Reader<'a> {
     /// [`DecodeError::NonCanonicalCompactSize`], [`DecodeError::CompactSizeTooLarge`],
     /// [`DecodeError::UnexpectedEnd`].
     pub fn read_compact_size(&mut self) -> Result<u64, DecodeError> {
-        let at = self.pos;
         let v = self.read_compact_size_unchecked()?;
-        let _ = at;
         if v > MAX_SIZE {
             return Err(DecodeError::CompactSizeTooLarge(v));
         }
@@ -139,7 +137,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`DecodeError::NonCanonicalCompactSize`], [`DecodeError::UnexpectedEnd`].
-    pub fn read_compact_size_unchecked(&mut self) -> Result<u64, DecodeError> {
+    fn read_compact_size_unchecked(&mut self) -> Result<u64, DecodeError> {
         let at = self.pos;
         let (v, min) = match self.read_u8()? {
             0xfd => (u64::from(self.read_u16_le()?), 0xfd),

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::coin::{Amount, MAX_MONEY};
+use crate::coin::{money_range, Amount, MAX_MONEY};
 use crate::tx::{Transaction, WITNESS_SCALE_FACTOR};
 
 /// Core's `MAX_BLOCK_WEIGHT`.
@@ -47,10 +47,6 @@ impl TxCheckError {
             Self::PrevoutNull => "bad-txns-prevout-null",
         }
     }
-}
-
-fn money_range(v: Amount) -> bool {
-    (0..=MAX_MONEY).contains(&v)
 }
 
 /// Core's `CheckTransaction`, rules in Core's order.

@@ -55,8 +55,8 @@ fn all_vectors_singly() {
             "vector {} as batch",
             t.index
         );
-        // Both paths of `verify` on their own (other message lengths go to our verifier,
-        // 32-byte ones to libsecp256k1 on the single path).
+        // Both paths of `verify` on their own (the single path is libsecp256k1 for every
+        // message length).
         assert_eq!(b.verify_singly().is_ok(), t.valid, "vector {}", t.index);
         assert_eq!(
             b.verify_equation([7; 32]).is_ok(),

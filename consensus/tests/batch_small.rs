@@ -1,5 +1,5 @@
-//! Small batches: below `SINGLE_VERIFY_BELOW` `verify` checks items one by one (libsecp256k1
-//! for 32-byte messages). Both paths must agree with each other and with libsecp256k1 item by
+//! Small batches: below `SINGLE_VERIFY_BELOW` `verify` checks items one by one with
+//! libsecp256k1. Both paths must agree with each other and with libsecp256k1 item by
 //! item, and locate failures exactly, at every size around the crossover.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -2,6 +2,7 @@
 
 use super::genesis::{display_hash, genesis_block, genesis_header, hex_bytes, GenesisSpec};
 use super::u256::U256;
+use crate::encode::write_compact_size;
 use crate::hash::{sha256d, Hash256};
 use crate::header::Header;
 
@@ -282,23 +283,5 @@ impl Params {
             .iter()
             .find(|(h, _)| h == block_hash)
             .map(|(_, f)| *f)
-    }
-}
-
-fn write_compact_size(out: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=0xfc => out.push(n as u8),
-        0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        _ => {
-            out.push(0xff);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
     }
 }

@@ -40,7 +40,8 @@ pub fn block_proof(bits: u32) -> U256 {
     }
 }
 
-/// Timespans are positive for every network; a negative one (hand-edited params) maps to 0.
+/// Timespans are positive for every network's params; a negative value (only a hand-edited
+/// `Params` could give one) maps to 0 here.
 fn non_negative(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }

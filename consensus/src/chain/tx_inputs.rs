@@ -10,16 +10,12 @@ use super::params::Params;
 use super::script_flags::script_flags;
 use super::subsidy::block_subsidy;
 use crate::block::Block;
-use crate::coin::{Amount, Coin, OutPoint, MAX_MONEY};
+use crate::coin::{money_range, Amount, Coin, OutPoint};
 use crate::hash::Hash256;
 use crate::script::flags::ScriptFlags;
 use crate::script::sigops::sigop_cost as sigop_cost_of;
 use crate::sighash::SpentOutput;
 use crate::tx::Transaction;
-
-fn money_range(v: Amount) -> bool {
-    (0..=MAX_MONEY).contains(&v)
-}
 
 /// Core's `CheckTxInputs` for `tx` spending `coins` (one per input, in order) in a block at
 /// `spend_height`. Returns the fee.

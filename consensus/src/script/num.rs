@@ -11,7 +11,8 @@ pub const DEFAULT_MAX_NUM_SIZE: usize = 4;
 /// # Errors
 /// [`ScriptError::ScriptNum`].
 pub fn decode(v: &[u8], require_minimal: bool, max_size: usize) -> Result<i64, ScriptError> {
-    if v.len() > max_size {
+    // Script numbers are at most 5 bytes in consensus (CLTV/CSV); 8 is what fits an i64.
+    if v.len() > max_size.min(8) {
         return Err(ScriptError::ScriptNum);
     }
     let Some((&last, rest)) = v.split_last() else {

@@ -226,7 +226,7 @@ fn verify_witness_program<C: SignatureChecker + ?Sized>(
             // The budget is the serialised size of the whole witness (annex included) + 50.
             execdata.validation_weight_left = i64::try_from(witness_serialized_size(witness))
                 .unwrap_or(i64::MAX)
-                + VALIDATION_WEIGHT_OFFSET;
+                .saturating_add(VALIDATION_WEIGHT_OFFSET);
             return execute_witness_script(
                 to_stack(rest),
                 script,

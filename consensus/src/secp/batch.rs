@@ -151,7 +151,7 @@ impl BatchVerifier {
         }
     }
 
-    /// Verifies each item on its own (libsecp256k1 for 32-byte messages), whatever the size:
+    /// Verifies each item on its own with libsecp256k1, whatever the size:
     /// the small-batch path of [`verify`](Self::verify).
     ///
     /// # Errors
