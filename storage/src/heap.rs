@@ -3,8 +3,8 @@
 //! Record = `u32 LE payload length`, `u32 LE crc32(payload)`, payload = txid (32), vout (u32 LE),
 //! then the coin in Core's compact encoding ([`crate::compress`]). Records are never rewritten;
 //! the index points at the live ones. Bytes past the last checkpoint's length are garbage after
-//! a crash and are truncated on open. (Space of spent records is not reclaimed yet: no
-//! compaction.)
+//! a crash and are truncated on open. Space of spent records is reclaimed by rewriting the live
+//! ones into a new heap (`compact.rs`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! Reorder buffer: items arrive tagged with a sequence number in any order and leave in order.
 //!
-//! Ordered stages (coin fetch, batch verification, apply) sit behind one of these so that
+//! Ordered stages (coin fetch, apply) sit behind one of these so that
 //! parallel stages upstream may finish blocks out of order.
 
 use std::collections::BTreeMap;

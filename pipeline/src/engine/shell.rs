@@ -48,7 +48,7 @@ pub trait Stages: Send + Sync + 'static {
     fn script(&self, block: Self::Fetched) -> Result<Self::Checked, Self::Error>;
     /// How many deferred signatures a block carries (sizes batches).
     fn batch_weight(&self, block: &Self::Checked) -> usize;
-    /// Stage 4b (one thread): verify the deferred signatures of several blocks at once; one
+    /// Stage 4b (`batch_workers` threads, each with its own batch): verify the deferred signatures of several blocks at once; one
     /// result per block, in the order given.
     fn batch_verify(&self, blocks: Vec<Self::Checked>) -> Vec<Result<Self::Verified, Self::Error>>;
     /// Stage 5 (one thread, strict sequence order): commit the block.
