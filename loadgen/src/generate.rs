@@ -61,6 +61,17 @@ impl ChainSpec {
             threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         }
     }
+
+    /// Small blocks (60 kWU) on 2 threads: the differential tests' chains, which run in
+    /// seconds.
+    #[must_use]
+    pub fn small(profile: &str, blocks: u32, seed: u64) -> Self {
+        ChainSpec {
+            target_weight: 60_000,
+            threads: 2,
+            ..Self::new(profile, blocks, seed)
+        }
+    }
 }
 
 /// Signature counts by kind.

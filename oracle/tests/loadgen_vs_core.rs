@@ -7,26 +7,14 @@ use std::path::Path;
 use bitcoin::OutPoint;
 
 use bitcoin::consensus::serialize;
+use sluice_consensus::hash::to_display_hex;
 use sluice_loadgen::{generate, mutate, read_chain, ChainSpec};
 use sluice_oracle::{BlockVerdict, CoreConfig, CoreNode};
-
-/// Small blocks so that every profile's chain and mutants run in well under a minute.
-const TEST_WEIGHT: u64 = 60_000;
-
-fn display(hash: &[u8; 32]) -> String {
-    hash.iter().rev().map(|b| format!("{b:02x}")).collect()
-}
 
 fn check_profile(profile: &str, blocks: u32, seed: u64) {
     let tmp = tempfile::tempdir().unwrap();
     let chain_dir = tmp.path().join("chain");
-    let spec = ChainSpec {
-        profile: profile.to_owned(),
-        blocks,
-        seed,
-        target_weight: TEST_WEIGHT,
-        threads: 2,
-    };
+    let spec = ChainSpec::small(profile, blocks, seed);
     let manifest = generate(&spec, &chain_dir).unwrap();
     assert!(manifest.totals.inputs > 0, "{profile}: no spends generated");
     let mutants = mutate(&chain_dir, &tmp.path().join("mutants")).unwrap();
@@ -46,7 +34,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
     for m in &mutants {
         assert_eq!(
             m.label.prefix_hash,
-            display(&prefix.hash),
+            to_display_hex(&prefix.hash),
             "{}",
             m.label.rule
         );
@@ -68,7 +56,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
         BlockVerdict::Accepted,
         "{profile}: tip block rejected after mutants"
     );
-    assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+    assert_eq!(to_display_hex(&node.tip().hash), manifest.tip_hash);
     assert_eq!(
         node.tip().height,
         i32::try_from(manifest.tip_height).unwrap()
@@ -144,8 +132,7 @@ fn utxo_heavy_chain_and_mutants() {
 fn import_dir_accepts_whole_chain_and_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
     let chain_dir = tmp.path().join("chain");
-    let mut spec = ChainSpec::new("mainnet-mix", 105, 5);
-    spec.target_weight = TEST_WEIGHT;
+    let spec = ChainSpec::small("mainnet-mix", 105, 5);
     let manifest = generate(&spec, &chain_dir).unwrap();
     let node = CoreNode::new(&CoreConfig::regtest(&tmp.path().join("core"))).unwrap();
     let imported = node.import_dir(&chain_dir).unwrap();
@@ -158,7 +145,7 @@ fn import_dir_accepts_whole_chain_and_duplicates() {
     assert!(imported[1..]
         .iter()
         .all(|b| b.verdict == Ok(BlockVerdict::Accepted)));
-    assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+    assert_eq!(to_display_hex(&node.tip().hash), manifest.tip_hash);
     let again = node.import_dir(&chain_dir).unwrap();
     assert!(again
         .iter()
@@ -183,7 +170,7 @@ fn full_blocks_are_accepted() {
         assert!(imported[1..]
             .iter()
             .all(|b| b.verdict == Ok(BlockVerdict::Accepted)));
-        assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+        assert_eq!(to_display_hex(&node.tip().hash), manifest.tip_hash);
         let (_, blocks) = read_chain(&chain_dir).unwrap();
         let mut created = HashMap::new();
         let (mut max_weight, mut max_sigops) = (0, 0);
@@ -227,7 +214,7 @@ fn core_accepts_chain_from_env() {
     for (h, b) in imported.iter().enumerate().skip(1) {
         assert_eq!(b.verdict, Ok(BlockVerdict::Accepted), "block {h}");
     }
-    assert_eq!(display(&node.tip().hash), manifest.tip_hash);
+    assert_eq!(to_display_hex(&node.tip().hash), manifest.tip_hash);
     eprintln!(
         "Core accepted {} blocks ({} inputs) in {secs:.1}s",
         imported.len() - 1,

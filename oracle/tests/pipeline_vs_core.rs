@@ -3,65 +3,26 @@
 //! every block Core's spent outputs (its undo data) must equal Sluice's undo data coin for coin.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-
 use bitcoin::consensus::serialize;
-use sluice_consensus::chain::{Network, Params};
 use sluice_loadgen::{generate, mutate, read_chain, ChainSpec};
 use sluice_oracle::{BlockVerdict, CoreConfig, CoreNode};
-use sluice_pipeline::testchain::frame;
-use sluice_pipeline::{import, ImportConfig, ImportReport};
+use sluice_pipeline::import;
+use sluice_pipeline::testchain::{test_import_config, PrefixFixture};
 use sluice_storage::{ChainStore, StoreConfig};
-
-const TEST_WEIGHT: u64 = 60_000;
-
-fn cfg(datadir: PathBuf) -> ImportConfig {
-    let mut c = ImportConfig::new(Network::Regtest, datadir);
-    c.cache_bytes = 32 << 20;
-    c
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
-fn sluice_on_prefix(
-    work: &Path,
-    prefix: &(PathBuf, PathBuf),
-    name: &str,
-    block: &[u8],
-) -> ImportReport {
-    let dir = work.join(name);
-    copy_dir(&prefix.1, &dir.join("data"));
-    let file = dir.join("block.dat");
-    std::fs::write(&file, frame(Params::regtest().magic, &[block.to_vec()])).unwrap();
-    import(&cfg(dir.join("data")), &[prefix.0.clone(), file]).unwrap()
-}
 
 fn check_profile(profile: &str, blocks: u32, seed: u64) {
     let tmp = tempfile::tempdir().unwrap();
     let chain_dir = tmp.path().join("chain");
-    let spec = ChainSpec {
-        profile: profile.to_owned(),
-        blocks,
-        seed,
-        target_weight: TEST_WEIGHT,
-        threads: 2,
-    };
+    let spec = ChainSpec::small(profile, blocks, seed);
     generate(&spec, &chain_dir).unwrap();
 
     // Whole chain: same tip, and per block the same spent coins.
     let datadir = tmp.path().join("sluice");
-    let r = import(&cfg(datadir.clone()), std::slice::from_ref(&chain_dir)).unwrap();
+    let r = import(
+        &test_import_config(datadir.clone()),
+        std::slice::from_ref(&chain_dir),
+    )
+    .unwrap();
     assert!(r.rejected.is_empty(), "{profile}: {:?}", r.rejected);
     let core = CoreNode::new(&CoreConfig::regtest(&tmp.path().join("core"))).unwrap();
     core.import_dir(&chain_dir).unwrap();
@@ -101,15 +62,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
     let (_, chain) = read_chain(&chain_dir).unwrap();
     let chain: Vec<Vec<u8>> = chain.iter().map(serialize).collect();
     let tip_h = chain.len() - 1;
-    let prefix_file = tmp.path().join("prefix.dat");
-    std::fs::write(
-        &prefix_file,
-        frame(Params::regtest().magic, &chain[..tip_h]),
-    )
-    .unwrap();
-    let prefix_dir = tmp.path().join("prefix");
-    import(&cfg(prefix_dir.clone()), std::slice::from_ref(&prefix_file)).unwrap();
-    let prefix = (prefix_file, prefix_dir);
+    let prefix = PrefixFixture::new(tmp.path(), &chain[..tip_h]).unwrap();
     let core = CoreNode::new(&CoreConfig::regtest(&tmp.path().join("core-prefix"))).unwrap();
     for b in &chain[1..tip_h] {
         assert_eq!(core.process_block(b).unwrap(), BlockVerdict::Accepted);
@@ -121,7 +74,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
             BlockVerdict::Rejected { reason, .. } => Some(reason),
             _ => None,
         };
-        let s = sluice_on_prefix(tmp.path(), &prefix, &format!("m-{rule}"), &m.block);
+        let s = prefix.try_block(&format!("m-{rule}"), &m.block).unwrap();
         let sluice_reason = s.rejected.first().map(|x| x.reason.clone());
         if core_reason != sluice_reason {
             diffs.push(format!(
@@ -129,7 +82,7 @@ fn check_profile(profile: &str, blocks: u32, seed: u64) {
             ));
         }
         if let Some(twin) = &m.twin {
-            let s = sluice_on_prefix(tmp.path(), &prefix, &format!("t-{rule}"), twin);
+            let s = prefix.try_block(&format!("t-{rule}"), twin).unwrap();
             if !s.rejected.is_empty() || s.tip_height as usize != tip_h {
                 diffs.push(format!("{rule} twin: sluice {:?}", s.rejected));
             }

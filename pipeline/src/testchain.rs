@@ -155,3 +155,84 @@ pub fn linear(params: &Params, n: u32, spends: usize) -> Vec<Vec<u8>> {
     let mut b = Branch::genesis(params);
     (0..n).map(|_| b.mine(params, 0, spends)).collect()
 }
+
+/// A regtest import configuration for tests: a small (32 MiB) UTXO cache, otherwise defaults.
+#[must_use]
+pub fn test_import_config(datadir: std::path::PathBuf) -> crate::ImportConfig {
+    let mut c = crate::ImportConfig::new(sluice_consensus::chain::Network::Regtest, datadir);
+    c.cache_bytes = 32 << 20;
+    c
+}
+
+/// Copies a directory tree (a datadir, so each candidate block can be tried on a fresh copy).
+///
+/// # Errors
+/// Any I/O error.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// A regtest chain prefix imported once, on top of which single candidate blocks are tried,
+/// each on its own copy of the datadir (mutants and their twins in the differential tests).
+#[derive(Debug)]
+pub struct PrefixFixture {
+    work: std::path::PathBuf,
+    file: std::path::PathBuf,
+    datadir: std::path::PathBuf,
+    /// The import of the prefix itself.
+    pub report: crate::ImportReport,
+}
+
+impl PrefixFixture {
+    /// Frames `blocks` (genesis first) into `work/prefix.dat` and imports them.
+    ///
+    /// # Errors
+    /// Unwritable `work` or a failed import.
+    pub fn new(
+        work: &std::path::Path,
+        blocks: &[Vec<u8>],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let file = work.join("prefix.dat");
+        std::fs::write(&file, frame(Params::regtest().magic, blocks))?;
+        let datadir = work.join("prefix");
+        let report = crate::import(
+            &test_import_config(datadir.clone()),
+            std::slice::from_ref(&file),
+        )?;
+        Ok(Self {
+            work: work.to_path_buf(),
+            file,
+            datadir,
+            report,
+        })
+    }
+
+    /// Imports `block` on a fresh copy of the prefix datadir (under `work/name`).
+    ///
+    /// # Errors
+    /// I/O errors or a failed import.
+    pub fn try_block(
+        &self,
+        name: &str,
+        block: &[u8],
+    ) -> Result<crate::ImportReport, Box<dyn std::error::Error>> {
+        let dir = self.work.join(name);
+        copy_dir(&self.datadir, &dir.join("data"))?;
+        let file = dir.join("block.dat");
+        std::fs::write(&file, frame(Params::regtest().magic, &[block.to_vec()]))?;
+        Ok(crate::import(
+            &test_import_config(dir.join("data")),
+            &[self.file.clone(), file],
+        )?)
+    }
+}
