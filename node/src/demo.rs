@@ -7,7 +7,7 @@ use sluice_consensus::chain::Params;
 use sluice_loadgen::{generate, ChainSpec};
 use sluice_pipeline::testchain;
 
-use crate::config::{NetworkArg, NodeConfig};
+use crate::config::{ConfigFlags, NetworkArg, NodeConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// Keep the generated files and datadir here instead of a temporary directory.
     #[arg(long)]
     pub keep: Option<std::path::PathBuf>,
+    /// The node's settings (file and flags) for the import; the network is always regtest and
+    /// the datadir the demo's own.
+    #[command(flatten)]
+    pub config: ConfigFlags,
 }
 
 impl Default for DemoArgs {
@@ -40,6 +44,7 @@ impl Default for DemoArgs {
             seed: 1,
             synthetic: false,
             keep: None,
+            config: ConfigFlags::default(),
         }
     }
 }
@@ -49,6 +54,10 @@ impl Default for DemoArgs {
 /// # Errors
 /// Generation, I/O or import failures.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.config.network.is_none() && args.config.datadir.is_none(),
+        "the demo always imports on regtest into its own datadir (see --keep)"
+    );
     let tmp = tempfile::tempdir()?;
     let root = args
         .keep
@@ -83,11 +92,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         "sluice demo: chain generated in {:.1} s; importing",
         t.elapsed().as_secs_f64()
     );
-    let cfg = NodeConfig {
-        network: NetworkArg::Regtest,
-        datadir: root.join("datadir"),
-        ..NodeConfig::default()
-    };
+    let mut cfg = NodeConfig::resolve(&args.config)?;
+    cfg.network = NetworkArg::Regtest;
+    cfg.datadir = root.join("datadir");
     let report = sluice_pipeline::import(&cfg.import_config(), &[chain_dir])?;
     print!("{}", report.summary());
     Ok(())
