@@ -63,6 +63,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .keep
         .clone()
         .unwrap_or_else(|| tmp.path().to_path_buf());
+    if let Some(dir) = &args.keep {
+        // A second run would mix its blocks with the first run's files and datadir.
+        let used = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        anyhow::ensure!(!used, "--keep {}: directory is not empty", dir.display());
+    }
     let chain_dir = root.join("chain");
     std::fs::create_dir_all(&chain_dir)?;
     let t = std::time::Instant::now();
