@@ -105,7 +105,6 @@ fn deployment_heights_follow_core() {
     let t = Params::testnet4();
     assert!(t.enforce_bip94 && t.pow_allow_min_difficulty_blocks && !t.pow_no_retargeting);
     assert_eq!(t.difficulty_adjustment_interval(), 2016);
-    assert_eq!(m.coinbase_maturity, COINBASE_MATURITY);
     assert_eq!(COINBASE_MATURITY, 100);
     assert_eq!(m.script_flag_exceptions.len(), 2);
     assert!(t.script_flag_exceptions.is_empty());

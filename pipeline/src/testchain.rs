@@ -5,6 +5,7 @@
 //! It exercises every stage except signature checking; signed chains come from `sluice-loadgen`.
 
 use sluice_consensus::chain::block_check::bip34_height_push;
+use sluice_consensus::chain::params::COINBASE_MATURITY;
 use sluice_consensus::chain::{check_proof_of_work, subsidy, Params};
 use sluice_consensus::coin::{Amount, OutPoint};
 use sluice_consensus::encode::write_compact_size;
@@ -73,7 +74,7 @@ impl Branch {
         let mut txs = Vec::new();
         let mut created = Vec::new();
         let mut taken = 0;
-        let mature = |u: &Spendable| !u.coinbase || height - u.height >= params.coinbase_maturity;
+        let mature = |u: &Spendable| !u.coinbase || height - u.height >= COINBASE_MATURITY;
         let mut i = 0;
         while taken < spends && i < self.utxos.len() {
             if !mature(&self.utxos[i]) || self.utxos[i].value < 2 {

@@ -45,7 +45,6 @@ pub struct Params {
     /// Genesis block hash, internal byte order.
     pub genesis_hash: Hash256,
     pub subsidy_halving_interval: u32,
-    pub coinbase_maturity: u32,
     /// Hashes of blocks whose script flags are overridden.
     pub script_flag_exceptions: Vec<(Hash256, FlagException)>,
     /// BIP34 activation height and the hash of the block at that height (zero on test
@@ -111,7 +110,6 @@ impl Params {
             genesis,
             genesis_hash: genesis_header(genesis).block_hash(),
             subsidy_halving_interval: 210_000,
-            coinbase_maturity: COINBASE_MATURITY,
             script_flag_exceptions: vec![
                 (
                     display_hash(
@@ -160,7 +158,6 @@ impl Params {
             genesis,
             genesis_hash: genesis_header(genesis).block_hash(),
             subsidy_halving_interval: 210_000,
-            coinbase_maturity: COINBASE_MATURITY,
             script_flag_exceptions: Vec::new(),
             bip34_height: 1,
             bip34_hash: [0; 32],
@@ -200,7 +197,6 @@ impl Params {
             genesis,
             genesis_hash: genesis_header(genesis).block_hash(),
             subsidy_halving_interval: 210_000,
-            coinbase_maturity: COINBASE_MATURITY,
             script_flag_exceptions: Vec::new(),
             bip34_height: 1,
             bip34_hash: [0; 32],
@@ -235,7 +231,6 @@ impl Params {
             genesis,
             genesis_hash: genesis_header(genesis).block_hash(),
             subsidy_halving_interval: 150,
-            coinbase_maturity: COINBASE_MATURITY,
             script_flag_exceptions: Vec::new(),
             bip34_height: 1,
             bip34_hash: [0; 32],
