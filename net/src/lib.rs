@@ -1,1 +1,3 @@
 //! Networking (see README.md). No code has landed yet.
+
+pub mod sync;

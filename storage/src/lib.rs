@@ -3,6 +3,7 @@
 //! the UTXO set. See README.md.
 
 pub mod blockfile;
+pub mod blockstore;
 mod cache;
 mod compact;
 pub mod compress;

@@ -54,7 +54,7 @@ pub struct Checked {
 }
 
 /// What the apply stage reports for a committed block.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     pub hash: Hash256,
     pub height: u32,

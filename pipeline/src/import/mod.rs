@@ -171,4 +171,10 @@ pub enum ImportError {
     TipNotFound(String),
     #[error("the pipeline stopped: {0}")]
     Pipeline(String),
+    /// The pipeline reported a fault (storage, checkpoint, bookkeeping).
+    #[error("the pipeline stopped: {0}")]
+    Fault(#[from] crate::coordinator::Fault),
+    /// Bytes we stored no longer read back as what we stored: a fault, never a verdict.
+    #[error("corrupt block data: {0}")]
+    Corrupt(String),
 }
