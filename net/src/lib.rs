@@ -1,1 +1,5 @@
-//! Networking (see README.md). No code has landed yet.
+//! Bitcoin P2P for Sluice (see README.md): the v1 wire codec, the BIP324 v2 transport, a sans-IO
+//! peer state machine and a thin tokio shell that runs peers over TCP.
+#![warn(missing_docs)]
+
+pub mod wire;
