@@ -2,4 +2,10 @@
 //! peer state machine and a thin tokio shell that runs peers over TCP.
 #![warn(missing_docs)]
 
+pub mod peer;
+pub mod transport;
 pub mod wire;
+
+pub use peer::{ConnInfo, Direction, DisconnectReason, Peer, PeerConfig, PeerEvent, PeerInfo};
+pub use transport::TransportKind;
+pub use wire::Message;
