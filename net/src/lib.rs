@@ -3,9 +3,11 @@
 #![warn(missing_docs)]
 
 pub mod peer;
+pub mod shell;
 pub mod transport;
 pub mod wire;
 
 pub use peer::{ConnInfo, Direction, DisconnectReason, Peer, PeerConfig, PeerEvent, PeerInfo};
+pub use shell::{NetError, Network, NetworkConfig, PeerId};
 pub use transport::TransportKind;
 pub use wire::Message;
