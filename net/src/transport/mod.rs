@@ -1,0 +1,117 @@
+//! Transports: how messages become bytes. v1 (plaintext frames) and BIP324 v2 (encrypted
+//! packets), both sans-IO: feed received bytes, take decoded messages; queue messages, take
+//! bytes to write.
+
+mod v1;
+
+use std::collections::VecDeque;
+
+pub use v1::V1Transport;
+
+use crate::wire::{Command, FrameError, RawMessage};
+
+/// Which transport a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// Plaintext v1.
+    V1,
+    /// BIP324 encrypted v2 (with fallback to v1 as Core does).
+    V2,
+}
+
+/// Who opened the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// We connected to them.
+    Outbound,
+    /// They connected to us.
+    Inbound,
+}
+
+/// Why a transport gave up on the byte stream. Always fatal for the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// A v1 framing error.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}
+
+/// A connection's transport.
+#[derive(Debug)]
+pub struct Transport {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    V1(V1Transport),
+}
+
+impl Transport {
+    /// The transport for a new connection. Outbound `V2` starts a BIP324 handshake; inbound
+    /// `V2` accepts v2 and detects v1 from the first bytes; `V1` is plaintext either way.
+    #[must_use]
+    pub fn new(magic: [u8; 4], direction: Direction, kind: TransportKind) -> Self {
+        let _ = (direction, kind);
+        Self::v1(magic)
+    }
+
+    /// A v1 transport.
+    #[must_use]
+    pub fn v1(magic: [u8; 4]) -> Self {
+        Self {
+            inner: Inner::V1(V1Transport::new(magic)),
+        }
+    }
+
+    /// Decodes every complete message in `input` into `out`.
+    ///
+    /// # Errors
+    /// [`TransportError`]: the connection must end.
+    pub fn receive(
+        &mut self,
+        input: &[u8],
+        out: &mut VecDeque<RawMessage>,
+    ) -> Result<(), TransportError> {
+        match &mut self.inner {
+            Inner::V1(t) => Ok(t.receive(input, out)?),
+        }
+    }
+
+    /// Queues a message for sending.
+    pub fn send(&mut self, command: Command, payload: &[u8]) {
+        match &mut self.inner {
+            Inner::V1(t) => t.send(command, payload),
+        }
+    }
+
+    /// The next bytes to write to the socket.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        match &mut self.inner {
+            Inner::V1(t) => t.poll_transmit(),
+        }
+    }
+
+    /// Bytes waiting to be handed out by [`Self::poll_transmit`].
+    #[must_use]
+    pub fn queued_bytes(&self) -> usize {
+        match &self.inner {
+            Inner::V1(t) => t.queued_bytes(),
+        }
+    }
+
+    /// The transport in use (a v2 transport that fell back to v1 reports v1).
+    #[must_use]
+    pub fn kind(&self) -> TransportKind {
+        match &self.inner {
+            Inner::V1(_) => TransportKind::V1,
+        }
+    }
+
+    /// Whether an outbound v2 attempt ended in a way that means "retry with v1" (Core's
+    /// `ShouldReconnectV1`), to be asked when the connection closes.
+    #[must_use]
+    pub fn should_reconnect_v1(&self) -> bool {
+        false
+    }
+}
