@@ -51,6 +51,18 @@ pub struct NodeConfig {
     /// memo off).
     pub key_cache_entries: usize,
     pub progress: bool,
+    /// Connect only to these peers (`host:port`); no other outbound connections.
+    pub connect: Vec<String>,
+    /// Peers to connect to and keep connected, besides any others.
+    pub addnode: Vec<String>,
+    /// Accept inbound connections.
+    pub listen: bool,
+    /// Addresses to listen on (`ip:port`); empty: all interfaces on the network's port.
+    pub bind: Vec<String>,
+    /// Inbound plus outbound connections at most.
+    pub maxconnections: usize,
+    /// Offer and accept BIP324 encrypted (v2) connections, falling back to v1.
+    pub v2transport: bool,
 }
 
 impl Default for NodeConfig {
@@ -69,6 +81,12 @@ impl Default for NodeConfig {
             muhash: true,
             key_cache_entries: DEFAULT_KEY_CACHE_ENTRIES,
             progress: true,
+            connect: Vec::new(),
+            addnode: Vec::new(),
+            listen: true,
+            bind: Vec::new(),
+            maxconnections: 125,
+            v2transport: true,
         }
     }
 }
@@ -106,6 +124,24 @@ pub struct ConfigFlags {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Connect only to this peer (host:port); repeatable. Turns off other outbound peers.
+    #[arg(long)]
+    pub connect: Vec<String>,
+    /// Also connect to this peer (host:port) and keep it connected; repeatable.
+    #[arg(long)]
+    pub addnode: Vec<String>,
+    /// Accept inbound connections (true/false; default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub listen: Option<bool>,
+    /// Listen on this address (ip:port); repeatable. Default: every interface, network port.
+    #[arg(long)]
+    pub bind: Vec<String>,
+    /// Most connections, inbound and outbound together.
+    #[arg(long)]
+    pub maxconnections: Option<usize>,
+    /// Use BIP324 encrypted transport when the peer supports it (true/false; default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub v2transport: Option<bool>,
 }
 
 impl NodeConfig {
@@ -148,6 +184,24 @@ impl NodeConfig {
             checkpoint_secs,
             key_cache_entries
         );
+        if !flags.connect.is_empty() {
+            c.connect.clone_from(&flags.connect);
+        }
+        if !flags.addnode.is_empty() {
+            c.addnode.clone_from(&flags.addnode);
+        }
+        if !flags.bind.is_empty() {
+            c.bind.clone_from(&flags.bind);
+        }
+        if let Some(v) = flags.listen {
+            c.listen = v;
+        }
+        if let Some(v) = flags.maxconnections {
+            c.maxconnections = v;
+        }
+        if let Some(v) = flags.v2transport {
+            c.v2transport = v;
+        }
         if flags.no_muhash {
             c.muhash = false;
         }
@@ -155,6 +209,17 @@ impl NodeConfig {
             c.progress = false;
         }
         Ok(c)
+    }
+
+    /// The network's default P2P port (Core's).
+    #[must_use]
+    pub fn default_port(&self) -> u16 {
+        match self.network {
+            NetworkArg::Mainnet => 8333,
+            NetworkArg::Testnet4 => 48333,
+            NetworkArg::Signet => 38333,
+            NetworkArg::Regtest => 18444,
+        }
     }
 
     /// The pipeline's import configuration.

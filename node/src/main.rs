@@ -1,12 +1,10 @@
 //! `sluice`: the Sluice node binary.
 
-mod config;
-mod demo;
-
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use config::{ConfigFlags, NodeConfig};
+use sluice_node::config::{ConfigFlags, NodeConfig};
+use sluice_node::{demo, run};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -26,6 +24,12 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
+    /// Run the node: sync from peers (headers first), validate, serve the chain, follow the
+    /// tip. Stops cleanly on SIGINT or SIGTERM; the next start resumes.
+    Run {
         #[command(flatten)]
         flags: ConfigFlags,
     },
@@ -49,6 +53,10 @@ fn main() -> anyhow::Result<()> {
             let cfg = NodeConfig::resolve(&flags)?;
             let report = sluice_pipeline::import(&cfg.import_config(), &paths)?;
             print!("{}", report.summary());
+        }
+        Some(Command::Run { flags }) => {
+            let cfg = NodeConfig::resolve(&flags)?;
+            run::run_until_signal(&cfg)?;
         }
         None => demo::run(&demo::DemoArgs::default())?,
         Some(Command::Demo(args)) => demo::run(&args)?,

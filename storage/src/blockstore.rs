@@ -133,6 +133,13 @@ impl BlockStore {
         self.index.get(hash).copied()
     }
 
+    /// Forgets where `hash` is (its stored copy was mutated in transit), so that the next copy
+    /// received is stored anew. The bytes stay in the file; a restart replays both copies and the
+    /// coordinator refuses the bad one again without marking the block invalid.
+    pub fn forget(&mut self, hash: &Hash256) {
+        self.index.remove(hash);
+    }
+
     /// Number of blocks stored.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -38,7 +38,12 @@ pub enum HeaderRefused {
     /// A header rule failed (Core's reject reason); `permanent` is false for a header from the
     /// future, which may be fine later.
     #[error("{reason}")]
-    Rule { reason: String, permanent: bool },
+    Rule {
+        /// Core's reject reason.
+        reason: String,
+        /// False for `time-too-new`: the header may be accepted later.
+        permanent: bool,
+    },
 }
 
 /// Headers known and the best header chain.

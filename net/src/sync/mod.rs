@@ -73,13 +73,26 @@ pub fn minimum_chain_work(network: Network) -> U256 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncAction {
     /// Send `getheaders` with this locator (stop hash zero: as many as the peer has).
-    GetHeaders { peer: PeerId, locator: Vec<Hash256> },
+    GetHeaders {
+        /// To whom.
+        peer: PeerId,
+        /// Our chain, densest near its tip.
+        locator: Vec<Hash256>,
+    },
     /// Send `getdata` for these blocks (with witnesses).
-    GetBlocks { peer: PeerId, hashes: Vec<Hash256> },
+    GetBlocks {
+        /// To whom.
+        peer: PeerId,
+        /// The blocks, in chain order.
+        hashes: Vec<Hash256>,
+    },
     /// Disconnect the peer; `discourage` when it misbehaved (Core's boolean, no scores).
     Disconnect {
+        /// Whom.
         peer: PeerId,
+        /// Why, for the log.
         reason: String,
+        /// Refuse its address for the rest of the session.
         discourage: bool,
     },
 }

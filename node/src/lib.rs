@@ -1,0 +1,5 @@
+//! The Sluice node (see README.md): typed configuration, the `run` daemon, the `demo`.
+
+pub mod config;
+pub mod demo;
+pub mod run;

@@ -1,0 +1,450 @@
+//! The node's event loop: network events into the sync state machine and the chain thread,
+//! chain events back into the sync and out to peers as announcements, sync actions out as
+//! messages. One task owns all of this state, so nothing here is locked but the block files.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use sluice_consensus::block::Block;
+use sluice_consensus::chain::Params;
+use sluice_consensus::hash::{to_display_hex, Hash256};
+use sluice_consensus::header::Header;
+use sluice_net::sync::{BlockArrival, Sync, SyncAction};
+use sluice_net::wire::{GetHeaders, InvType, Inventory};
+use sluice_net::{Message, Network, PeerEvent, PeerId};
+use sluice_storage::blockstore::{BlockPos, BlockStore};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::chain::{ChainEvent, ChainMsg, ChainThread, TipStatus};
+use super::serve;
+
+/// Protocol version sent in `getheaders` (Core's `PROTOCOL_VERSION`).
+const PROTOCOL_VERSION: u32 = 70016;
+/// How often the sync's timers run.
+const TICK: Duration = Duration::from_millis(250);
+/// First wait before reconnecting a configured peer; doubles up to a minute.
+const RECONNECT_FIRST: Duration = Duration::from_secs(1);
+const RECONNECT_MAX: Duration = Duration::from_secs(60);
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// What the loop remembers of a connected peer.
+#[derive(Debug, Default)]
+struct PeerMeta {
+    /// Announce new blocks with `headers` (BIP130) rather than `inv`.
+    wants_headers: bool,
+    /// The configured target this connection is for (to reconnect it).
+    target: Option<SocketAddr>,
+    connected: bool,
+}
+
+/// A configured peer to keep connected.
+#[derive(Debug)]
+struct Target {
+    addr: SocketAddr,
+    next_try: Instant,
+    backoff: Duration,
+    connected: bool,
+}
+
+pub(super) struct NodeLoop {
+    params: Params,
+    sync: Sync,
+    network: Network,
+    blocks: Arc<Mutex<BlockStore>>,
+    chain: ChainThread,
+    status: watch::Receiver<TipStatus>,
+    peers: HashMap<PeerId, PeerMeta>,
+    targets: Vec<Target>,
+    /// The last tip announced to peers.
+    announced: Option<Hash256>,
+}
+
+impl NodeLoop {
+    pub(super) fn new(
+        params: Params,
+        sync: Sync,
+        network: Network,
+        blocks: Arc<Mutex<BlockStore>>,
+        chain: ChainThread,
+        status: watch::Receiver<TipStatus>,
+        targets: Vec<SocketAddr>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            params,
+            sync,
+            network,
+            blocks,
+            chain,
+            status,
+            peers: HashMap::new(),
+            targets: targets
+                .into_iter()
+                .map(|addr| Target {
+                    addr,
+                    next_try: now,
+                    backoff: RECONNECT_FIRST,
+                    connected: false,
+                })
+                .collect(),
+            announced: None,
+        }
+    }
+
+    /// Hands every stored block to the chain thread and the sync (a restart).
+    pub(super) fn replay(&mut self, stored: Vec<(Header, BlockPos)>) -> anyhow::Result<()> {
+        if !stored.is_empty() {
+            tracing::info!("replaying {} stored blocks", stored.len());
+        }
+        let t = now_secs();
+        for (header, pos) in stored {
+            self.sync.add_stored(&header, t);
+            self.to_chain(ChainMsg::Block {
+                header,
+                pos,
+                bytes: None,
+                from: None,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn to_chain(&self, msg: ChainMsg) -> anyhow::Result<()> {
+        self.chain
+            .input
+            .send(msg)
+            .map_err(|_| anyhow::anyhow!("the chain thread has stopped"))
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut net: mpsc::Receiver<(PeerId, PeerEvent)>,
+        mut chain: mpsc::UnboundedReceiver<ChainEvent>,
+        mut stop: oneshot::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(TICK);
+        let result = loop {
+            let step = tokio::select! {
+                ev = net.recv() => match ev {
+                    Some((peer, ev)) => self.on_peer(peer, ev),
+                    None => Err(anyhow::anyhow!("the network stopped")),
+                },
+                ev = chain.recv() => match ev {
+                    Some(ChainEvent::Fault(e)) => Err(anyhow::anyhow!("chain fault: {e}")),
+                    Some(ChainEvent::Stopped) | None => Err(anyhow::anyhow!("the chain thread stopped")),
+                    Some(ev) => self.on_chain(ev),
+                },
+                _ = tick.tick() => {
+                    self.sync.tick(Instant::now());
+                    self.reconnect();
+                    Ok(())
+                }
+                _ = &mut stop => break Ok(()),
+            };
+            if let Err(e) = step.and_then(|()| self.flush_actions()) {
+                break Err(e);
+            }
+        };
+        self.network.shutdown();
+        let finished = self.finish(&mut chain).await;
+        result.and(finished)
+    }
+
+    /// Stops the chain thread (it checkpoints) and makes the block files durable.
+    async fn finish(
+        &mut self,
+        chain: &mut mpsc::UnboundedReceiver<ChainEvent>,
+    ) -> anyhow::Result<()> {
+        let _ = self.chain.input.send(ChainMsg::Shutdown);
+        let mut outcome = Ok(());
+        while let Some(ev) = chain.recv().await {
+            match ev {
+                ChainEvent::Stopped => break,
+                ChainEvent::Fault(e) => {
+                    outcome = Err(anyhow::anyhow!("chain fault: {e}"));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if let Some(handle) = self.chain.handle.take() {
+            if handle.join().is_err() {
+                outcome = Err(anyhow::anyhow!("the chain thread panicked"));
+            }
+        }
+        self.blocks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sync()
+            .context("syncing block files")?;
+        outcome
+    }
+
+    fn reconnect(&mut self) {
+        let now = Instant::now();
+        for t in &mut self.targets {
+            if t.connected || now < t.next_try || self.network.is_discouraged(t.addr) {
+                continue;
+            }
+            t.next_try = now + t.backoff;
+            t.backoff = (t.backoff * 2).min(RECONNECT_MAX);
+            match self.network.connect(t.addr) {
+                Ok(id) => {
+                    t.connected = true;
+                    self.peers.insert(
+                        id,
+                        PeerMeta {
+                            target: Some(t.addr),
+                            ..PeerMeta::default()
+                        },
+                    );
+                }
+                Err(e) => tracing::debug!("connecting to {}: {e}", t.addr),
+            }
+        }
+    }
+
+    fn on_peer(&mut self, peer: PeerId, ev: PeerEvent) -> anyhow::Result<()> {
+        let now = Instant::now();
+        match ev {
+            PeerEvent::Connected(info) => {
+                tracing::info!(
+                    "peer {peer} connected: {} {} {:?} height {}",
+                    info.addr,
+                    info.user_agent,
+                    info.transport,
+                    info.start_height
+                );
+                let meta = self.peers.entry(peer).or_default();
+                meta.connected = true;
+                meta.wants_headers |= info.sendheaders;
+                if let Some(t) = meta.target {
+                    if let Some(t) = self.targets.iter_mut().find(|x| x.addr == t) {
+                        t.backoff = RECONNECT_FIRST;
+                    }
+                }
+                self.sync
+                    .peer_connected(peer.0, info.can_serve_blocks(), now);
+            }
+            PeerEvent::Disconnect { reason, discourage } => {
+                tracing::info!("peer {peer} disconnected: {reason} (discouraged: {discourage})");
+                if let Some(meta) = self.peers.remove(&peer) {
+                    if let Some(t) = meta.target {
+                        if let Some(t) = self.targets.iter_mut().find(|x| x.addr == t) {
+                            t.connected = false;
+                        }
+                    }
+                }
+                self.sync.peer_disconnected(peer.0, now);
+            }
+            PeerEvent::Message(msg) => self.on_message(peer, msg, now)?,
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, peer: PeerId, msg: Message, now: Instant) -> anyhow::Result<()> {
+        match msg {
+            Message::Headers(headers) => self.sync.on_headers(peer.0, &headers, now_secs(), now),
+            Message::Block(bytes) => self.on_block(peer, bytes, now)?,
+            Message::Inv(items) => {
+                for it in items.iter().filter(|i| i.kind.is_block()) {
+                    self.sync.on_block_announced(peer.0, &it.hash, now);
+                }
+            }
+            Message::NotFound(items) => {
+                let blocks: Vec<Hash256> = items
+                    .iter()
+                    .filter(|i| i.kind.is_block())
+                    .map(|i| i.hash)
+                    .collect();
+                self.sync.on_not_found(peer.0, &blocks, now);
+            }
+            Message::SendHeaders => {
+                if let Some(m) = self.peers.get_mut(&peer) {
+                    m.wants_headers = true;
+                }
+            }
+            Message::GetHeaders(req) => {
+                let tip = self.status.borrow().hash;
+                let headers =
+                    serve::headers_after(self.sync.headers(), &tip, &req.locator, &req.stop);
+                self.send(peer, Message::Headers(headers));
+            }
+            Message::GetData(items) => {
+                let (found, missing) = serve::blocks(&self.blocks, self.sync.headers(), &items)?;
+                for bytes in found {
+                    self.send(peer, Message::Block(bytes));
+                }
+                if !missing.is_empty() {
+                    self.send(peer, Message::NotFound(missing));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_block(&mut self, peer: PeerId, bytes: Arc<[u8]>, now: Instant) -> anyhow::Result<()> {
+        let Ok(header) = Header::decode(&bytes) else {
+            self.misbehaving(peer, "block message shorter than a header");
+            return Ok(());
+        };
+        match self.sync.on_block(peer.0, &header, now) {
+            BlockArrival::Unknown => {
+                tracing::debug!("peer {peer}: ignoring unrequested block that does not connect");
+                return Ok(());
+            }
+            BlockArrival::Requested | BlockArrival::Unrequested => {}
+        }
+        if Block::parse(&bytes).is_err() {
+            self.misbehaving(peer, "block does not deserialize");
+            return Ok(());
+        }
+        let pos = self
+            .blocks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .append(&bytes)
+            .context("storing a received block")?;
+        self.sync.block_stored(&header, now_secs(), now);
+        self.to_chain(ChainMsg::Block {
+            header,
+            pos,
+            bytes: Some(bytes),
+            from: Some(peer.0),
+        })
+    }
+
+    fn misbehaving(&mut self, peer: PeerId, why: &str) {
+        tracing::warn!("peer {peer} misbehaved: {why}; disconnecting and discouraging");
+        self.network.discourage(peer);
+    }
+
+    fn on_chain(&mut self, ev: ChainEvent) -> anyhow::Result<()> {
+        let now = Instant::now();
+        match ev {
+            ChainEvent::Connected { hash, height } => {
+                tracing::debug!("connected {} at height {height}", to_display_hex(&hash));
+                self.network
+                    .set_start_height(i32::try_from(height).unwrap_or(i32::MAX));
+                self.announce();
+            }
+            ChainEvent::Disconnected { hash, height } => {
+                tracing::info!("disconnected {} at height {height}", to_display_hex(&hash));
+            }
+            ChainEvent::Invalid {
+                hash,
+                reason,
+                mutated,
+                from,
+            } => {
+                tracing::warn!(
+                    "block {} refused: {reason}{}",
+                    to_display_hex(&hash),
+                    if mutated { " (mutated copy)" } else { "" }
+                );
+                if mutated {
+                    self.blocks
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .forget(&hash);
+                    self.sync.block_mutated(&hash, from, now);
+                } else {
+                    self.sync.block_invalid(&hash, from, &reason, now);
+                }
+            }
+            ChainEvent::Fault(_) | ChainEvent::Stopped => {}
+        }
+        Ok(())
+    }
+
+    /// Tells peers about a new tip once the node has caught up with the best header it knows
+    /// (Core does not announce during initial block download).
+    fn announce(&mut self) {
+        let tip = self.status.borrow().clone();
+        let headers = self.sync.headers();
+        if tip.height < headers.best_height() || self.announced == Some(tip.hash) {
+            return;
+        }
+        let Some(header) = headers
+            .get(&tip.hash)
+            .and_then(|id| headers.header(id))
+            .copied()
+        else {
+            return;
+        };
+        self.announced = Some(tip.hash);
+        let peers: Vec<(PeerId, bool)> = self
+            .peers
+            .iter()
+            .filter(|(_, m)| m.connected)
+            .map(|(p, m)| (*p, m.wants_headers))
+            .collect();
+        for (peer, wants_headers) in peers {
+            let msg = if wants_headers {
+                Message::Headers(vec![header])
+            } else {
+                Message::Inv(vec![Inventory {
+                    kind: InvType::BLOCK,
+                    hash: tip.hash,
+                }])
+            };
+            self.send(peer, msg);
+        }
+    }
+
+    fn send(&self, peer: PeerId, msg: Message) {
+        if let Err(e) = self.network.try_send(peer, msg) {
+            tracing::debug!("peer {peer}: send failed: {e}");
+        }
+    }
+
+    fn flush_actions(&mut self) -> anyhow::Result<()> {
+        while let Some(action) = self.sync.poll_action() {
+            match action {
+                SyncAction::GetHeaders { peer, locator } => self.send(
+                    PeerId(peer),
+                    Message::GetHeaders(GetHeaders {
+                        version: PROTOCOL_VERSION,
+                        locator,
+                        stop: [0; 32],
+                    }),
+                ),
+                SyncAction::GetBlocks { peer, hashes } => self.send(
+                    PeerId(peer),
+                    Message::GetData(
+                        hashes
+                            .into_iter()
+                            .map(|hash| Inventory {
+                                kind: InvType::WITNESS_BLOCK,
+                                hash,
+                            })
+                            .collect(),
+                    ),
+                ),
+                SyncAction::Disconnect {
+                    peer,
+                    reason,
+                    discourage,
+                } => {
+                    tracing::info!("dropping peer {peer}: {reason}");
+                    if discourage {
+                        self.network.discourage(PeerId(peer));
+                    } else {
+                        self.network.disconnect(PeerId(peer));
+                    }
+                }
+            }
+        }
+        let _ = &self.params;
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! `sluice run`: the node daemon. Peers (net/) feed a headers-first sync (net/src/sync), blocks
+//! are stored in the node's own block files and validated by the chain thread (pipeline/), and
+//! the committed chain is served to peers.
+//!
+//! Datadir layout: `chainstate/` (the UTXO store), `blocks/` (`blk?????.dat`, Core framing).
+//! A restart scans `blocks/`, replays every stored block into the coordinator, which finds the
+//! store's tip among them and resumes after it.
+
+mod chain;
+mod events;
+mod serve;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use sluice_consensus::chain::Params;
+use sluice_net::peer::PeerConfig;
+use sluice_net::sync::{minimum_chain_work, Sync, SyncConfig};
+use sluice_net::{Network, NetworkConfig};
+use sluice_storage::blockstore::BlockStore;
+use tokio::sync::{mpsc, watch};
+
+pub use chain::TipStatus;
+
+use crate::config::NodeConfig;
+
+/// A running node.
+#[derive(Debug)]
+pub struct NodeHandle {
+    /// The committed tip and UTXO figures, updated as blocks connect.
+    pub status: watch::Receiver<TipStatus>,
+    /// The P2P addresses the node listens on (ports resolved).
+    pub p2p_addrs: Vec<SocketAddr>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl NodeHandle {
+    /// Asks the node to stop (finish what is in flight, checkpoint) and waits for it.
+    ///
+    /// # Errors
+    /// The node had stopped on a fault.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.context("node task panicked")?
+    }
+
+    /// Waits until the node stops by itself (a fault) or `stop` is sent.
+    ///
+    /// # Errors
+    /// The node stopped on a fault.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("node task panicked")?
+    }
+
+    /// A sender that stops the node when used (for signal handlers).
+    pub fn take_stop(&mut self) -> Option<tokio::sync::oneshot::Sender<()>> {
+        self.stop.take()
+    }
+}
+
+/// Resolves `host:port` strings (a missing port means the network's).
+fn resolve(addrs: &[String], default_port: u16) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    for a in addrs {
+        let with_port = if a.parse::<SocketAddr>().is_ok()
+            || a.rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            a.clone()
+        } else {
+            format!("{a}:{default_port}")
+        };
+        let found = with_port
+            .to_socket_addrs()
+            .with_context(|| format!("resolving peer address {a}"))?
+            .next()
+            .with_context(|| format!("no address for {a}"))?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// Starts the node inside the current tokio runtime.
+///
+/// # Errors
+/// The datadir, block files or listen addresses cannot be opened.
+pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
+    let params = Params::new(cfg.network.into());
+    let blocks_dir = cfg.datadir.join("blocks");
+    let (store, stored) = BlockStore::open(&blocks_dir, params.magic)
+        .with_context(|| format!("opening block files in {}", blocks_dir.display()))?;
+    let blocks = Arc::new(Mutex::new(store));
+    let mut import_cfg = cfg.import_config();
+    import_cfg.datadir = cfg.datadir.join("chainstate");
+    let (chain_events_tx, chain_events) = mpsc::unbounded_channel();
+    let (status_tx, status) = watch::channel(TipStatus::default());
+    let chain = chain::start(&import_cfg, blocks.clone(), chain_events_tx, status_tx)
+        .with_context(|| format!("opening the chainstate in {}", import_cfg.datadir.display()))?;
+
+    let mut peer_cfg = PeerConfig::new(params.magic);
+    peer_cfg.user_agent = format!("/Sluice:{}/", env!("CARGO_PKG_VERSION"));
+    let mut net_cfg = NetworkConfig::new(peer_cfg);
+    net_cfg.v2 = cfg.v2transport;
+    let outbound = if cfg.connect.is_empty() {
+        &cfg.addnode
+    } else {
+        &cfg.connect
+    };
+    let targets = resolve(outbound, cfg.default_port())?;
+    net_cfg.max_outbound = targets.len().max(8).min(cfg.maxconnections);
+    net_cfg.max_inbound = cfg.maxconnections.saturating_sub(net_cfg.max_outbound);
+    if cfg.listen {
+        net_cfg.listen = if cfg.bind.is_empty() {
+            vec![SocketAddr::from(([0, 0, 0, 0], cfg.default_port()))]
+        } else {
+            cfg.bind
+                .iter()
+                .map(|b| {
+                    b.parse()
+                        .with_context(|| format!("--bind {b}: not ip:port"))
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+    }
+    let (network, net_events) = Network::start(net_cfg)
+        .await
+        .context("starting the P2P listener")?;
+    let p2p_addrs = network.local_addrs().to_vec();
+
+    let sync = Sync::new(
+        &params,
+        SyncConfig::default(),
+        minimum_chain_work(params.network),
+    );
+    let mut state = events::NodeLoop::new(
+        params,
+        sync,
+        network,
+        blocks,
+        chain,
+        status.clone(),
+        targets,
+    );
+    state.replay(stored)?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move { state.run(net_events, chain_events, stop_rx).await });
+    Ok(NodeHandle {
+        status,
+        p2p_addrs,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+/// Runs the node until SIGINT or SIGTERM, then shuts down cleanly.
+///
+/// # Errors
+/// Start-up failures, or the node stopping on a fault.
+pub fn run_until_signal(cfg: &NodeConfig) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let mut node = start(cfg).await?;
+        tracing::info!("listening on {:?}", node.p2p_addrs);
+        let stop = node.take_stop();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        let signalled = async {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        };
+        let waiting = node.wait();
+        tokio::pin!(waiting);
+        tokio::select! {
+            r = &mut waiting => r,
+            () = signalled => {
+                tracing::info!("shutting down");
+                if let Some(s) = stop {
+                    let _ = s.send(());
+                }
+                tokio::time::timeout(Duration::from_secs(600), waiting)
+                    .await
+                    .context("shutdown took longer than 10 minutes")?
+            }
+        }
+    })
+}

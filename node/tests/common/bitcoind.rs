@@ -1,0 +1,186 @@
+//! A real bitcoind on regtest for interop tests: built by `scripts/bitcoind` (which
+//! `scripts/test` runs first), started on loopback ports with a temporary datadir, driven with
+//! bitcoin-cli, killed when dropped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The directory holding bitcoind and bitcoin-cli: the newest build in the cache that
+/// `scripts/bitcoind` fills.
+pub fn bin_dir() -> PathBuf {
+    let cache = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/sluice-bitcoind");
+    let mut builds: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("bitcoind").is_file() && p.join("bitcoin-cli").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    builds.sort();
+    builds.pop().unwrap_or_else(|| {
+        panic!(
+            "no bitcoind under {}: run `bash scripts/bitcoind` (scripts/test does) first",
+            cache.display()
+        )
+    })
+}
+
+/// A free loopback port (bound, then released for the process that will use it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A running regtest bitcoind.
+pub struct Bitcoind {
+    child: Child,
+    bin: PathBuf,
+    pub datadir: tempfile::TempDir,
+    pub p2p: SocketAddr,
+    rpc_port: u16,
+}
+
+impl Bitcoind {
+    /// Starts bitcoind with `extra` arguments (e.g. `-loadblock=FILE`, `-connect=ADDR`) and
+    /// waits for its RPC.
+    pub fn start(extra: &[String]) -> Self {
+        let bin = bin_dir();
+        let datadir = tempfile::tempdir().expect("temp datadir");
+        let port = free_port();
+        let rpc_port = free_port();
+        let mut cmd = Command::new(bin.join("bitcoind"));
+        cmd.arg("-regtest")
+            .arg(format!("-datadir={}", datadir.path().display()))
+            .arg(format!("-port={port}"))
+            .arg(format!("-bind=127.0.0.1:{port}"))
+            .arg(format!("-rpcport={rpc_port}"))
+            .args([
+                "-rpcbind=127.0.0.1",
+                "-rpcallowip=127.0.0.1",
+                "-server=1",
+                "-listen=1",
+                "-dnsseed=0",
+                "-fixedseeds=0",
+                "-discover=0",
+                "-listenonion=0",
+                "-natpmp=0",
+                "-checkblockindex=0",
+                // Generated chains have 2011 timestamps: without this bitcoind stays in IBD
+                // and neither serves headers nor announces blocks.
+                "-maxtipage=2000000000",
+                "-whitelist=download@127.0.0.1",
+                "-printtoconsole=0",
+            ])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawning bitcoind");
+        let node = Self {
+            child,
+            bin,
+            datadir,
+            p2p: SocketAddr::from(([127, 0, 0, 1], port)),
+            rpc_port,
+        };
+        node.wait_for(Duration::from_secs(60), |n| {
+            n.try_cli(&["getblockcount"]).is_some()
+        });
+        node
+    }
+
+    /// bitcoin-cli output (trimmed), or `None` when the call failed.
+    pub fn try_cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new(self.bin.join("bitcoin-cli"))
+            .arg("-regtest")
+            .arg(format!("-datadir={}", self.datadir.path().display()))
+            .arg(format!("-rpcport={}", self.rpc_port))
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// bitcoin-cli output; panics with the error when the call fails.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(self.bin.join("bitcoin-cli"))
+            .arg("-regtest")
+            .arg(format!("-datadir={}", self.datadir.path().display()))
+            .arg(format!("-rpcport={}", self.rpc_port))
+            .args(args)
+            .output()
+            .expect("running bitcoin-cli");
+        assert!(
+            out.status.success(),
+            "bitcoin-cli {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn height(&self) -> u32 {
+        self.cli(&["getblockcount"]).parse().expect("a block count")
+    }
+
+    pub fn best_hash(&self) -> String {
+        self.cli(&["getbestblockhash"])
+    }
+
+    /// `gettxoutsetinfo muhash`'s MuHash.
+    pub fn muhash(&self) -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.cli(&["gettxoutsetinfo", "muhash"])).expect("json");
+        v["muhash"].as_str().expect("muhash field").to_string()
+    }
+
+    /// Polls `done` every 100 ms until it holds; panics after `limit`.
+    pub fn wait_for(&self, limit: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(
+                start.elapsed() < limit,
+                "bitcoind: condition not met in {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the node has `height` blocks.
+    pub fn wait_height(&self, height: u32, limit: Duration) {
+        self.wait_for(limit, |n| {
+            n.try_cli(&["getblockcount"])
+                .and_then(|s| s.parse::<u32>().ok())
+                .is_some_and(|h| h >= height)
+        });
+    }
+
+    /// The loadblock argument for a chain directory's first block file.
+    pub fn loadblock(dir: &Path) -> String {
+        format!("-loadblock={}", dir.join("blk00000.dat").display())
+    }
+}
+
+impl Drop for Bitcoind {
+    fn drop(&mut self) {
+        let _ = self.try_cli(&["stop"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,4 @@
+//! Shared pieces of the node's integration tests.
+#![allow(dead_code)]
+
+pub mod bitcoind;
