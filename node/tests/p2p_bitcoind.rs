@@ -4,11 +4,9 @@
 //! `gettxoutsetinfo muhash`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::bitcoind::Bitcoind;
+use sluice_bitcoind::Bitcoind;
 use sluice_consensus::hash::to_display_hex;
 use sluice_loadgen::{generate, ChainSpec};
 use sluice_node::config::{NetworkArg, NodeConfig};

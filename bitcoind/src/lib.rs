@@ -1,6 +1,8 @@
-//! A real bitcoind on regtest for interop tests: built by `scripts/bitcoind` (which
+//! A real bitcoind on regtest for interop tests and races: built by `scripts/bitcoind` (which
 //! `scripts/test` runs first), started on loopback ports with a temporary datadir, driven with
 //! bitcoin-cli, killed when dropped.
+#![warn(missing_docs)]
+#![allow(clippy::missing_panics_doc)]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 
 /// The directory holding bitcoind and bitcoin-cli: the newest build in the cache that
 /// `scripts/bitcoind` fills.
+#[must_use]
 pub fn bin_dir() -> PathBuf {
     let cache = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -32,6 +35,7 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// A free loopback port (bound, then released for the process that will use it).
+#[must_use]
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -40,10 +44,13 @@ pub fn free_port() -> u16 {
 }
 
 /// A running regtest bitcoind.
+#[derive(Debug)]
 pub struct Bitcoind {
     child: Child,
     bin: PathBuf,
+    /// Its datadir (removed when dropped).
     pub datadir: tempfile::TempDir,
+    /// Its P2P address on loopback.
     pub p2p: SocketAddr,
     rpc_port: u16,
 }
@@ -51,6 +58,10 @@ pub struct Bitcoind {
 impl Bitcoind {
     /// Starts bitcoind with `extra` arguments (e.g. `-loadblock=FILE`, `-connect=ADDR`) and
     /// waits for its RPC.
+    ///
+    /// # Panics
+    /// bitcoind is not built, cannot start, or its RPC does not answer within a minute.
+    #[must_use]
     pub fn start(extra: &[String]) -> Self {
         let bin = bin_dir();
         let datadir = tempfile::tempdir().expect("temp datadir");
@@ -97,6 +108,7 @@ impl Bitcoind {
     }
 
     /// bitcoin-cli output (trimmed), or `None` when the call failed.
+    #[must_use]
     pub fn try_cli(&self, args: &[&str]) -> Option<String> {
         let out = Command::new(self.bin.join("bitcoin-cli"))
             .arg("-regtest")
@@ -112,6 +124,9 @@ impl Bitcoind {
     }
 
     /// bitcoin-cli output; panics with the error when the call fails.
+    ///
+    /// # Panics
+    /// The call failed.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new(self.bin.join("bitcoin-cli"))
             .arg("-regtest")
@@ -128,15 +143,29 @@ impl Bitcoind {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// `getblockcount`.
+    ///
+    /// # Panics
+    /// The call failed.
+    #[must_use]
     pub fn height(&self) -> u32 {
         self.cli(&["getblockcount"]).parse().expect("a block count")
     }
 
+    /// `getbestblockhash`.
+    ///
+    /// # Panics
+    /// The call failed.
+    #[must_use]
     pub fn best_hash(&self) -> String {
         self.cli(&["getbestblockhash"])
     }
 
     /// `gettxoutsetinfo muhash`'s MuHash.
+    ///
+    /// # Panics
+    /// The call failed.
+    #[must_use]
     pub fn muhash(&self) -> String {
         let v: serde_json::Value =
             serde_json::from_str(&self.cli(&["gettxoutsetinfo", "muhash"])).expect("json");
@@ -144,6 +173,9 @@ impl Bitcoind {
     }
 
     /// Polls `done` every 100 ms until it holds; panics after `limit`.
+    ///
+    /// # Panics
+    /// The condition did not hold in time.
     pub fn wait_for(&self, limit: Duration, mut done: impl FnMut(&Self) -> bool) {
         let start = Instant::now();
         while !done(self) {
@@ -156,6 +188,9 @@ impl Bitcoind {
     }
 
     /// Waits until the node has `height` blocks.
+    ///
+    /// # Panics
+    /// Not reached in time.
     pub fn wait_height(&self, height: u32, limit: Duration) {
         self.wait_for(limit, |n| {
             n.try_cli(&["getblockcount"])
@@ -165,6 +200,7 @@ impl Bitcoind {
     }
 
     /// The loadblock argument for a chain directory's first block file.
+    #[must_use]
     pub fn loadblock(dir: &Path) -> String {
         format!("-loadblock={}", dir.join("blk00000.dat").display())
     }
