@@ -4,52 +4,17 @@
 //! `gettxoutsetinfo muhash`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{muhash, node_config, wait_tip};
 
 use sluice_bitcoind::Bitcoind;
-use sluice_consensus::hash::to_display_hex;
 use sluice_loadgen::{generate, ChainSpec};
-use sluice_node::config::{NetworkArg, NodeConfig};
-use sluice_node::run::{self, NodeHandle};
+use sluice_node::run;
 
 const BLOCKS: u32 = 300;
-
-fn node_config(datadir: &std::path::Path, connect: &[String], v2: bool) -> NodeConfig {
-    NodeConfig {
-        network: NetworkArg::Regtest,
-        datadir: datadir.to_path_buf(),
-        connect: connect.to_vec(),
-        listen: true,
-        bind: vec!["127.0.0.1:0".into()],
-        v2transport: v2,
-        progress: false,
-        cache_mb: 64,
-        script_workers: 2,
-        ..NodeConfig::default()
-    }
-}
-
-/// Waits until Sluice's tip is `hash` (display hex).
-async fn wait_tip(node: &NodeHandle, hash: &str, limit: Duration) {
-    let start = Instant::now();
-    let mut status = node.status.clone();
-    loop {
-        if to_display_hex(&status.borrow().hash) == hash {
-            return;
-        }
-        let left = limit.saturating_sub(start.elapsed());
-        assert!(
-            !left.is_zero(),
-            "Sluice did not reach {hash} in {limit:?}; at height {}",
-            status.borrow().height
-        );
-        let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), status.changed()).await;
-    }
-}
-
-fn muhash(node: &NodeHandle) -> String {
-    node.status.borrow().muhash.clone().expect("MuHash tracked")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_serve_follow_reorg_and_resume_against_bitcoind() {

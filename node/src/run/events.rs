@@ -280,12 +280,19 @@ impl NodeLoop {
             }
             Message::GetData(items) => {
                 let (found, missing) = serve::blocks(&self.blocks, self.sync.headers(), &items)?;
-                for bytes in found {
-                    self.send(peer, Message::Block(bytes));
-                }
-                if !missing.is_empty() {
-                    self.send(peer, Message::NotFound(missing));
-                }
+                // Blocks wait for room in the peer's send queue (a slow reader slows only its
+                // own answers, not the loop); the queue itself is bounded by the network layer.
+                let network = self.network.clone();
+                tokio::spawn(async move {
+                    for bytes in found {
+                        if network.send(peer, Message::Block(bytes)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if !missing.is_empty() {
+                        let _ = network.send(peer, Message::NotFound(missing)).await;
+                    }
+                });
             }
             _ => {}
         }

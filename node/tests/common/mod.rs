@@ -1,0 +1,49 @@
+//! Shared pieces of the node's integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod scripted;
+
+use std::time::{Duration, Instant};
+
+use sluice_consensus::hash::to_display_hex;
+use sluice_node::config::{NetworkArg, NodeConfig};
+use sluice_node::run::NodeHandle;
+
+/// A regtest node configuration listening on a free loopback port.
+pub fn node_config(datadir: &std::path::Path, connect: &[String], v2: bool) -> NodeConfig {
+    NodeConfig {
+        network: NetworkArg::Regtest,
+        datadir: datadir.to_path_buf(),
+        connect: connect.to_vec(),
+        listen: true,
+        bind: vec!["127.0.0.1:0".into()],
+        v2transport: v2,
+        progress: false,
+        cache_mb: 64,
+        script_workers: 2,
+        ..NodeConfig::default()
+    }
+}
+
+/// Waits until Sluice's tip is `hash` (display hex); panics after `limit`.
+pub async fn wait_tip(node: &NodeHandle, hash: &str, limit: Duration) {
+    let start = Instant::now();
+    let mut status = node.status.clone();
+    loop {
+        if to_display_hex(&status.borrow().hash) == hash {
+            return;
+        }
+        let left = limit.saturating_sub(start.elapsed());
+        assert!(
+            !left.is_zero(),
+            "Sluice did not reach {hash} in {limit:?}; at height {}",
+            status.borrow().height
+        );
+        let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), status.changed()).await;
+    }
+}
+
+/// Sluice's MuHash in display hex.
+pub fn muhash(node: &NodeHandle) -> String {
+    node.status.borrow().muhash.clone().expect("MuHash tracked")
+}
