@@ -2,6 +2,7 @@
 //! peer state machine and a thin tokio shell that runs peers over TCP.
 #![warn(missing_docs)]
 
+pub mod fuzz_harness;
 pub mod peer;
 pub mod shell;
 pub mod sync;

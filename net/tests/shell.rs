@@ -115,6 +115,21 @@ async fn v1_networks_exchange_messages() {
 }
 
 #[tokio::test]
+async fn v2_networks_exchange_messages() {
+    talk(true, true, TransportKind::V2).await;
+}
+
+#[tokio::test]
+async fn v1_client_is_detected_by_v2_server() {
+    talk(true, false, TransportKind::V1).await;
+}
+
+#[tokio::test]
+async fn v2_client_falls_back_to_v1_against_v1_only_server() {
+    talk(false, true, TransportKind::V1).await;
+}
+
+#[tokio::test]
 async fn discouraged_address_is_refused_for_the_session() {
     let (server, _server_rx) = Network::start(config(true, false)).await.unwrap();
     let (client, mut client_rx) = Network::start(config(false, false)).await.unwrap();

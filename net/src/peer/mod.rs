@@ -106,7 +106,14 @@ impl Peer {
         }
         if let Err(e) = self.transport.receive(bytes, &mut self.received) {
             self.received.clear();
-            self.close(e.into(), true);
+            if self.transport.should_reconnect_v1() {
+                // Our v2 attempt met a v1 peer: end quietly, the caller retries with v1.
+                tracing::debug!(peer = %self.conn.addr, "peer answered v2 in v1");
+                self.state = State::Closed;
+                return;
+            }
+            let discourage = e.discourage();
+            self.close(e.into(), discourage);
             return;
         }
         while let Some(raw) = self.received.pop_front() {

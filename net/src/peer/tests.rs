@@ -107,6 +107,57 @@ fn v1_handshake_completes() {
 }
 
 #[test]
+fn v2_handshake_completes() {
+    handshake_completes(TransportKind::V2);
+}
+
+#[test]
+fn v2_outbound_to_v1_only_peer_asks_for_v1_retry() {
+    let now = Instant::now();
+    let mut a = Peer::new(
+        Arc::new(PeerConfig::new(MAGIC)),
+        conn(Direction::Outbound, TransportKind::V2),
+        now,
+    );
+    let mut b = Peer::new(
+        Arc::new(PeerConfig::new(MAGIC)),
+        conn(Direction::Inbound, TransportKind::V1),
+        now,
+    );
+    pump(&mut a, &mut b, now);
+    // The v1 side sees a bad magic: disconnect, no discouragement.
+    assert!(matches!(
+        &events(&mut b)[..],
+        [PeerEvent::Disconnect {
+            reason: DisconnectReason::Transport(_),
+            discourage: false
+        }]
+    ));
+    // The v2 side got nothing back; when the socket closes it retries with v1.
+    assert!(a.should_reconnect_v1());
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn v1_outbound_to_v2_inbound_is_served_in_v1() {
+    let now = Instant::now();
+    let mut a = Peer::new(
+        Arc::new(PeerConfig::new(MAGIC)),
+        conn(Direction::Outbound, TransportKind::V1),
+        now,
+    );
+    let mut b = Peer::new(
+        Arc::new(PeerConfig::new(MAGIC)),
+        conn(Direction::Inbound, TransportKind::V2),
+        now,
+    );
+    pump(&mut a, &mut b, now);
+    assert!(a.is_connected() && b.is_connected());
+    let eb = events(&mut b);
+    assert_eq!(connected_info(&eb).transport, TransportKind::V1);
+}
+
+#[test]
 fn handshake_message_order_follows_bip339_and_bip155() {
     let now = Instant::now();
     let (mut a, _) = pair(TransportKind::V1, now);
@@ -264,7 +315,10 @@ fn garbage_and_malformed_messages_discourage() {
     let (mut a, mut b) = pair(TransportKind::V1, now);
     pump(&mut a, &mut b, now);
     events(&mut a);
-    a.handle_bytes(&[0xde; 24], now);
+    let mut bad_checksum = Vec::new();
+    encode_frame(MAGIC, names::PING, &[0; 8], &mut bad_checksum);
+    bad_checksum[20] ^= 1;
+    a.handle_bytes(&bad_checksum, now);
     assert!(matches!(
         events(&mut a)[..],
         [PeerEvent::Disconnect {

@@ -3,10 +3,13 @@
 //! bytes to write.
 
 mod v1;
+mod v2;
+pub mod v2_ids;
 
 use std::collections::VecDeque;
 
 pub use v1::V1Transport;
+pub use v2::{V2Error, V2Transport};
 
 use crate::wire::{Command, FrameError, RawMessage};
 
@@ -34,6 +37,19 @@ pub enum TransportError {
     /// A v1 framing error.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// A BIP324 failure.
+    #[error(transparent)]
+    V2(#[from] V2Error),
+}
+
+impl TransportError {
+    /// Whether the peer should be discouraged. A wrong network magic is only a disconnect, as
+    /// in Core: it is what a v1-only node sees from a v2 client (which then retries with v1) or
+    /// from a node of another network; every other framing or decryption error is garbage.
+    #[must_use]
+    pub fn discourage(&self) -> bool {
+        !matches!(self, Self::Frame(FrameError::BadMagic(_)))
+    }
 }
 
 /// A connection's transport.
@@ -45,6 +61,7 @@ pub struct Transport {
 #[derive(Debug)]
 enum Inner {
     V1(V1Transport),
+    V2(Box<V2Transport>),
 }
 
 impl Transport {
@@ -52,8 +69,16 @@ impl Transport {
     /// `V2` accepts v2 and detects v1 from the first bytes; `V1` is plaintext either way.
     #[must_use]
     pub fn new(magic: [u8; 4], direction: Direction, kind: TransportKind) -> Self {
-        let _ = (direction, kind);
-        Self::v1(magic)
+        let inner = match (kind, direction) {
+            (TransportKind::V1, _) => Inner::V1(V1Transport::new(magic)),
+            (TransportKind::V2, Direction::Outbound) => {
+                Inner::V2(Box::new(V2Transport::initiator(magic)))
+            }
+            (TransportKind::V2, Direction::Inbound) => {
+                Inner::V2(Box::new(V2Transport::responder(magic)))
+            }
+        };
+        Self { inner }
     }
 
     /// A v1 transport.
@@ -75,6 +100,7 @@ impl Transport {
     ) -> Result<(), TransportError> {
         match &mut self.inner {
             Inner::V1(t) => Ok(t.receive(input, out)?),
+            Inner::V2(t) => t.receive(input, out),
         }
     }
 
@@ -82,6 +108,7 @@ impl Transport {
     pub fn send(&mut self, command: Command, payload: &[u8]) {
         match &mut self.inner {
             Inner::V1(t) => t.send(command, payload),
+            Inner::V2(t) => t.send(command, payload),
         }
     }
 
@@ -89,6 +116,7 @@ impl Transport {
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         match &mut self.inner {
             Inner::V1(t) => t.poll_transmit(),
+            Inner::V2(t) => t.poll_transmit(),
         }
     }
 
@@ -97,6 +125,7 @@ impl Transport {
     pub fn queued_bytes(&self) -> usize {
         match &self.inner {
             Inner::V1(t) => t.queued_bytes(),
+            Inner::V2(t) => t.queued_bytes(),
         }
     }
 
@@ -105,6 +134,8 @@ impl Transport {
     pub fn kind(&self) -> TransportKind {
         match &self.inner {
             Inner::V1(_) => TransportKind::V1,
+            Inner::V2(t) if t.is_v1() => TransportKind::V1,
+            Inner::V2(_) => TransportKind::V2,
         }
     }
 
@@ -112,6 +143,9 @@ impl Transport {
     /// `ShouldReconnectV1`), to be asked when the connection closes.
     #[must_use]
     pub fn should_reconnect_v1(&self) -> bool {
-        false
+        match &self.inner {
+            Inner::V1(_) => false,
+            Inner::V2(t) => t.should_reconnect_v1(),
+        }
     }
 }
