@@ -3,10 +3,9 @@
 //! builds it first with `bash scripts/bitcoind`.
 #![allow(clippy::unwrap_used)]
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use sluice_bitcoind::Bitcoind;
 
 use sluice_consensus::chain::params::Params;
 use sluice_net::wire::services::{NODE_NETWORK, NODE_P2P_V2, NODE_WITNESS};
@@ -17,108 +16,6 @@ use tokio::sync::mpsc::Receiver;
 /// Core's test framework address paying to a P2WSH of `OP_TRUE` on regtest.
 const OP_TRUE_ADDRESS: &str = "bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85";
 const BLOCKS: usize = 5;
-
-/// `SLUICE_BITCOIND_BIN` (the binary or its directory), else the directory where
-/// `scripts/bitcoind` publishes its build. The script itself is not run: it would start a
-/// 15-minute build inside a test.
-fn find_bitcoind() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SLUICE_BITCOIND_BIN").map(PathBuf::from) {
-        let bin = if p.is_dir() { p.join("bitcoind") } else { p };
-        return bin.is_file().then_some(bin);
-    }
-    let cache = std::env::var_os("SLUICE_BITCOIND_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/sluice-bitcoind"))
-        })?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.to_string_lossy().ends_with(".build"))
-        .map(|p| p.join("bin/bitcoind"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A regtest bitcoind, killed on drop.
-struct Bitcoind {
-    child: Child,
-    cli: PathBuf,
-    datadir: tempfile::TempDir,
-    rpc_port: u16,
-    p2p: SocketAddr,
-}
-
-impl Bitcoind {
-    fn start(bin: &Path) -> Self {
-        let datadir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let rpc_port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "-regtest",
-                &format!("-datadir={}", datadir.path().display()),
-                "-listen=1",
-                &format!("-bind=127.0.0.1:{port}"),
-                &format!("-port={port}"),
-                &format!("-rpcport={rpc_port}"),
-                "-rpcbind=127.0.0.1",
-                "-rpcallowip=127.0.0.1",
-                "-server=1",
-                "-v2transport=1",
-                "-checkblockindex=0",
-                "-dnsseed=0",
-                "-fixedseeds=0",
-                "-discover=0",
-                "-printtoconsole=0",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            cli: bin.with_file_name("bitcoin-cli"),
-            datadir,
-            rpc_port,
-            p2p: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new(&self.cli)
-            .args([
-                "-regtest",
-                &format!("-datadir={}", self.datadir.path().display()),
-                &format!("-rpcport={}", self.rpc_port),
-                "-rpcwait",
-                "-rpcwaittimeout=60",
-            ])
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-}
-
-impl Drop for Bitcoind {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn next(rx: &mut Receiver<(PeerId, PeerEvent)>) -> (PeerId, PeerEvent) {
     tokio::time::timeout(Duration::from_secs(30), rx.recv())
@@ -178,16 +75,9 @@ async fn sync_headers(node: &Bitcoind, v2: bool, magic: [u8; 4], genesis: [u8; 3
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshake_and_headers_with_bitcoind_over_v1_and_v2() {
-    let Some(bin) = find_bitcoind() else {
-        println!(
-            "SKIPPED: bitcoind not built (run `bash scripts/bitcoind` or set SLUICE_BITCOIND_BIN)"
-        );
-        return;
-    };
-    let node = Bitcoind::start(&bin);
+    let node = tokio::task::block_in_place(|| Bitcoind::start(&["-v2transport=1".into()]));
     let blocks = BLOCKS.to_string();
-    let mined = node.cli(&["generatetoaddress", &blocks, OP_TRUE_ADDRESS]);
-    assert!(mined.is_some(), "bitcoin-cli generatetoaddress failed");
+    tokio::task::block_in_place(|| node.cli(&["generatetoaddress", &blocks, OP_TRUE_ADDRESS]));
     // The P2P port is open once RPC answers (the node is fully started).
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(node.p2p).is_err() {
