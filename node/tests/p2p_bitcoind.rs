@@ -38,6 +38,12 @@ async fn sync_serve_follow_reorg_and_resume_against_bitcoind() {
     assert_eq!(muhash(&node), seed.muhash(), "UTXO set after IBD");
     assert_eq!(node.status.borrow().height, BLOCKS);
 
+    // A second Sluice syncs from A over BIP324 v2 at the same time as B below.
+    let data_v2 = tempfile::tempdir().unwrap();
+    let node_v2 = run::start(&node_config(data_v2.path(), &[seed.p2p.to_string()], true))
+        .await
+        .unwrap();
+
     // B: a fresh bitcoind connected to Sluice only syncs the chain from it.
     let sluice_addr = node.p2p_addrs[0];
     let fresh = tokio::task::block_in_place(|| {
@@ -46,6 +52,33 @@ async fn sync_serve_follow_reorg_and_resume_against_bitcoind() {
         b
     });
     assert_eq!(fresh.best_hash(), seed_tip);
+    wait_tip(&node_v2, &seed_tip, Duration::from_secs(180)).await;
+    assert_eq!(muhash(&node_v2), muhash(&node));
+    let peers: serde_json::Value =
+        serde_json::from_str(&tokio::task::block_in_place(|| seed.cli(&["getpeerinfo"]))).unwrap();
+    let transports: Vec<(String, String)> = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["subver"].as_str().unwrap_or_default().to_string(),
+                p["transport_protocol_type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    for t in ["v1", "v2"] {
+        assert!(
+            transports
+                .iter()
+                .any(|(ua, tp)| ua.starts_with("/Sluice:") && tp == t),
+            "bitcoind sees a Sluice peer over {t}: {transports:?}"
+        );
+    }
+    node_v2.shutdown().await.unwrap();
 
     // A mines 10 blocks: Sluice follows, and passes them on to B.
     let tip = tokio::task::block_in_place(|| {
