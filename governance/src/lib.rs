@@ -43,7 +43,7 @@ pub use time::Timestamp;
 /// THIS IS A TEST KEYRING: `governance/keyrings/keyring-1.toml` holds throw-away test keys
 /// whose encrypted secrets and passwords are in the repository. Approvals under it prove
 /// nothing; a real deployment pins a keyring of real maintainer keys here.
-pub const PINNED_ROOT_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const PINNED_ROOT_DIGEST: &str = "4b26770e5588ac4d499505c896b9656cb305dd9043870ab680999c47f592ce2a";
 
 /// The root keyring's bytes, so the node can trust it without reading the repository.
 pub const EMBEDDED_ROOT_KEYRING: &[u8] = include_bytes!("../keyrings/keyring-1.toml");
