@@ -82,7 +82,16 @@ pub fn approval_message(
     signed_at: Timestamp,
     expires: Timestamp,
 ) -> Digest {
-    approval_preimage(scope, base_tree, target_tree, tier, proposed_at, signed_at, expires).finish(TAG_APPROVAL)
+    approval_preimage(
+        scope,
+        base_tree,
+        target_tree,
+        tier,
+        proposed_at,
+        signed_at,
+        expires,
+    )
+    .finish(TAG_APPROVAL)
 }
 
 /// One signature with its times.
@@ -166,7 +175,11 @@ impl ApprovalFile {
             base_tree: Digest::from_hex("base_tree", &raw.base_tree)?,
             target_tree: Digest::from_hex("target_tree", &raw.target_tree)?,
             proposed_at: Timestamp::parse(&raw.proposed_at)?,
-            signatures: raw.signature.into_iter().map(RawSigned::check).collect::<Result<_, _>>()?,
+            signatures: raw
+                .signature
+                .into_iter()
+                .map(RawSigned::check)
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -201,7 +214,9 @@ impl Tally {
     pub fn require(self, tier: &Tier) -> Result<Tally, Error> {
         // A keyring cannot hold m = 0, but this is the last line: never pass on zero.
         if tier.threshold == 0 {
-            return Err(Error::ThresholdZero { tier: tier.name.clone() });
+            return Err(Error::ThresholdZero {
+                tier: tier.name.clone(),
+            });
         }
         if self.counted.len() < tier.threshold {
             return Err(Error::NotApproved {
@@ -233,7 +248,9 @@ pub fn tally<'s>(
         let ignore = match verdict {
             Err(why) => Some(why),
             Ok(key) => match seen.get(&key) {
-                Some(first) => Some(Ignored::DuplicateKey { counted_as: first.clone() }),
+                Some(first) => Some(Ignored::DuplicateKey {
+                    counted_as: first.clone(),
+                }),
                 None => {
                     seen.insert(key, s.signer.clone());
                     out.counted.push(s.signer.clone());
@@ -258,9 +275,13 @@ fn judge(
     s: &Signed,
     message: &impl Fn(&str, Timestamp, &Signed) -> Digest,
 ) -> Result<[u8; 32], Ignored> {
-    let key = keyring.maintainer(&s.signer).ok_or(Ignored::UnknownSigner)?;
+    let key = keyring
+        .maintainer(&s.signer)
+        .ok_or(Ignored::UnknownSigner)?;
     if !tier.roles.contains(&key.role) {
-        return Err(Ignored::NotEligible { role: key.role.clone() });
+        return Err(Ignored::NotEligible {
+            role: key.role.clone(),
+        });
     }
     if key.revoked(now) {
         return Err(Ignored::Revoked);
@@ -286,7 +307,9 @@ fn judge(
         t.name != tier.name && verify(&key.key, &message(&t.name, proposed_at, s), &s.signature)
     });
     Err(match other {
-        Some(t) => Ignored::WrongTier { signed: t.name.clone() },
+        Some(t) => Ignored::WrongTier {
+            signed: t.name.clone(),
+        },
         None => Ignored::BadSignature,
     })
 }

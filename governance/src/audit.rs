@@ -34,7 +34,10 @@ impl LogHead {
         if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        Ok(LogHead { seq: seq.parse().map_err(|_| bad())?, hash: Digest::from_hex("log head", hash)? })
+        Ok(LogHead {
+            seq: seq.parse().map_err(|_| bad())?,
+            hash: Digest::from_hex("log head", hash)?,
+        })
     }
 }
 
@@ -46,7 +49,11 @@ impl std::fmt::Display for LogHead {
 
 /// Hash of entry `seq` with body `body` after `prev` (all zeros before the first entry).
 pub fn entry_hash(prev: &Digest, seq: u64, body: &[u8]) -> Digest {
-    Preimage::new().digest(prev).u64(seq).bytes(body).finish(TAG_LOG)
+    Preimage::new()
+        .digest(prev)
+        .u64(seq)
+        .bytes(body)
+        .finish(TAG_LOG)
 }
 
 /// Checks a whole log; returns its head (`None` when empty). With `expect`, the log must
@@ -56,23 +63,35 @@ pub fn verify_log(text: &[u8], expect: Option<&LogHead>) -> Result<Option<LogHea
     // Sequence numbers first, so a swap reads as a reorder rather than as a gap.
     for (i, pair) in entries.windows(2).enumerate() {
         if pair[1].0.seq <= pair[0].0.seq {
-            return Err(Error::Log { seq: i as u64 + 1, fault: LogFault::Reordered });
+            return Err(Error::Log {
+                seq: i as u64 + 1,
+                fault: LogFault::Reordered,
+            });
         }
     }
     for (i, (e, _, _)) in entries.iter().enumerate() {
         if e.seq != i as u64 {
-            return Err(Error::Log { seq: i as u64, fault: LogFault::Dropped });
+            return Err(Error::Log {
+                seq: i as u64,
+                fault: LogFault::Dropped,
+            });
         }
     }
     let mut prev = Digest::default();
     let mut head = None;
     for (e, stated_prev, stated_hash) in &entries {
         if *stated_prev != prev {
-            return Err(Error::Log { seq: e.seq, fault: LogFault::PrevMismatch });
+            return Err(Error::Log {
+                seq: e.seq,
+                fault: LogFault::PrevMismatch,
+            });
         }
         let hash = entry_hash(&prev, e.seq, e.body.as_bytes());
         if hash != *stated_hash {
-            return Err(Error::Log { seq: e.seq, fault: LogFault::HashMismatch });
+            return Err(Error::Log {
+                seq: e.seq,
+                fault: LogFault::HashMismatch,
+            });
         }
         prev = hash;
         head = Some(LogHead { seq: e.seq, hash });
@@ -80,9 +99,17 @@ pub fn verify_log(text: &[u8], expect: Option<&LogHead>) -> Result<Option<LogHea
     if let Some(want) = expect {
         let got = usize::try_from(want.seq).ok().and_then(|i| entries.get(i));
         match got {
-            None => return Err(Error::Log { seq: want.seq, fault: LogFault::Truncated }),
+            None => {
+                return Err(Error::Log {
+                    seq: want.seq,
+                    fault: LogFault::Truncated,
+                })
+            }
             Some((_, _, h)) if *h != want.hash => {
-                return Err(Error::Log { seq: want.seq, fault: LogFault::HeadMismatch })
+                return Err(Error::Log {
+                    seq: want.seq,
+                    fault: LogFault::HeadMismatch,
+                })
             }
             Some(_) => {}
         }
@@ -99,17 +126,27 @@ fn parse_entries(text: &[u8]) -> Result<Vec<Parsed>, Error> {
     // Every entry ends with a newline; a last line without one is a torn write.
     let Some(body) = text.strip_suffix(b"\n") else {
         let seq = text.iter().filter(|&&b| b == b'\n').count() as u64;
-        return Err(Error::Log { seq, fault: LogFault::Truncated });
+        return Err(Error::Log {
+            seq,
+            fault: LogFault::Truncated,
+        });
     };
     body.split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            let malformed = Error::Log { seq: i as u64, fault: LogFault::Malformed };
+            let malformed = Error::Log {
+                seq: i as u64,
+                fault: LogFault::Malformed,
+            };
             let e: Entry = serde_json::from_slice(line).map_err(|_| malformed)?;
-            let prev = Digest::from_hex("prev", &e.prev)
-                .map_err(|_| Error::Log { seq: i as u64, fault: LogFault::Malformed })?;
-            let hash = Digest::from_hex("hash", &e.hash)
-                .map_err(|_| Error::Log { seq: i as u64, fault: LogFault::Malformed })?;
+            let prev = Digest::from_hex("prev", &e.prev).map_err(|_| Error::Log {
+                seq: i as u64,
+                fault: LogFault::Malformed,
+            })?;
+            let hash = Digest::from_hex("hash", &e.hash).map_err(|_| Error::Log {
+                seq: i as u64,
+                fault: LogFault::Malformed,
+            })?;
             Ok((e, prev, hash))
         })
         .collect()
@@ -123,7 +160,12 @@ pub fn append_line(text: &[u8], body: &str) -> Result<(String, LogHead), Error> 
         None => (0, Digest::default()),
     };
     let hash = entry_hash(&prev, seq, body.as_bytes());
-    let entry = Entry { seq, prev: prev.to_hex(), body: body.to_string(), hash: hash.to_hex() };
+    let entry = Entry {
+        seq,
+        prev: prev.to_hex(),
+        body: body.to_string(),
+        hash: hash.to_hex(),
+    };
     let line = serde_json::to_string(&entry).map_err(|e| Error::parse("log entry", e))?;
     Ok((line + "\n", LogHead { seq, hash }))
 }
@@ -145,7 +187,9 @@ mod tests {
     }
 
     fn lines(text: &[u8]) -> Vec<Vec<u8>> {
-        text.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect()
+        text.split_inclusive(|&b| b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
     }
 
     fn fault(r: Result<Option<LogHead>, Error>) -> (u64, LogFault) {
@@ -166,8 +210,13 @@ mod tests {
     #[test]
     fn edited_entry_detected() {
         let (text, _) = log_of(&["approve x", "approve y"]);
-        let edited = String::from_utf8(text).unwrap().replacen("approve y", "approve z", 1);
-        assert_eq!(fault(verify_log(edited.as_bytes(), None)), (1, LogFault::HashMismatch));
+        let edited = String::from_utf8(text)
+            .unwrap()
+            .replacen("approve y", "approve z", 1);
+        assert_eq!(
+            fault(verify_log(edited.as_bytes(), None)),
+            (1, LogFault::HashMismatch)
+        );
     }
 
     #[test]
@@ -176,7 +225,10 @@ mod tests {
         let mut l = lines(&text);
         let (forged, _) = append_line(&l[0], "B").unwrap();
         l[1] = forged.into_bytes();
-        assert_eq!(fault(verify_log(&l.concat(), None)), (2, LogFault::PrevMismatch));
+        assert_eq!(
+            fault(verify_log(&l.concat(), None)),
+            (2, LogFault::PrevMismatch)
+        );
     }
 
     #[test]
@@ -184,7 +236,10 @@ mod tests {
         let (text, _) = log_of(&["a", "b", "c"]);
         let mut l = lines(&text);
         l.swap(1, 2);
-        assert_eq!(fault(verify_log(&l.concat(), None)), (2, LogFault::Reordered));
+        assert_eq!(
+            fault(verify_log(&l.concat(), None)),
+            (2, LogFault::Reordered)
+        );
     }
 
     #[test]
@@ -199,12 +254,18 @@ mod tests {
     fn truncation_detected() {
         let (text, head) = log_of(&["a", "b", "c"]);
         // A torn last line.
-        assert_eq!(fault(verify_log(&text[..text.len() - 5], None)), (2, LogFault::Truncated));
+        assert_eq!(
+            fault(verify_log(&text[..text.len() - 5], None)),
+            (2, LogFault::Truncated)
+        );
         // Whole entries cut off: only a remembered head can tell.
         let l = lines(&text);
         let cut = l[..2].concat();
         assert!(verify_log(&cut, None).is_ok());
-        assert_eq!(fault(verify_log(&cut, Some(&head))), (2, LogFault::Truncated));
+        assert_eq!(
+            fault(verify_log(&cut, Some(&head))),
+            (2, LogFault::Truncated)
+        );
     }
 
     #[test]
@@ -212,15 +273,26 @@ mod tests {
         let (text, head) = log_of(&["a", "b", "c"]);
         let (other, _) = log_of(&["a", "b", "C"]);
         assert!(verify_log(&text, Some(&head)).is_ok());
-        assert_eq!(fault(verify_log(&other, Some(&head))), (2, LogFault::HeadMismatch));
+        assert_eq!(
+            fault(verify_log(&other, Some(&head))),
+            (2, LogFault::HeadMismatch)
+        );
     }
 
     #[test]
     fn malformed_and_unknown_fields() {
         let (text, _) = log_of(&["a"]);
-        let extra = String::from_utf8(text).unwrap().replacen("{", "{\"x\":1,", 1);
-        assert_eq!(fault(verify_log(extra.as_bytes(), None)), (0, LogFault::Malformed));
-        assert_eq!(fault(verify_log(b"not json\n", None)), (0, LogFault::Malformed));
+        let extra = String::from_utf8(text)
+            .unwrap()
+            .replacen("{", "{\"x\":1,", 1);
+        assert_eq!(
+            fault(verify_log(extra.as_bytes(), None)),
+            (0, LogFault::Malformed)
+        );
+        assert_eq!(
+            fault(verify_log(b"not json\n", None)),
+            (0, LogFault::Malformed)
+        );
     }
 
     #[test]

@@ -70,7 +70,12 @@ impl EmergencyFile {
             signatures: raw
                 .signature
                 .into_iter()
-                .map(|s| Ok((s.signer, parse_signature("emergency signature", &s.signature)?)))
+                .map(|s| {
+                    Ok((
+                        s.signer,
+                        parse_signature("emergency signature", &s.signature)?,
+                    ))
+                })
                 .collect::<Result<_, Error>>()?,
         })
     }
@@ -85,7 +90,10 @@ impl EmergencyFile {
             self.expires
         );
         for (signer, sig) in &self.signatures {
-            s.push_str(&format!("\n[[signature]]\nsigner = \"{signer}\"\nsignature = \"{}\"\n", hex::encode(sig)));
+            s.push_str(&format!(
+                "\n[[signature]]\nsigner = \"{signer}\"\nsignature = \"{}\"\n",
+                hex::encode(sig)
+            ));
         }
         s
     }
@@ -93,7 +101,12 @@ impl EmergencyFile {
     /// The review period this override grants at `now`, if it is valid: window within the
     /// keyring's bound, active at `now`, signed by enough distinct keyholders whose keys were
     /// valid at `issued_at` and are not revoked.
-    pub fn check(&self, keyring: &Keyring, scope: &Scope<'_>, now: Timestamp) -> Result<u64, Error> {
+    pub fn check(
+        &self,
+        keyring: &Keyring,
+        scope: &Scope<'_>,
+        now: Timestamp,
+    ) -> Result<u64, Error> {
         let window = self
             .expires
             .0
@@ -101,7 +114,10 @@ impl EmergencyFile {
             .filter(|w| *w > 0)
             .ok_or_else(|| Error::Emergency("expires is not after issued_at".into()))?;
         if window > keyring.emergency.max_window {
-            return Err(Error::EmergencyWindowTooLong { window, max: keyring.emergency.max_window });
+            return Err(Error::EmergencyWindowTooLong {
+                window,
+                max: keyring.emergency.max_window,
+            });
         }
         if now < self.issued_at || now >= self.expires {
             return Err(Error::Emergency(format!(
@@ -121,8 +137,15 @@ impl EmergencyFile {
         }
         let need = keyring.emergency.threshold;
         if counted.len() < need {
-            return Err(Error::EmergencyThresholdNotMet { have: counted.len(), need });
+            return Err(Error::EmergencyThresholdNotMet {
+                have: counted.len(),
+                need,
+            });
         }
         Ok(self.review_period)
     }
 }
+
+#[cfg(test)]
+#[path = "emergency_tests.rs"]
+mod tests;

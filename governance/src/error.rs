@@ -89,7 +89,11 @@ pub enum Error {
     #[error("{field}: not lowercase hex")]
     BadHex { field: String },
     #[error("{field}: expected {expected} bytes, found {found}")]
-    BadLength { field: String, expected: usize, found: usize },
+    BadLength {
+        field: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("{field}: not a valid secp256k1 x-only point")]
     InvalidPoint { field: String },
     #[error("{field}: not a valid BIP340 signature encoding")]
@@ -99,7 +103,10 @@ pub enum Error {
     #[error("bad duration {value:?}: expected <n>s, <n>m, <n>h or <n>d")]
     BadDuration { value: String },
     #[error("bad path pattern {pattern:?}: {reason}")]
-    BadPattern { pattern: String, reason: &'static str },
+    BadPattern {
+        pattern: String,
+        reason: &'static str,
+    },
     #[error("bad path {path:?}: {reason}")]
     BadPath { path: String, reason: &'static str },
 
@@ -125,9 +132,20 @@ pub enum Error {
     #[error("keyring {version}: previous digest does not name keyring {}", version - 1)]
     WrongPreviousDigest { version: u64 },
     #[error("keyring {version}: repository changed from {from} to {to}")]
-    RepositoryChanged { version: u64, from: String, to: String },
-    #[error("keyring {version}: rotation signed by {have} of the {which} keyring's keys, {need} needed")]
-    RotationThresholdNotMet { version: u64, which: &'static str, have: usize, need: usize },
+    RepositoryChanged {
+        version: u64,
+        from: String,
+        to: String,
+    },
+    #[error(
+        "keyring {version}: rotation signed by {have} of the {which} keyring's keys, {need} needed"
+    )]
+    RotationThresholdNotMet {
+        version: u64,
+        which: &'static str,
+        have: usize,
+        need: usize,
+    },
     #[error("keyring {version} expired at {expires}")]
     KeyringExpired { version: u64, expires: Timestamp },
     #[error("keyring {shown} is older than the trusted keyring {trusted}")]
@@ -149,7 +167,12 @@ pub enum Error {
 
     // --- approvals ---
     #[error("tier {tier}: {have} of {need} required signatures")]
-    NotApproved { tier: String, have: usize, need: usize, ignored: Vec<(String, Ignored)> },
+    NotApproved {
+        tier: String,
+        have: usize,
+        need: usize,
+        ignored: Vec<(String, Ignored)>,
+    },
     #[error("tier {tier}: review period runs until {until}")]
     ReviewPending { tier: String, until: Timestamp },
     #[error("emergency: {0}")]
@@ -178,6 +201,9 @@ pub enum Error {
 impl Error {
     /// A parse error for the input called `what`.
     pub fn parse(what: &str, message: impl fmt::Display) -> Self {
-        Error::Parse { what: what.to_string(), message: message.to_string() }
+        Error::Parse {
+            what: what.to_string(),
+            message: message.to_string(),
+        }
     }
 }

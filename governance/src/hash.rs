@@ -60,9 +60,13 @@ impl fmt::Display for Digest {
 pub fn parse_hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N], Error> {
     // Uppercase would give two spellings of one value; files are compared as text by people.
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(Error::BadHex { field: field.to_string() });
+        return Err(Error::BadHex {
+            field: field.to_string(),
+        });
     }
-    let bytes = hex::decode(s).map_err(|_| Error::BadHex { field: field.to_string() })?;
+    let bytes = hex::decode(s).map_err(|_| Error::BadHex {
+        field: field.to_string(),
+    })?;
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| Error::BadLength {
         field: field.to_string(),
         expected: N,
@@ -149,7 +153,10 @@ mod tests {
 
     #[test]
     fn different_tags_differ() {
-        assert_ne!(tagged_hash(TAG_APPROVAL, b"x"), tagged_hash(TAG_RELEASE, b"x"));
+        assert_ne!(
+            tagged_hash(TAG_APPROVAL, b"x"),
+            tagged_hash(TAG_RELEASE, b"x")
+        );
     }
 
     #[test]
@@ -163,9 +170,19 @@ mod tests {
     fn hex_errors_are_typed() {
         assert!(matches!(
             Digest::from_hex("d", "00"),
-            Err(Error::BadLength { expected: 32, found: 1, .. })
+            Err(Error::BadLength {
+                expected: 32,
+                found: 1,
+                ..
+            })
         ));
-        assert!(matches!(Digest::from_hex("d", "zz"), Err(Error::BadHex { .. })));
-        assert!(matches!(Digest::from_hex("d", &"AB".repeat(32)), Err(Error::BadHex { .. })));
+        assert!(matches!(
+            Digest::from_hex("d", "zz"),
+            Err(Error::BadHex { .. })
+        ));
+        assert!(matches!(
+            Digest::from_hex("d", &"AB".repeat(32)),
+            Err(Error::BadHex { .. })
+        ));
     }
 }

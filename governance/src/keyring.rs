@@ -217,7 +217,10 @@ fn key_entry(
         id,
     };
     if entry.valid_from >= entry.valid_until {
-        return Err(Error::Keyring(format!("{}: valid_from is not before valid_until", entry.id)));
+        return Err(Error::Keyring(format!(
+            "{}: valid_from is not before valid_until",
+            entry.id
+        )));
     }
     Ok(entry)
 }
@@ -227,7 +230,11 @@ impl Keyring {
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let text = std::str::from_utf8(bytes).map_err(|e| Error::parse("keyring", e))?;
         let raw: RawKeyring = toml::from_str(text).map_err(|e| Error::parse("keyring", e))?;
-        let previous = raw.previous.as_deref().map(|p| Digest::from_hex("previous", p)).transpose()?;
+        let previous = raw
+            .previous
+            .as_deref()
+            .map(|p| Digest::from_hex("previous", p))
+            .transpose()?;
         if raw.version == 0 || (raw.version == 1) != previous.is_none() {
             return Err(Error::Keyring(
                 "version must be ≥ 1, and previous is given exactly when version > 1".into(),
@@ -240,7 +247,14 @@ impl Keyring {
             .maintainer
             .into_iter()
             .map(|m| {
-                key_entry(m.id, &m.key, m.role, &m.valid_from, &m.valid_until, m.revoked_at.as_deref())
+                key_entry(
+                    m.id,
+                    &m.key,
+                    m.role,
+                    &m.valid_from,
+                    &m.valid_until,
+                    m.revoked_at.as_deref(),
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         let keyholders = raw
@@ -248,7 +262,14 @@ impl Keyring {
             .keyholder
             .into_iter()
             .map(|k| {
-                key_entry(k.id, &k.key, String::new(), &k.valid_from, &k.valid_until, k.revoked_at.as_deref())
+                key_entry(
+                    k.id,
+                    &k.key,
+                    String::new(),
+                    &k.valid_from,
+                    &k.valid_until,
+                    k.revoked_at.as_deref(),
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         let tiers = raw
@@ -267,7 +288,12 @@ impl Keyring {
         let rules = raw
             .path
             .into_iter()
-            .map(|r| Ok(PathRule { pattern: Pattern::parse(&r.pattern)?, tier: r.tier }))
+            .map(|r| {
+                Ok(PathRule {
+                    pattern: Pattern::parse(&r.pattern)?,
+                    tier: r.tier,
+                })
+            })
             .collect::<Result<Vec<_>, Error>>()?;
         let kr = Keyring {
             version: raw.version,
@@ -275,7 +301,10 @@ impl Keyring {
             repository: raw.repository,
             expires: Timestamp::parse(&raw.expires)?,
             test_keyring: raw.test_keyring,
-            rotation: Quorum { threshold: raw.rotation.threshold, roles: raw.rotation.roles },
+            rotation: Quorum {
+                threshold: raw.rotation.threshold,
+                roles: raw.rotation.roles,
+            },
             emergency: EmergencyPolicy {
                 threshold: raw.emergency.threshold,
                 max_window: parse_duration(&raw.emergency.max_window)?,
@@ -300,7 +329,10 @@ impl Keyring {
                 return Err(Error::DuplicateId { id: k.id.clone() });
             }
             if let Some(first) = keys.insert(k.key.to_byte_array(), &k.id) {
-                return Err(Error::DuplicateKey { first: first.to_string(), second: k.id.clone() });
+                return Err(Error::DuplicateKey {
+                    first: first.to_string(),
+                    second: k.id.clone(),
+                });
             }
         }
         if self.tiers.is_empty() {
@@ -310,17 +342,24 @@ impl Keyring {
         let mut ranks = HashSet::new();
         for t in &self.tiers {
             if !names.insert(t.name.as_str()) || !ranks.insert(t.rank) {
-                return Err(Error::Keyring(format!("tier {}: name or rank repeated", t.name)));
+                return Err(Error::Keyring(format!(
+                    "tier {}: name or rank repeated",
+                    t.name
+                )));
             }
             self.check_quorum(&t.name, t.threshold, &t.roles)?;
         }
         if self.tier(CONSENSUS_TIER).is_none() {
-            return Err(Error::UnknownTier { name: CONSENSUS_TIER.into() });
+            return Err(Error::UnknownTier {
+                name: CONSENSUS_TIER.into(),
+            });
         }
         self.check_quorum("rotation", self.rotation.threshold, &self.rotation.roles)?;
         let e = &self.emergency;
         if e.threshold == 0 {
-            return Err(Error::ThresholdZero { tier: "emergency".into() });
+            return Err(Error::ThresholdZero {
+                tier: "emergency".into(),
+            });
         }
         if e.threshold > e.keyholders.len() {
             return Err(Error::ThresholdAboveKeys {
@@ -331,7 +370,9 @@ impl Keyring {
         }
         for r in &self.rules {
             if self.tier(&r.tier).is_none() {
-                return Err(Error::UnknownTier { name: r.tier.clone() });
+                return Err(Error::UnknownTier {
+                    name: r.tier.clone(),
+                });
             }
         }
         Ok(())
@@ -343,7 +384,11 @@ impl Keyring {
             return Err(Error::ThresholdZero { tier: name.into() });
         }
         if m > n {
-            return Err(Error::ThresholdAboveKeys { tier: name.into(), m, n });
+            return Err(Error::ThresholdAboveKeys {
+                tier: name.into(),
+                m,
+                n,
+            });
         }
         Ok(())
     }
@@ -365,7 +410,9 @@ impl Keyring {
 
     /// Maintainers whose role is one of `roles`.
     pub fn eligible<'a>(&'a self, roles: &'a [String]) -> impl Iterator<Item = &'a KeyEntry> + 'a {
-        self.maintainers.iter().filter(move |m| roles.contains(&m.role))
+        self.maintainers
+            .iter()
+            .filter(move |m| roles.contains(&m.role))
     }
 }
 

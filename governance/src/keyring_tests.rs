@@ -32,10 +32,16 @@ fn forgery_threshold_zero() {
 fn forgery_threshold_above_keys() {
     let mut s = Spec::base();
     s.tiers[4].2 = 4; // consensus: 4 of the 3 consensus-role keys
-    assert!(matches!(s.parse(), Err(Error::ThresholdAboveKeys { m: 4, n: 3, .. })));
+    assert!(matches!(
+        s.parse(),
+        Err(Error::ThresholdAboveKeys { m: 4, n: 3, .. })
+    ));
     let mut s = Spec::base();
     s.emergency.0 = 3;
-    assert!(matches!(s.parse(), Err(Error::ThresholdAboveKeys { m: 3, n: 2, .. })));
+    assert!(matches!(
+        s.parse(),
+        Err(Error::ThresholdAboveKeys { m: 3, n: 2, .. })
+    ));
 }
 
 /// Forgery matrix: one key under two ids.
@@ -43,7 +49,9 @@ fn forgery_threshold_above_keys() {
 fn forgery_one_key_under_two_ids() {
     let mut s = Spec::base();
     s.maintainers.push(member("alice-again", 1, "maintainer"));
-    assert!(matches!(s.parse(), Err(Error::DuplicateKey { first, second }) if first == "alice" && second == "alice-again"));
+    assert!(
+        matches!(s.parse(), Err(Error::DuplicateKey { first, second }) if first == "alice" && second == "alice-again")
+    );
     // Across maintainers and emergency keyholders too.
     let mut s = Spec::base();
     s.keyholders[0].seed = 2;
@@ -60,17 +68,31 @@ fn forgery_unknown_field() {
     let mut s = Spec::base();
     s.extra = "threshold_override = 1\n".into();
     let e = s.parse().unwrap_err();
-    assert!(matches!(&e, Error::Parse { message, .. } if message.contains("unknown field")), "{e}");
-    let text = Spec::base().toml().replacen("role = \"consensus\"", "role = \"consensus\"\nweight = 2", 1);
-    assert!(matches!(Keyring::parse(text.as_bytes()), Err(Error::Parse { message, .. }) if message.contains("unknown field")));
+    assert!(
+        matches!(&e, Error::Parse { message, .. } if message.contains("unknown field")),
+        "{e}"
+    );
+    let text = Spec::base().toml().replacen(
+        "role = \"consensus\"",
+        "role = \"consensus\"\nweight = 2",
+        1,
+    );
+    assert!(
+        matches!(Keyring::parse(text.as_bytes()), Err(Error::Parse { message, .. }) if message.contains("unknown field"))
+    );
 }
 
 /// Forgery matrix: malformed files — duplicate fields.
 #[test]
 fn forgery_duplicate_field() {
-    let text = Spec::base().toml().replacen("version = 1\n", "version = 1\nversion = 2\n", 1);
+    let text = Spec::base()
+        .toml()
+        .replacen("version = 1\n", "version = 1\nversion = 2\n", 1);
     let e = Keyring::parse(text.as_bytes()).unwrap_err();
-    assert!(matches!(&e, Error::Parse { message, .. } if message.contains("duplicate")), "{e}");
+    assert!(
+        matches!(&e, Error::Parse { message, .. } if message.contains("duplicate")),
+        "{e}"
+    );
 }
 
 /// Forgery matrix: malformed files — bad lengths and invalid points.
@@ -78,11 +100,26 @@ fn forgery_duplicate_field() {
 fn forgery_bad_key_length_and_invalid_point() {
     let good = hex::encode(crate::testutil::key(1).public().to_byte_array());
     let short = Spec::base().toml().replacen(&good, &good[..62], 1);
-    assert!(matches!(Keyring::parse(short.as_bytes()), Err(Error::BadLength { expected: 32, found: 31, .. })));
+    assert!(matches!(
+        Keyring::parse(short.as_bytes()),
+        Err(Error::BadLength {
+            expected: 32,
+            found: 31,
+            ..
+        })
+    ));
     let off_curve = Spec::base().toml().replacen(&good, &"ff".repeat(32), 1);
-    assert!(matches!(Keyring::parse(off_curve.as_bytes()), Err(Error::InvalidPoint { .. })));
-    let prev = Spec::base().next().toml().replacen("previous = \"", "previous = \"00", 1);
-    assert!(matches!(Keyring::parse(prev.as_bytes()), Err(Error::BadLength { field, .. }) if field == "previous"));
+    assert!(matches!(
+        Keyring::parse(off_curve.as_bytes()),
+        Err(Error::InvalidPoint { .. })
+    ));
+    let prev = Spec::base()
+        .next()
+        .toml()
+        .replacen("previous = \"", "previous = \"00", 1);
+    assert!(
+        matches!(Keyring::parse(prev.as_bytes()), Err(Error::BadLength { field, .. }) if field == "previous")
+    );
 }
 
 #[test]
@@ -106,5 +143,8 @@ fn other_malformed_keyrings() {
     let mut s = Spec::base();
     s.expires = "2040-01-01".into();
     assert!(matches!(s.parse(), Err(Error::BadTime { .. })));
-    assert!(matches!(Keyring::parse(&[0xff, 0xfe]), Err(Error::Parse { .. })));
+    assert!(matches!(
+        Keyring::parse(&[0xff, 0xfe]),
+        Err(Error::Parse { .. })
+    ));
 }

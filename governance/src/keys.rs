@@ -49,7 +49,11 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// 64 MiB, 3 passes, 1 lane: RFC 9106's second recommended option.
-    pub const DEFAULT: KdfParams = KdfParams { memory_kib: 64 * 1024, passes: 3, lanes: 1 };
+    pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        passes: 3,
+        lanes: 1,
+    };
 
     /// A file could otherwise ask for a 4 TiB allocation, or for a cost too low to matter.
     fn check(self) -> Result<Self, Error> {
@@ -72,7 +76,11 @@ pub struct SigningKey {
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret, not even by accident through `{:?}`.
-        write!(f, "SigningKey({})", hex::encode(self.public().to_byte_array()))
+        write!(
+            f,
+            "SigningKey({})",
+            hex::encode(self.public().to_byte_array())
+        )
     }
 }
 
@@ -135,7 +143,13 @@ impl SigningKey {
         let cipher = XChaCha20Poly1305::new((&*key).into());
         let secret = Zeroizing::new(self.keypair.to_secret_bytes());
         let ct = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &secret[..], aad: &out })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &secret[..],
+                    aad: &out,
+                },
+            )
             .map_err(|_| Error::KeyFile("encryption failed"))?;
         out.extend_from_slice(&ct);
         Ok(out)
@@ -150,7 +164,13 @@ impl SigningKey {
         let aad = &file[..HEADER_LEN];
         let plain = Zeroizing::new(
             cipher
-                .decrypt(XNonce::from_slice(&header.nonce), Payload { msg: &file[HEADER_LEN..], aad })
+                .decrypt(
+                    XNonce::from_slice(&header.nonce),
+                    Payload {
+                        msg: &file[HEADER_LEN..],
+                        aad,
+                    },
+                )
                 .map_err(|_| Error::KeyFile("wrong password or corrupted key file"))?,
         );
         let mut secret = Zeroizing::new([0u8; 32]);
@@ -160,7 +180,9 @@ impl SigningKey {
         secret.copy_from_slice(&plain);
         let key = Self::from_secret(&secret)?;
         if key.public() != header.public {
-            return Err(Error::KeyFile("secret does not match the header's public key"));
+            return Err(Error::KeyFile(
+                "secret does not match the header's public key",
+            ));
         }
         Ok(key)
     }
@@ -193,17 +215,29 @@ impl KeyFileHeader {
         if file[8] != FORMAT || file[9] != KDF_ARGON2ID {
             return Err(Error::KeyFile("unsupported key file version or KDF"));
         }
-        let be = |at: usize| u32::from_be_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]);
-        let params = KdfParams { memory_kib: be(10), passes: be(14), lanes: be(18) }.check()?;
+        let be =
+            |at: usize| u32::from_be_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]);
+        let params = KdfParams {
+            memory_kib: be(10),
+            passes: be(14),
+            lanes: be(18),
+        }
+        .check()?;
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&file[22..38]);
         let mut nonce = [0u8; 24];
         nonce.copy_from_slice(&file[38..62]);
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&file[62..94]);
-        let public = XOnlyPublicKey::from_byte_array(pk)
-            .map_err(|_| Error::InvalidPoint { field: "key file public key".into() })?;
-        Ok(KeyFileHeader { params, salt, nonce, public })
+        let public = XOnlyPublicKey::from_byte_array(pk).map_err(|_| Error::InvalidPoint {
+            field: "key file public key".into(),
+        })?;
+        Ok(KeyFileHeader {
+            params,
+            salt,
+            nonce,
+            public,
+        })
     }
 }
 
@@ -220,7 +254,9 @@ fn derive(password: &[u8], salt: &[u8; 16], p: KdfParams) -> Result<Zeroizing<[u
 /// Parses a hex x-only public key, telling a bad length from a point not on the curve.
 pub fn parse_xonly(field: &str, s: &str) -> Result<XOnlyPublicKey, Error> {
     let bytes = parse_hex_array::<32>(field, s)?;
-    XOnlyPublicKey::from_byte_array(bytes).map_err(|_| Error::InvalidPoint { field: field.into() })
+    XOnlyPublicKey::from_byte_array(bytes).map_err(|_| Error::InvalidPoint {
+        field: field.into(),
+    })
 }
 
 /// Parses a hex BIP340 signature (64 bytes).
@@ -245,7 +281,11 @@ mod tests {
     use super::*;
     use crate::hash::tagged_hash;
 
-    const CHEAP: KdfParams = KdfParams { memory_kib: 8 * 1024, passes: 1, lanes: 1 };
+    const CHEAP: KdfParams = KdfParams {
+        memory_kib: 8 * 1024,
+        passes: 1,
+        lanes: 1,
+    };
 
     #[test]
     fn sign_verify_round_trip() {
@@ -263,7 +303,10 @@ mod tests {
         assert_eq!(file.len(), KEY_FILE_LEN);
         let back = SigningKey::decrypt(&file, b"pw").unwrap();
         assert_eq!(back.public(), k.public());
-        assert!(matches!(SigningKey::decrypt(&file, b"other"), Err(Error::KeyFile(_))));
+        assert!(matches!(
+            SigningKey::decrypt(&file, b"other"),
+            Err(Error::KeyFile(_))
+        ));
     }
 
     #[test]
@@ -274,10 +317,16 @@ mod tests {
         // another key): both must fail to decrypt rather than yield a key.
         let mut salted = file.clone();
         salted[25] ^= 1;
-        assert!(matches!(SigningKey::decrypt(&salted, b"pw"), Err(Error::KeyFile(_))));
+        assert!(matches!(
+            SigningKey::decrypt(&salted, b"pw"),
+            Err(Error::KeyFile(_))
+        ));
         let mut relabelled = file.clone();
         relabelled[62..94].copy_from_slice(&SigningKey::generate().public().to_byte_array());
-        assert!(matches!(SigningKey::decrypt(&relabelled, b"pw"), Err(Error::KeyFile(_))));
+        assert!(matches!(
+            SigningKey::decrypt(&relabelled, b"pw"),
+            Err(Error::KeyFile(_))
+        ));
     }
 
     #[test]
@@ -286,7 +335,11 @@ mod tests {
         let file = k.encrypt(b"pw", CHEAP).unwrap();
         assert!(matches!(
             SigningKey::decrypt(&file[..100], b"pw"),
-            Err(Error::BadLength { expected: KEY_FILE_LEN, found: 100, .. })
+            Err(Error::BadLength {
+                expected: KEY_FILE_LEN,
+                found: 100,
+                ..
+            })
         ));
         let mut greedy = file.clone();
         greedy[10..14].copy_from_slice(&u32::MAX.to_be_bytes());
@@ -296,14 +349,23 @@ mod tests {
         ));
         let mut magic = file;
         magic[0] = b'X';
-        assert!(matches!(SigningKey::decrypt(&magic, b"pw"), Err(Error::KeyFile(_))));
+        assert!(matches!(
+            SigningKey::decrypt(&magic, b"pw"),
+            Err(Error::KeyFile(_))
+        ));
     }
 
     #[test]
     fn xonly_errors_are_typed() {
-        assert!(matches!(parse_xonly("k", "00"), Err(Error::BadLength { .. })));
+        assert!(matches!(
+            parse_xonly("k", "00"),
+            Err(Error::BadLength { .. })
+        ));
         // x ≥ p is no field element, so no point.
         let not_on_curve = "ff".repeat(32);
-        assert!(matches!(parse_xonly("k", &not_on_curve), Err(Error::InvalidPoint { .. })));
+        assert!(matches!(
+            parse_xonly("k", &not_on_curve),
+            Err(Error::InvalidPoint { .. })
+        ));
     }
 }

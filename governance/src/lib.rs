@@ -43,7 +43,8 @@ pub use time::Timestamp;
 /// THIS IS A TEST KEYRING: `governance/keyrings/keyring-1.toml` holds throw-away test keys
 /// whose encrypted secrets and passwords are in the repository. Approvals under it prove
 /// nothing; a real deployment pins a keyring of real maintainer keys here.
-pub const PINNED_ROOT_DIGEST: &str = "4b26770e5588ac4d499505c896b9656cb305dd9043870ab680999c47f592ce2a";
+pub const PINNED_ROOT_DIGEST: &str =
+    "4b26770e5588ac4d499505c896b9656cb305dd9043870ab680999c47f592ce2a";
 
 /// The root keyring's bytes, so the node can trust it without reading the repository.
 pub const EMBEDDED_ROOT_KEYRING: &[u8] = include_bytes!("../keyrings/keyring-1.toml");
@@ -69,12 +70,18 @@ mod pin_tests {
 
     #[test]
     fn pinned_digest_is_the_embedded_root_keyring() {
-        assert_eq!(hash::Digest::from_hex("pin", PINNED_ROOT_DIGEST).ok(), Some(keyring::keyring_digest(EMBEDDED_ROOT_KEYRING)));
+        assert_eq!(
+            hash::Digest::from_hex("pin", PINNED_ROOT_DIGEST).ok(),
+            Some(keyring::keyring_digest(EMBEDDED_ROOT_KEYRING))
+        );
     }
 
     #[test]
     fn embedded_root_parses_and_is_marked_as_test() {
         let kr = keyring::Keyring::parse(EMBEDDED_ROOT_KEYRING);
-        assert!(kr.as_ref().is_ok_and(|k| k.test_keyring && k.version == 1), "{kr:?}");
+        assert!(
+            kr.as_ref().is_ok_and(|k| k.test_keyring && k.version == 1),
+            "{kr:?}"
+        );
     }
 }

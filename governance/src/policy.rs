@@ -18,7 +18,10 @@ pub struct Pattern {
 impl Pattern {
     /// Checks the pattern's shape.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let bad = |reason| Error::BadPattern { pattern: text.to_string(), reason };
+        let bad = |reason| Error::BadPattern {
+            pattern: text.to_string(),
+            reason,
+        };
         if text.is_empty() || text.starts_with('/') || text.ends_with('/') {
             return Err(bad("empty, absolute or ending in /"));
         }
@@ -30,7 +33,9 @@ impl Pattern {
                 return Err(bad("** must be a whole segment"));
             }
         }
-        Ok(Pattern { text: text.to_string() })
+        Ok(Pattern {
+            text: text.to_string(),
+        })
     }
 
     /// The pattern as written.
@@ -51,7 +56,9 @@ fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
         None => segs.is_empty(),
         Some((&"**", rest)) => (0..=segs.len()).any(|skip| match_segments(rest, &segs[skip..])),
         Some((p, rest)) => match segs.split_first() {
-            Some((s, srest)) => match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest),
+            Some((s, srest)) => {
+                match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest)
+            }
             None => false,
         },
     }
@@ -94,7 +101,9 @@ pub fn tier_of_change<'k>(
         return Err(Error::EmptyChange);
     }
     let resolve = |name: &str| {
-        current.tier(name).ok_or_else(|| Error::UnknownTier { name: name.to_string() })
+        current.tier(name).ok_or_else(|| Error::UnknownTier {
+            name: name.to_string(),
+        })
     };
     let mut need: Option<&Tier> = None;
     for path in paths {
@@ -145,7 +154,10 @@ mod tests {
     #[test]
     fn bad_patterns() {
         for p in ["", "/abs", "a//b", "a/../b", "a/**b", "dir/"] {
-            assert!(matches!(Pattern::parse(p), Err(Error::BadPattern { .. })), "{p}");
+            assert!(
+                matches!(Pattern::parse(p), Err(Error::BadPattern { .. })),
+                "{p}"
+            );
         }
     }
 }

@@ -18,14 +18,19 @@ use crate::{pinned_root, EMBEDDED_ROOT_KEYRING};
 pub const MAX_GOV_FILE: u64 = 1 << 20;
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io { path: path.display().to_string(), message: e.to_string() }
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Reads a whole file, refusing one larger than `max` bytes.
 pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
     let f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
     let mut buf = Vec::new();
-    f.take(max + 1).read_to_end(&mut buf).map_err(|e| io_err(path, e))?;
+    f.take(max + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_err(path, e))?;
     if buf.len() as u64 > max {
         return Err(io_err(path, format!("larger than {max} bytes")));
     }
@@ -35,7 +40,10 @@ pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
 /// Runs git in `repo` with `input` on stdin; a non-zero exit is an error carrying stderr.
 fn git(repo: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, Error> {
     let command = args.first().copied().unwrap_or("").to_string();
-    let fail = |message: String| Error::Git { command: command.clone(), message };
+    let fail = |message: String| Error::Git {
+        command: command.clone(),
+        message,
+    };
     let mut child = Command::new("git")
         .arg("-C")
         .arg(repo)
@@ -43,7 +51,11 @@ fn git(repo: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, Erro
         // Replace refs would let local configuration substitute object contents.
         .env("GIT_NO_REPLACE_OBJECTS", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,15 +85,33 @@ fn git(repo: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, Erro
 /// Resolves a revision to a full commit id.
 pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String, Error> {
     if rev.is_empty() || rev.starts_with('-') {
-        return Err(Error::Git { command: "rev-parse".into(), message: format!("bad revision {rev:?}") });
+        return Err(Error::Git {
+            command: "rev-parse".into(),
+            message: format!("bad revision {rev:?}"),
+        });
     }
     let spec = format!("{rev}^{{commit}}");
-    let out = git(repo, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None)?;
-    let id = String::from_utf8(out)
-        .map_err(|_| Error::Git { command: "rev-parse".into(), message: "non-UTF-8 output".into() })?;
+    let out = git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
+        None,
+    )?;
+    let id = String::from_utf8(out).map_err(|_| Error::Git {
+        command: "rev-parse".into(),
+        message: "non-UTF-8 output".into(),
+    })?;
     let id = id.trim().to_string();
     if !(id.len() == 40 || id.len() == 64) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::Git { command: "rev-parse".into(), message: format!("unexpected output {id:?}") });
+        return Err(Error::Git {
+            command: "rev-parse".into(),
+            message: format!("unexpected output {id:?}"),
+        });
     }
     Ok(id)
 }
@@ -93,20 +123,30 @@ pub fn commit_time(repo: &Path, commit: &str) -> Result<Timestamp, Error> {
     text.trim()
         .parse::<u64>()
         .map(Timestamp)
-        .map_err(|_| Error::Git { command: "show".into(), message: format!("bad commit time {text:?}") })
+        .map_err(|_| Error::Git {
+            command: "show".into(),
+            message: format!("bad commit time {text:?}"),
+        })
 }
 
 /// Reads the full tree of `commit`: every path, mode and blob.
 pub fn read_tree(repo: &Path, commit: &str) -> Result<Tree, Error> {
     let listing = git(repo, &["ls-tree", "-r", "-z", "--full-tree", commit], None)?;
-    let bad = |m: &str| Error::Git { command: "ls-tree".into(), message: m.to_string() };
+    let bad = |m: &str| Error::Git {
+        command: "ls-tree".into(),
+        message: m.to_string(),
+    };
     let mut listed = Vec::new();
     for rec in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         // "<mode> SP <type> SP <object> TAB <path>"
-        let tab = rec.iter().position(|&b| b == b'\t').ok_or_else(|| bad("no tab"))?;
+        let tab = rec
+            .iter()
+            .position(|&b| b == b'\t')
+            .ok_or_else(|| bad("no tab"))?;
         let meta = std::str::from_utf8(&rec[..tab]).map_err(|_| bad("non-UTF-8 metadata"))?;
         let mut parts = meta.split(' ');
-        let (Some(mode), Some(kind), Some(oid), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(mode), Some(kind), Some(oid), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("malformed entry"));
         };
@@ -119,27 +159,50 @@ pub fn read_tree(repo: &Path, commit: &str) -> Result<Tree, Error> {
         }
         listed.push((path, mode.to_string(), oid.to_string()));
     }
-    let request: String = listed.iter().map(|(_, _, oid)| format!("{oid}\n")).collect();
+    let request: String = listed
+        .iter()
+        .map(|(_, _, oid)| format!("{oid}\n"))
+        .collect();
     let blobs = git(repo, &["cat-file", "--batch"], Some(request.as_bytes()))?;
     let contents = split_batch(&blobs, listed.iter().map(|(_, _, oid)| oid.as_str()))?;
-    Tree::from_files(listed.into_iter().zip(contents).map(|((path, mode, _), data)| (path, mode, data)))
+    Tree::from_files(
+        listed
+            .into_iter()
+            .zip(contents)
+            .map(|((path, mode, _), data)| (path, mode, data)),
+    )
 }
 
 /// Splits `git cat-file --batch` output into contents, checking each header names the
 /// requested object as a blob.
-fn split_batch<'a>(mut out: &[u8], oids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, Error> {
-    let bad = |m: String| Error::Git { command: "cat-file".into(), message: m };
+fn split_batch<'a>(
+    mut out: &[u8],
+    oids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Vec<u8>>, Error> {
+    let bad = |m: String| Error::Git {
+        command: "cat-file".into(),
+        message: m,
+    };
     let mut contents = Vec::new();
     for oid in oids {
-        let nl = out.iter().position(|&b| b == b'\n').ok_or_else(|| bad("truncated output".into()))?;
+        let nl = out
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("truncated output".into()))?;
         let header = std::str::from_utf8(&out[..nl]).map_err(|_| bad("non-UTF-8 header".into()))?;
         let mut parts = header.split(' ');
-        let (Some(got), Some("blob"), Some(size), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(got), Some("blob"), Some(size), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad(format!("unexpected header {header:?} for {oid}")));
         };
-        let size: usize = size.parse().map_err(|_| bad(format!("bad size in {header:?}")))?;
-        let end = nl.checked_add(1 + size).filter(|e| *e < out.len()).ok_or_else(|| bad("truncated blob".into()))?;
+        let size: usize = size
+            .parse()
+            .map_err(|_| bad(format!("bad size in {header:?}")))?;
+        let end = nl
+            .checked_add(1 + size)
+            .filter(|e| *e < out.len())
+            .ok_or_else(|| bad("truncated blob".into()))?;
         if got != oid || out[end] != b'\n' {
             return Err(bad(format!("output out of step at {oid}")));
         }
@@ -169,7 +232,11 @@ pub fn load_keyring_files(dir: &Path) -> Result<Vec<KeyringFile>, Error> {
         .map(|v| {
             let bytes = read_limited(&dir.join(format!("keyring-{v}.toml")), MAX_GOV_FILE)?;
             let sig = dir.join(format!("keyring-{v}.sig.toml"));
-            let rotation = if sig.exists() { Some(read_limited(&sig, MAX_GOV_FILE)?) } else { None };
+            let rotation = if sig.exists() {
+                Some(read_limited(&sig, MAX_GOV_FILE)?)
+            } else {
+                None
+            };
             Ok(KeyringFile { bytes, rotation })
         })
         .collect()
@@ -182,7 +249,10 @@ pub fn load_trusted(dir: &Path, now: Timestamp) -> Result<TrustedKeyring, Error>
 
 /// The trusted keyring from the root keyring compiled into the binary alone.
 pub fn embedded_trusted(now: Timestamp) -> Result<TrustedKeyring, Error> {
-    let root = KeyringFile { bytes: EMBEDDED_ROOT_KEYRING.to_vec(), rotation: None };
+    let root = KeyringFile {
+        bytes: EMBEDDED_ROOT_KEYRING.to_vec(),
+        rotation: None,
+    };
     verify_chain(&pinned_root(), &[root], now)
 }
 
@@ -196,12 +266,18 @@ pub fn load_approvals(dir: &Path) -> Result<(Vec<ApprovalFile>, Vec<EmergencyFil
     names.sort();
     let (mut approvals, mut emergencies) = (Vec::new(), Vec::new());
     for path in names {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let with_path = |e: Error| io_err(&path, e);
         if name.ends_with(".approval.toml") {
-            approvals.push(ApprovalFile::parse(&read_limited(&path, MAX_GOV_FILE)?).map_err(with_path)?);
+            approvals
+                .push(ApprovalFile::parse(&read_limited(&path, MAX_GOV_FILE)?).map_err(with_path)?);
         } else if name.ends_with(".emergency.toml") {
-            emergencies.push(EmergencyFile::parse(&read_limited(&path, MAX_GOV_FILE)?).map_err(with_path)?);
+            emergencies.push(
+                EmergencyFile::parse(&read_limited(&path, MAX_GOV_FILE)?).map_err(with_path)?,
+            );
         }
     }
     Ok((approvals, emergencies))
@@ -215,7 +291,10 @@ mod tests {
     #[test]
     fn batch_output_is_checked() {
         let ok = b"aa blob 3\nxyz\nbb blob 0\n\n";
-        assert_eq!(split_batch(ok, ["aa", "bb"].into_iter()).unwrap(), [b"xyz".to_vec(), vec![]]);
+        assert_eq!(
+            split_batch(ok, ["aa", "bb"].into_iter()).unwrap(),
+            [b"xyz".to_vec(), vec![]]
+        );
         assert!(split_batch(b"aa missing\n", ["aa"].into_iter()).is_err());
         assert!(split_batch(b"aa blob 9\nxyz\n", ["aa"].into_iter()).is_err());
         assert!(split_batch(b"bb blob 3\nxyz\n", ["aa"].into_iter()).is_err());
@@ -225,7 +304,13 @@ mod tests {
     #[test]
     fn git_failure_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(read_tree(dir.path(), "HEAD"), Err(Error::Git { .. })));
-        assert!(matches!(resolve_commit(dir.path(), "--help"), Err(Error::Git { .. })));
+        assert!(matches!(
+            read_tree(dir.path(), "HEAD"),
+            Err(Error::Git { .. })
+        ));
+        assert!(matches!(
+            resolve_commit(dir.path(), "--help"),
+            Err(Error::Git { .. })
+        ));
     }
 }

@@ -64,7 +64,8 @@ pub fn parse_rotation(bytes: &[u8]) -> Result<Vec<RotationSig>, Error> {
 
 /// Writes a `keyring-N.sig.toml` file.
 pub fn rotation_toml(sigs: &[RotationSig]) -> String {
-    let mut s = String::from("# Rotation signatures: the keys of the previous keyring and of this one.\n");
+    let mut s =
+        String::from("# Rotation signatures: the keys of the previous keyring and of this one.\n");
     for g in sigs {
         s.push_str(&format!(
             "\n[[signature]]\nkey = \"{}\"\nsignature = \"{}\"\n",
@@ -77,7 +78,12 @@ pub fn rotation_toml(sigs: &[RotationSig]) -> String {
 
 /// The statement rotation signers sign: keyring `version` with digest `new` follows `previous`.
 pub fn rotation_message(repository: &str, version: u64, previous: &Digest, new: &Digest) -> Digest {
-    Preimage::new().str(repository).u64(version).digest(previous).digest(new).finish(TAG_ROTATION)
+    Preimage::new()
+        .str(repository)
+        .u64(version)
+        .digest(previous)
+        .digest(new)
+        .finish(TAG_ROTATION)
 }
 
 /// A keyring reached from the pinned root through verified rotations. Only [`verify_chain`]
@@ -118,25 +124,40 @@ fn rotation_count(keyring: &Keyring, sigs: &[RotationSig], msg: &Digest, now: Ti
 }
 
 /// Walks the chain from the pinned root to the newest keyring (see the module docs).
-pub fn verify_chain(pinned: &Digest, files: &[KeyringFile], now: Timestamp) -> Result<TrustedKeyring, Error> {
+pub fn verify_chain(
+    pinned: &Digest,
+    files: &[KeyringFile],
+    now: Timestamp,
+) -> Result<TrustedKeyring, Error> {
     let (first, rest) = files.split_first().ok_or(Error::NoKeyrings)?;
     let digest = keyring_digest(&first.bytes);
     if digest != *pinned {
-        return Err(Error::PinnedDigestMismatch { found: digest.to_hex(), pinned: pinned.to_hex() });
+        return Err(Error::PinnedDigestMismatch {
+            found: digest.to_hex(),
+            pinned: pinned.to_hex(),
+        });
     }
     let mut current = Keyring::parse(&first.bytes)?;
     if current.version != 1 {
-        return Err(Error::SkippedVersion { expected: 1, found: current.version });
+        return Err(Error::SkippedVersion {
+            expected: 1,
+            found: current.version,
+        });
     }
     let mut chain = vec![current.digest];
     for file in rest {
         let next = Keyring::parse(&file.bytes)?;
         let expected = current.version + 1;
         if next.version != expected {
-            return Err(Error::SkippedVersion { expected, found: next.version });
+            return Err(Error::SkippedVersion {
+                expected,
+                found: next.version,
+            });
         }
         if next.previous != Some(current.digest) {
-            return Err(Error::WrongPreviousDigest { version: next.version });
+            return Err(Error::WrongPreviousDigest {
+                version: next.version,
+            });
         }
         if next.repository != current.repository {
             return Err(Error::RepositoryChanged {
@@ -149,7 +170,12 @@ pub fn verify_chain(pinned: &Digest, files: &[KeyringFile], now: Timestamp) -> R
             Some(bytes) => parse_rotation(bytes)?,
             None => Vec::new(),
         };
-        let msg = rotation_message(&current.repository, next.version, &current.digest, &next.digest);
+        let msg = rotation_message(
+            &current.repository,
+            next.version,
+            &current.digest,
+            &next.digest,
+        );
         for (which, kr) in [("previous", &current), ("new", &next)] {
             let have = rotation_count(kr, &sigs, &msg, now);
             if have < kr.rotation.threshold {
@@ -165,7 +191,10 @@ pub fn verify_chain(pinned: &Digest, files: &[KeyringFile], now: Timestamp) -> R
         current = next;
     }
     if current.expires <= now {
-        return Err(Error::KeyringExpired { version: current.version, expires: current.expires });
+        return Err(Error::KeyringExpired {
+            version: current.version,
+            expires: current.expires,
+        });
     }
     Ok(TrustedKeyring { chain, current })
 }
@@ -183,17 +212,25 @@ pub struct TrustState {
 impl TrustState {
     /// The state after trusting `t`.
     pub fn of(t: &TrustedKeyring) -> Self {
-        TrustState { version: t.current.version, digest: t.current.digest }
+        TrustState {
+            version: t.current.version,
+            digest: t.current.digest,
+        }
     }
 
     /// Refuses a chain older than, or forked from, what was trusted before.
     pub fn check(&self, t: &TrustedKeyring) -> Result<(), Error> {
         let shown = t.current.version;
         if shown < self.version {
-            return Err(Error::Rollback { trusted: self.version, shown });
+            return Err(Error::Rollback {
+                trusted: self.version,
+                shown,
+            });
         }
         if t.digest_of(self.version) != Some(self.digest) {
-            return Err(Error::ForkedKeyring { version: self.version });
+            return Err(Error::ForkedKeyring {
+                version: self.version,
+            });
         }
         Ok(())
     }
@@ -206,11 +243,17 @@ impl TrustState {
     /// Parses [`TrustState::to_text`]'s output.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let bad = || Error::parse("trust state", "expected \"<version> <digest>\"");
-        let (v, d) = text.trim_end_matches('\n').split_once(' ').ok_or_else(bad)?;
+        let (v, d) = text
+            .trim_end_matches('\n')
+            .split_once(' ')
+            .ok_or_else(bad)?;
         if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        Ok(TrustState { version: v.parse().map_err(|_| bad())?, digest: Digest::from_hex("trust state", d)? })
+        Ok(TrustState {
+            version: v.parse().map_err(|_| bad())?,
+            digest: Digest::from_hex("trust state", d)?,
+        })
     }
 }
 

@@ -1,11 +1,13 @@
 //! Test fixtures: keyrings written as TOML from a spec, deterministic keys, trees, signatures.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use crate::approval::{approval_message, Scope, Signed};
+use crate::approval::{approval_message, ApprovalFile, Scope, Signed};
 use crate::hash::Digest;
 use crate::keyring::{keyring_digest, Keyring};
 use crate::keys::SigningKey;
-use crate::rotation::{rotation_message, rotation_toml, verify_chain, KeyringFile, RotationSig, TrustedKeyring};
+use crate::rotation::{
+    rotation_message, rotation_toml, verify_chain, KeyringFile, RotationSig, TrustedKeyring,
+};
 use crate::time::Timestamp;
 use crate::tree::Tree;
 
@@ -63,7 +65,7 @@ pub struct Spec {
 }
 
 fn roles(r: &[&str]) -> Vec<String> {
-    r.iter().map(|s| s.to_string()).collect()
+    r.iter().map(ToString::to_string).collect()
 }
 
 impl Spec {
@@ -90,7 +92,13 @@ impl Spec {
                 ("code".into(), 2, 2, "1d".into(), all.clone()),
                 ("release".into(), 3, 2, "0s".into(), all.clone()),
                 ("governance".into(), 4, 3, "7d".into(), all.clone()),
-                ("consensus".into(), 5, 3, "14d".into(), roles(&["consensus"])),
+                (
+                    "consensus".into(),
+                    5,
+                    3,
+                    "14d".into(),
+                    roles(&["consensus"]),
+                ),
             ],
             rules: [
                 ("consensus/**", "consensus"),
@@ -113,7 +121,10 @@ impl Spec {
         if let Some(p) = &self.previous {
             s += &format!("previous = \"{p}\"\n");
         }
-        s += &format!("repository = \"{}\"\nexpires = \"{}\"\n{}", self.repository, self.expires, self.extra);
+        s += &format!(
+            "repository = \"{}\"\nexpires = \"{}\"\n{}",
+            self.repository, self.expires, self.extra
+        );
         s += &format!(
             "\n[rotation]\nthreshold = {}\nroles = {:?}\n\n[emergency]\nthreshold = {}\nmax_window = \"{}\"\n",
             self.rotation.0, self.rotation.1, self.emergency.0, self.emergency.1
@@ -168,14 +179,30 @@ fn key_fields(m: &Member) -> String {
 
 /// A keyring file for `next`, with rotation signatures by the keys of `seeds`.
 pub fn rotated(prev: &Spec, next: &Spec, seeds: &[u8]) -> KeyringFile {
-    let msg = rotation_message(&prev.repository, next.version, &keyring_digest(&prev.bytes()), &keyring_digest(&next.bytes()));
-    let sigs: Vec<RotationSig> =
-        seeds.iter().map(|s| RotationSig { key: key(*s).public(), signature: key(*s).sign(&msg) }).collect();
-    KeyringFile { bytes: next.bytes(), rotation: Some(rotation_toml(&sigs).into_bytes()) }
+    let msg = rotation_message(
+        &prev.repository,
+        next.version,
+        &keyring_digest(&prev.bytes()),
+        &keyring_digest(&next.bytes()),
+    );
+    let sigs: Vec<RotationSig> = seeds
+        .iter()
+        .map(|s| RotationSig {
+            key: key(*s).public(),
+            signature: key(*s).sign(&msg),
+        })
+        .collect();
+    KeyringFile {
+        bytes: next.bytes(),
+        rotation: Some(rotation_toml(&sigs).into_bytes()),
+    }
 }
 
 pub fn root(spec: &Spec) -> KeyringFile {
-    KeyringFile { bytes: spec.bytes(), rotation: None }
+    KeyringFile {
+        bytes: spec.bytes(),
+        rotation: None,
+    }
 }
 
 /// Verifies a chain whose first file is pinned.
@@ -188,8 +215,14 @@ pub fn trusted(spec: &Spec) -> TrustedKeyring {
 }
 
 pub fn tree(files: &[(&str, &str)]) -> Tree {
-    Tree::from_files(files.iter().map(|(p, c)| (p.as_bytes().to_vec(), "100644".to_string(), c.as_bytes().to_vec())))
-        .unwrap()
+    Tree::from_files(files.iter().map(|(p, c)| {
+        (
+            p.as_bytes().to_vec(),
+            "100644".to_string(),
+            c.as_bytes().to_vec(),
+        )
+    }))
+    .unwrap()
 }
 
 /// Times of a normal approval in these tests.
@@ -200,11 +233,73 @@ pub struct Times {
 }
 
 pub fn times() -> Times {
-    Times { proposed: t("2030-05-01T00:00:00Z"), signed: t("2030-05-02T00:00:00Z"), expires: t("2031-01-01T00:00:00Z") }
+    Times {
+        proposed: t("2030-05-01T00:00:00Z"),
+        signed: t("2030-05-02T00:00:00Z"),
+        expires: t("2031-01-01T00:00:00Z"),
+    }
 }
 
 /// `id` (key `seed`) signs base → target at `tier` under `scope`.
-pub fn sign_as(scope: &Scope<'_>, id: &str, seed: u8, base: &Tree, target: &Tree, tier: &str, tm: &Times) -> Signed {
-    let msg = approval_message(scope, &base.digest(), &target.digest(), tier, tm.proposed, tm.signed, tm.expires);
-    Signed { signer: id.into(), signed_at: tm.signed, expires: tm.expires, signature: key(seed).sign(&msg) }
+pub fn sign_as(
+    scope: &Scope<'_>,
+    id: &str,
+    seed: u8,
+    base: &Tree,
+    target: &Tree,
+    tier: &str,
+    tm: &Times,
+) -> Signed {
+    let msg = approval_message(
+        scope,
+        &base.digest(),
+        &target.digest(),
+        tier,
+        tm.proposed,
+        tm.signed,
+        tm.expires,
+    );
+    Signed {
+        signer: id.into(),
+        signed_at: tm.signed,
+        expires: tm.expires,
+        signature: key(seed).sign(&msg),
+    }
+}
+
+/// The channel these tests verify for.
+pub const CH: &str = "main";
+pub const ALICE: (&str, u8) = ("alice", 1);
+pub const BOB: (&str, u8) = ("bob", 2);
+pub const CAROL: (&str, u8) = ("carol", 3);
+pub const DAVE: (&str, u8) = ("dave", 4);
+
+/// `who` signs base → target at `tier` under the trusted keyring, for [`CH`].
+pub fn sig(
+    tk: &TrustedKeyring,
+    who: (&str, u8),
+    base: &Tree,
+    target: &Tree,
+    tier: &str,
+    tm: &Times,
+) -> Signed {
+    sign_as(
+        &Scope::of(tk.keyring(), CH),
+        who.0,
+        who.1,
+        base,
+        target,
+        tier,
+        tm,
+    )
+}
+
+/// An approval file for base → target proposed at `tm.proposed`.
+pub fn approval_file(base: &Tree, target: &Tree, tm: &Times, sigs: Vec<Signed>) -> ApprovalFile {
+    ApprovalFile {
+        base_tree: base.digest(),
+        target_tree: target.digest(),
+        proposed_at: tm.proposed,
+        signatures: sigs,
+    }
 }

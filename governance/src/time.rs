@@ -16,7 +16,9 @@ const SECS_PER_DAY: u64 = 86_400;
 impl Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SSZ` strictly (years 1970–9999).
     pub fn parse(s: &str) -> Result<Self, Error> {
-        let bad = || Error::BadTime { value: s.to_string() };
+        let bad = || Error::BadTime {
+            value: s.to_string(),
+        };
         let b = s.as_bytes();
         // ASCII first: the byte offsets below must be char boundaries.
         let shape_ok = s.is_ascii()
@@ -46,7 +48,9 @@ impl Timestamp {
             return Err(bad());
         }
         let days = days_from_civil(year, month, day);
-        Ok(Timestamp(days * SECS_PER_DAY + hour * 3600 + min * 60 + sec))
+        Ok(Timestamp(
+            days * SECS_PER_DAY + hour * 3600 + min * 60 + sec,
+        ))
     }
 
     /// Adds a duration, saturating (a far-future bound is still a bound).
@@ -111,7 +115,9 @@ fn civil_from_days(z: u64) -> (u64, u64, u64) {
 
 /// Parses `<n>s`, `<n>m`, `<n>h` or `<n>d` into seconds.
 pub fn parse_duration(s: &str) -> Result<u64, Error> {
-    let bad = || Error::BadDuration { value: s.to_string() };
+    let bad = || Error::BadDuration {
+        value: s.to_string(),
+    };
     if !s.is_ascii() {
         return Err(bad());
     }
@@ -149,12 +155,18 @@ mod tests {
 
     #[test]
     fn known_times() {
-        assert_eq!(Timestamp::parse("1970-01-01T00:00:00Z").ok(), Some(Timestamp(0)));
+        assert_eq!(
+            Timestamp::parse("1970-01-01T00:00:00Z").ok(),
+            Some(Timestamp(0))
+        );
         // 6578f63's commit time, as `git log --format=%ct` prints it.
         let t = Timestamp::parse("2026-11-22T01:11:37Z");
         assert_eq!(t.ok(), Some(Timestamp(1_795_309_897)));
         assert_eq!(Timestamp(1_795_309_897).to_string(), "2026-11-22T01:11:37Z");
-        assert_eq!(Timestamp::parse("2000-02-29T23:59:59Z").ok(), Some(Timestamp(951_868_799)));
+        assert_eq!(
+            Timestamp::parse("2000-02-29T23:59:59Z").ok(),
+            Some(Timestamp(951_868_799))
+        );
     }
 
     #[test]
@@ -178,7 +190,10 @@ mod tests {
             "2026-11-22T24:00:00Z",
             "+026-11-22T01:11:37Z",
         ] {
-            assert!(matches!(Timestamp::parse(s), Err(Error::BadTime { .. })), "{s}");
+            assert!(
+                matches!(Timestamp::parse(s), Err(Error::BadTime { .. })),
+                "{s}"
+            );
         }
     }
 
@@ -188,7 +203,10 @@ mod tests {
         assert_eq!(parse_duration("0s").ok(), Some(0));
         assert_eq!(format_duration(3 * 3600), "3h");
         for s in ["", "d", "1w", "-1d", "1.5h", "99999999999999999999d"] {
-            assert!(matches!(parse_duration(s), Err(Error::BadDuration { .. })), "{s}");
+            assert!(
+                matches!(parse_duration(s), Err(Error::BadDuration { .. })),
+                "{s}"
+            );
         }
     }
 }

@@ -17,7 +17,11 @@ pub const KEYRING_DIR: &str = "governance/keyrings/";
 
 /// File modes git can record for a blob. Anything else (a submodule, whose contents are not in
 /// the tree) fails closed.
-const MODES: [(&str, u32); 3] = [("100644", 0o100_644), ("100755", 0o100_755), ("120000", 0o120_000)];
+const MODES: [(&str, u32); 3] = [
+    ("100644", 0o100_644),
+    ("100755", 0o100_755),
+    ("120000", 0o120_000),
+];
 
 /// A repository tree reduced to what governance needs.
 #[derive(Debug, Clone)]
@@ -38,7 +42,9 @@ pub fn keyring_file_version(name: &str) -> Option<u64> {
 
 impl Tree {
     /// Builds a tree from `(path, mode as git prints it, contents)`.
-    pub fn from_files(files: impl IntoIterator<Item = (Vec<u8>, String, Vec<u8>)>) -> Result<Self, Error> {
+    pub fn from_files(
+        files: impl IntoIterator<Item = (Vec<u8>, String, Vec<u8>)>,
+    ) -> Result<Self, Error> {
         let mut entries = BTreeMap::new();
         let mut keyrings = BTreeMap::new();
         for (raw_path, mode_text, contents) in files {
@@ -50,15 +56,33 @@ impl Tree {
                 .iter()
                 .find(|(text, _)| *text == mode_text)
                 .map(|(_, m)| *m)
-                .ok_or_else(|| Error::UnknownMode { path: path.clone(), mode: mode_text.clone() })?;
-            if path.is_empty() || path.starts_with('/') || path.split('/').any(|s| s.is_empty() || s == "..") {
-                return Err(Error::BadPath { path, reason: "not a clean relative path" });
+                .ok_or_else(|| Error::UnknownMode {
+                    path: path.clone(),
+                    mode: mode_text.clone(),
+                })?;
+            if path.is_empty()
+                || path.starts_with('/')
+                || path.split('/').any(|s| s.is_empty() || s == "..")
+            {
+                return Err(Error::BadPath {
+                    path,
+                    reason: "not a clean relative path",
+                });
             }
-            if let Some(v) = path.strip_prefix(KEYRING_DIR).and_then(keyring_file_version) {
+            if let Some(v) = path
+                .strip_prefix(KEYRING_DIR)
+                .and_then(keyring_file_version)
+            {
                 keyrings.insert(v, contents.clone());
             }
-            if entries.insert(path.clone(), (mode, sha256(&contents))).is_some() {
-                return Err(Error::BadPath { path, reason: "listed twice" });
+            if entries
+                .insert(path.clone(), (mode, sha256(&contents)))
+                .is_some()
+            {
+                return Err(Error::BadPath {
+                    path,
+                    reason: "listed twice",
+                });
             }
         }
         let mut p = Preimage::new().u64(entries.len() as u64);
@@ -66,7 +90,11 @@ impl Tree {
             p = p.str(path).u64(u64::from(*mode)).digest(&Digest(*hash));
         }
         let digest = p.finish(TAG_TREE);
-        Ok(Tree { entries, keyrings, digest })
+        Ok(Tree {
+            entries,
+            keyrings,
+            digest,
+        })
     }
 
     /// The tree digest.
@@ -92,7 +120,13 @@ impl Tree {
             .filter(|(p, e)| target.entries.get(*p) != Some(e))
             .map(|(p, _)| p.clone())
             .collect();
-        out.extend(target.entries.keys().filter(|p| !base.entries.contains_key(*p)).cloned());
+        out.extend(
+            target
+                .entries
+                .keys()
+                .filter(|p| !base.entries.contains_key(*p))
+                .cloned(),
+        );
         out.sort();
         out
     }
@@ -117,14 +151,22 @@ mod tests {
     use super::*;
 
     fn f(path: &str, mode: &str, data: &str) -> (Vec<u8>, String, Vec<u8>) {
-        (path.as_bytes().to_vec(), mode.to_string(), data.as_bytes().to_vec())
+        (
+            path.as_bytes().to_vec(),
+            mode.to_string(),
+            data.as_bytes().to_vec(),
+        )
     }
 
     #[test]
     fn digest_covers_path_mode_and_contents() {
         let base = Tree::from_files([f("a", "100644", "x"), f("b/c", "100644", "y")]).unwrap();
         let same = Tree::from_files([f("b/c", "100644", "y"), f("a", "100644", "x")]).unwrap();
-        assert_eq!(base.digest(), same.digest(), "order of listing does not matter");
+        assert_eq!(
+            base.digest(),
+            same.digest(),
+            "order of listing does not matter"
+        );
         for other in [
             Tree::from_files([f("a", "100755", "x"), f("b/c", "100644", "y")]).unwrap(),
             Tree::from_files([f("a", "100644", "X"), f("b/c", "100644", "y")]).unwrap(),
@@ -137,9 +179,18 @@ mod tests {
 
     #[test]
     fn changed_paths_lists_adds_removes_edits() {
-        let base = Tree::from_files([f("a", "100644", "x"), f("b", "100644", "y"), f("c", "100644", "z")]).unwrap();
-        let target =
-            Tree::from_files([f("a", "100644", "x"), f("b", "100755", "y"), f("d", "100644", "z")]).unwrap();
+        let base = Tree::from_files([
+            f("a", "100644", "x"),
+            f("b", "100644", "y"),
+            f("c", "100644", "z"),
+        ])
+        .unwrap();
+        let target = Tree::from_files([
+            f("a", "100644", "x"),
+            f("b", "100755", "y"),
+            f("d", "100644", "z"),
+        ])
+        .unwrap();
         assert_eq!(Tree::changed_paths(&base, &target), ["b", "c", "d"]);
     }
 
@@ -147,7 +198,10 @@ mod tests {
     fn unknown_mode_fails_closed() {
         let e = Tree::from_files([f("sub", "160000", "")]).unwrap_err();
         assert!(matches!(e, Error::UnknownMode { ref mode, .. } if mode == "160000"));
-        assert!(matches!(Tree::from_files([f("d", "040000", "")]), Err(Error::UnknownMode { .. })));
+        assert!(matches!(
+            Tree::from_files([f("d", "040000", "")]),
+            Err(Error::UnknownMode { .. })
+        ));
     }
 
     #[test]
@@ -157,7 +211,10 @@ mod tests {
             Tree::from_files([(bad, "100644".to_string(), vec![])]),
             Err(Error::BadPath { .. })
         ));
-        assert!(matches!(Tree::from_files([f("../x", "100644", "")]), Err(Error::BadPath { .. })));
+        assert!(matches!(
+            Tree::from_files([f("../x", "100644", "")]),
+            Err(Error::BadPath { .. })
+        ));
         assert!(matches!(
             Tree::from_files([f("x", "100644", ""), f("x", "100644", "")]),
             Err(Error::BadPath { .. })

@@ -48,7 +48,15 @@ pub fn verify_change(
         .filter(|a| a.base_tree == b && a.target_tree == t)
         .flat_map(|a| a.signatures.iter().map(move |s| (a.proposed_at, s)));
     let counted = tally(keyring, tier, now, items, |tier_name, proposed_at, s| {
-        approval_message(&scope, &b, &t, tier_name, proposed_at, s.signed_at, s.expires)
+        approval_message(
+            &scope,
+            &b,
+            &t,
+            tier_name,
+            proposed_at,
+            s.signed_at,
+            s.expires,
+        )
     })
     .require(tier)?;
     let mut period = tier.review_period;
@@ -72,9 +80,18 @@ pub fn verify_change(
     })?;
     let review_until = proposed_at.plus(period);
     if now < review_until {
-        return Err(Error::ReviewPending { tier: tier.name.clone(), until: review_until });
+        return Err(Error::ReviewPending {
+            tier: tier.name.clone(),
+            until: review_until,
+        });
     }
-    Ok(Approved { tier: tier.name.clone(), signers: counted.counted, changed, review_until, emergency })
+    Ok(Approved {
+        tier: tier.name.clone(),
+        signers: counted.counted,
+        changed,
+        review_until,
+        emergency,
+    })
 }
 
 #[cfg(test)]

@@ -7,41 +7,48 @@ use crate::approval::{approval_preimage, Signed};
 use crate::error::Ignored;
 use crate::hash::{sha256, tagged_hash, Digest, TAG_RELEASE};
 use crate::keys::SigningKey;
-use crate::testutil::{key, now, sign_as, t, times, tree, trusted, Spec, Times};
-
-const CH: &str = "main";
+use crate::testutil::{
+    approval_file as file, key, now, sig, sign_as, t, times, tree, trusted, Spec, Times, ALICE,
+    BOB, CAROL, CH, DAVE,
+};
 
 /// base → target edits `node/src/main.rs`: the `code` tier, 2 of 5, review 1 day.
 fn node_change() -> (Tree, Tree) {
     (
         tree(&[("node/src/main.rs", "fn main() {}"), ("docs/a.md", "a")]),
-        tree(&[("node/src/main.rs", "fn main() { run() }"), ("docs/a.md", "a")]),
+        tree(&[
+            ("node/src/main.rs", "fn main() { run() }"),
+            ("docs/a.md", "a"),
+        ]),
     )
 }
 
-fn file(base: &Tree, target: &Tree, tm: &Times, sigs: Vec<Signed>) -> ApprovalFile {
-    ApprovalFile { base_tree: base.digest(), target_tree: target.digest(), proposed_at: tm.proposed, signatures: sigs }
+fn run(
+    tk: &TrustedKeyring,
+    base: &Tree,
+    target: &Tree,
+    sigs: Vec<Signed>,
+) -> Result<Approved, Error> {
+    verify_change(
+        tk,
+        CH,
+        base,
+        target,
+        &[file(base, target, &times(), sigs)],
+        &[],
+        now(),
+    )
 }
-
-fn run(tk: &TrustedKeyring, base: &Tree, target: &Tree, sigs: Vec<Signed>) -> Result<Approved, Error> {
-    verify_change(tk, CH, base, target, &[file(base, target, &times(), sigs)], &[], now())
-}
-
-fn sig(tk: &TrustedKeyring, who: (&str, u8), base: &Tree, target: &Tree, tier: &str, tm: &Times) -> Signed {
-    sign_as(&Scope::of(tk.keyring(), CH), who.0, who.1, base, target, tier, tm)
-}
-
-const ALICE: (&str, u8) = ("alice", 1);
-const BOB: (&str, u8) = ("bob", 2);
-const CAROL: (&str, u8) = ("carol", 3);
-const DAVE: (&str, u8) = ("dave", 4);
 
 /// The reasons a NotApproved error gives, or a panic.
 fn refused(r: Result<Approved, Error>, tier: &str, have: usize) -> Vec<Ignored> {
     match r {
-        Err(Error::NotApproved { tier: got, have: h, ignored, .. }) if got == tier && h == have => {
-            ignored.into_iter().map(|(_, why)| why).collect()
-        }
+        Err(Error::NotApproved {
+            tier: got,
+            have: h,
+            ignored,
+            ..
+        }) if got == tier && h == have => ignored.into_iter().map(|(_, why)| why).collect(),
         other => panic!("expected NotApproved({tier}, have {have}), got {other:?}"),
     }
 }
@@ -50,7 +57,15 @@ fn refused(r: Result<Approved, Error>, tier: &str, have: usize) -> Vec<Ignored> 
 fn honest_approval_passes() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let ok = run(&tk, &b, &g, vec![sig(&tk, ALICE, &b, &g, "code", &times()), sig(&tk, DAVE, &b, &g, "code", &times())]);
+    let ok = run(
+        &tk,
+        &b,
+        &g,
+        vec![
+            sig(&tk, ALICE, &b, &g, "code", &times()),
+            sig(&tk, DAVE, &b, &g, "code", &times()),
+        ],
+    );
     let ok = ok.unwrap();
     assert_eq!(ok.tier, "code");
     assert_eq!(ok.signers, ["alice", "dave"]);
@@ -64,7 +79,12 @@ fn forgery_same_signature_twice() {
     let (b, g) = node_change();
     let a = sig(&tk, ALICE, &b, &g, "code", &times());
     let why = refused(run(&tk, &b, &g, vec![a.clone(), a]), "code", 1);
-    assert_eq!(why, [Ignored::DuplicateKey { counted_as: "alice".into() }]);
+    assert_eq!(
+        why,
+        [Ignored::DuplicateKey {
+            counted_as: "alice".into()
+        }]
+    );
 }
 
 /// Forgery matrix: two (different, both valid) signatures from one key.
@@ -73,11 +93,19 @@ fn forgery_two_signatures_from_one_key() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
     let first = sig(&tk, ALICE, &b, &g, "code", &times());
-    let later = Times { signed: t("2030-05-03T00:00:00Z"), ..times() };
+    let later = Times {
+        signed: t("2030-05-03T00:00:00Z"),
+        ..times()
+    };
     let second = sig(&tk, ALICE, &b, &g, "code", &later);
     assert_ne!(first.signature, second.signature);
     let why = refused(run(&tk, &b, &g, vec![first, second]), "code", 1);
-    assert_eq!(why, [Ignored::DuplicateKey { counted_as: "alice".into() }]);
+    assert_eq!(
+        why,
+        [Ignored::DuplicateKey {
+            counted_as: "alice".into()
+        }]
+    );
 }
 
 /// Forgery matrix: a signature under another domain tag, or over the untagged hash.
@@ -87,7 +115,15 @@ fn forgery_other_domain_tag_or_untagged() {
     let (b, g) = node_change();
     let tm = times();
     let scope = Scope::of(tk.keyring(), CH);
-    let pre = approval_preimage(&scope, &b.digest(), &g.digest(), "code", tm.proposed, tm.signed, tm.expires);
+    let pre = approval_preimage(
+        &scope,
+        &b.digest(),
+        &g.digest(),
+        "code",
+        tm.proposed,
+        tm.signed,
+        tm.expires,
+    );
     let signed_over = |msg: Digest, who: (&str, u8)| Signed {
         signer: who.0.into(),
         signed_at: tm.signed,
@@ -111,18 +147,30 @@ fn forgery_other_domain_tag_or_untagged() {
 fn forgery_moved_to_other_tree() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let sigs = vec![sig(&tk, ALICE, &b, &g, "code", &times()), sig(&tk, DAVE, &b, &g, "code", &times())];
+    let sigs = vec![
+        sig(&tk, ALICE, &b, &g, "code", &times()),
+        sig(&tk, DAVE, &b, &g, "code", &times()),
+    ];
     assert!(run(&tk, &b, &g, sigs.clone()).is_ok());
-    let other_target = tree(&[("node/src/main.rs", "fn main() { evil() }"), ("docs/a.md", "a")]);
+    let other_target = tree(&[
+        ("node/src/main.rs", "fn main() { evil() }"),
+        ("docs/a.md", "a"),
+    ]);
     let why = refused(run(&tk, &b, &other_target, sigs.clone()), "code", 0);
     assert_eq!(why, [Ignored::BadSignature, Ignored::BadSignature]);
-    let other_base = tree(&[("node/src/main.rs", "fn main() { old() }"), ("docs/a.md", "a")]);
+    let other_base = tree(&[
+        ("node/src/main.rs", "fn main() { old() }"),
+        ("docs/a.md", "a"),
+    ]);
     let why = refused(run(&tk, &other_base, &g, sigs.clone()), "code", 0);
     assert_eq!(why, [Ignored::BadSignature, Ignored::BadSignature]);
     // A file still naming the old trees is not picked for the new change at all.
     let moved = file(&b, &g, &times(), sigs);
     let r = verify_change(&tk, CH, &b, &other_target, &[moved], &[], now());
-    assert!(matches!(r, Err(Error::NotApproved { have: 0, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::NotApproved { have: 0, .. })),
+        "{r:?}"
+    );
 }
 
 /// Forgery matrix: an approval moved to another repository, network or keyring version.
@@ -132,10 +180,22 @@ fn forgery_moved_to_other_scope() {
     let (b, g) = node_change();
     let real = Scope::of(tk.keyring(), CH);
     let moved = [
-        Scope { repository: "another-repo", ..real },
-        Scope { channel: "testnet", ..real },
-        Scope { keyring_version: 2, ..real },
-        Scope { keyring_digest: Digest([7; 32]), ..real },
+        Scope {
+            repository: "another-repo",
+            ..real
+        },
+        Scope {
+            channel: "testnet",
+            ..real
+        },
+        Scope {
+            keyring_version: 2,
+            ..real
+        },
+        Scope {
+            keyring_digest: Digest([7; 32]),
+            ..real
+        },
     ];
     for scope in moved {
         let sigs = vec![
@@ -143,9 +203,16 @@ fn forgery_moved_to_other_scope() {
             sign_as(&scope, "dave", 4, &b, &g, "code", &times()),
         ];
         let why = refused(run(&tk, &b, &g, sigs), "code", 0);
-        assert_eq!(why, [Ignored::BadSignature, Ignored::BadSignature], "{scope:?}");
+        assert_eq!(
+            why,
+            [Ignored::BadSignature, Ignored::BadSignature],
+            "{scope:?}"
+        );
     }
-    let sigs = vec![sign_as(&real, "alice", 1, &b, &g, "code", &times()), sign_as(&real, "dave", 4, &b, &g, "code", &times())];
+    let sigs = vec![
+        sign_as(&real, "alice", 1, &b, &g, "code", &times()),
+        sign_as(&real, "dave", 4, &b, &g, "code", &times()),
+    ];
     assert!(run(&tk, &b, &g, sigs).is_ok());
 }
 
@@ -154,9 +221,20 @@ fn forgery_moved_to_other_scope() {
 fn forgery_expired_approval() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let stale = Times { expires: t("2030-05-31T00:00:00Z"), ..times() };
+    let stale = Times {
+        expires: t("2030-05-31T00:00:00Z"),
+        ..times()
+    };
     let why = refused(
-        run(&tk, &b, &g, vec![sig(&tk, ALICE, &b, &g, "code", &stale), sig(&tk, DAVE, &b, &g, "code", &times())]),
+        run(
+            &tk,
+            &b,
+            &g,
+            vec![
+                sig(&tk, ALICE, &b, &g, "code", &stale),
+                sig(&tk, DAVE, &b, &g, "code", &times()),
+            ],
+        ),
         "code",
         1,
     );
@@ -168,9 +246,20 @@ fn forgery_expired_approval() {
 fn forgery_signed_before_proposed() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let early = Times { signed: t("2030-04-30T00:00:00Z"), ..times() };
+    let early = Times {
+        signed: t("2030-04-30T00:00:00Z"),
+        ..times()
+    };
     let why = refused(
-        run(&tk, &b, &g, vec![sig(&tk, ALICE, &b, &g, "code", &early), sig(&tk, DAVE, &b, &g, "code", &times())]),
+        run(
+            &tk,
+            &b,
+            &g,
+            vec![
+                sig(&tk, ALICE, &b, &g, "code", &early),
+                sig(&tk, DAVE, &b, &g, "code", &times()),
+            ],
+        ),
         "code",
         1,
     );
@@ -185,17 +274,39 @@ fn forgery_key_used_after_revocation() {
     spec.maintainers[0].revoked_at = Some("2030-04-01T00:00:00Z".into());
     let tk = trusted(&spec);
     let (b, g) = node_change();
-    let backdated = Times { proposed: t("2030-03-01T00:00:00Z"), signed: t("2030-03-02T00:00:00Z"), ..times() };
+    let backdated = Times {
+        proposed: t("2030-03-01T00:00:00Z"),
+        signed: t("2030-03-02T00:00:00Z"),
+        ..times()
+    };
     for tm in [times(), backdated] {
-        let sigs = vec![sig(&tk, ALICE, &b, &g, "code", &tm), sig(&tk, DAVE, &b, &g, "code", &tm)];
+        let sigs = vec![
+            sig(&tk, ALICE, &b, &g, "code", &tm),
+            sig(&tk, DAVE, &b, &g, "code", &tm),
+        ];
         let r = verify_change(&tk, CH, &b, &g, &[file(&b, &g, &tm, sigs)], &[], now());
         let why = refused(r, "code", 1);
         assert_eq!(why, [Ignored::Revoked]);
     }
     // Verified before the revocation takes effect, the same signatures count.
-    let tm = Times { proposed: t("2030-03-01T00:00:00Z"), signed: t("2030-03-02T00:00:00Z"), ..times() };
-    let sigs = vec![sig(&tk, ALICE, &b, &g, "code", &tm), sig(&tk, DAVE, &b, &g, "code", &tm)];
-    let before = verify_change(&tk, CH, &b, &g, &[file(&b, &g, &tm, sigs)], &[], t("2030-03-15T00:00:00Z"));
+    let tm = Times {
+        proposed: t("2030-03-01T00:00:00Z"),
+        signed: t("2030-03-02T00:00:00Z"),
+        ..times()
+    };
+    let sigs = vec![
+        sig(&tk, ALICE, &b, &g, "code", &tm),
+        sig(&tk, DAVE, &b, &g, "code", &tm),
+    ];
+    let before = verify_change(
+        &tk,
+        CH,
+        &b,
+        &g,
+        &[file(&b, &g, &tm, sigs)],
+        &[],
+        t("2030-03-15T00:00:00Z"),
+    );
     assert!(before.is_ok(), "{before:?}");
 }
 
@@ -208,7 +319,15 @@ fn key_validity_window() {
     let tk = trusted(&spec);
     let (b, g) = node_change();
     let why = refused(
-        run(&tk, &b, &g, vec![sig(&tk, ALICE, &b, &g, "code", &times()), sig(&tk, DAVE, &b, &g, "code", &times())]),
+        run(
+            &tk,
+            &b,
+            &g,
+            vec![
+                sig(&tk, ALICE, &b, &g, "code", &times()),
+                sig(&tk, DAVE, &b, &g, "code", &times()),
+            ],
+        ),
         "code",
         0,
     );
@@ -221,15 +340,46 @@ fn forgery_m_minus_one_signatures() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
     let r = run(&tk, &b, &g, vec![sig(&tk, ALICE, &b, &g, "code", &times())]);
-    assert!(matches!(r, Err(Error::NotApproved { have: 1, need: 2, .. })), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(Error::NotApproved {
+                have: 1,
+                need: 2,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     let c = tree(&[("consensus/src/lib.rs", "a")]);
     let d = tree(&[("consensus/src/lib.rs", "b")]);
-    let two = vec![sig(&tk, ALICE, &c, &d, "consensus", &times()), sig(&tk, BOB, &c, &d, "consensus", &times())];
+    let two = vec![
+        sig(&tk, ALICE, &c, &d, "consensus", &times()),
+        sig(&tk, BOB, &c, &d, "consensus", &times()),
+    ];
     let r = run(&tk, &c, &d, two.clone());
-    assert!(matches!(r, Err(Error::NotApproved { have: 2, need: 3, .. })), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(Error::NotApproved {
+                have: 2,
+                need: 3,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     let mut three = two;
     three.push(sig(&tk, CAROL, &c, &d, "consensus", &times()));
-    let late = verify_change(&tk, CH, &c, &d, &[file(&c, &d, &times(), three)], &[], now());
+    let late = verify_change(
+        &tk,
+        CH,
+        &c,
+        &d,
+        &[file(&c, &d, &times(), three)],
+        &[],
+        now(),
+    );
     assert!(late.is_ok(), "{late:?}");
 }
 
@@ -237,7 +387,13 @@ fn forgery_m_minus_one_signatures() {
 /// keyring_tests for that half) still refuses.
 #[test]
 fn forgery_threshold_zero_at_count_time() {
-    let zero = crate::keyring::Tier { name: "x".into(), rank: 1, threshold: 0, review_period: 0, roles: vec![] };
+    let zero = crate::keyring::Tier {
+        name: "x".into(),
+        rank: 1,
+        threshold: 0,
+        review_period: 0,
+        roles: vec![],
+    };
     let r = crate::approval::Tally::default().require(&zero);
     assert!(matches!(r, Err(Error::ThresholdZero { .. })));
 }
@@ -251,12 +407,37 @@ fn forgery_consensus_change_at_lower_tier() {
     for path in ["consensus/src/lib.rs", "consensus/README.md"] {
         let b = tree(&[(path, "a"), ("node/x", "1")]);
         let g = tree(&[(path, "b"), ("node/x", "1")]);
-        let low: Vec<Signed> = [ALICE, BOB, CAROL].iter().map(|w| sig(&tk, *w, &b, &g, "code", &times())).collect();
+        let low: Vec<Signed> = [ALICE, BOB, CAROL]
+            .iter()
+            .map(|w| sig(&tk, *w, &b, &g, "code", &times()))
+            .collect();
         let why = refused(run(&tk, &b, &g, low), "consensus", 0);
-        assert_eq!(why, vec![Ignored::WrongTier { signed: "code".into() }; 3]);
+        assert_eq!(
+            why,
+            vec![
+                Ignored::WrongTier {
+                    signed: "code".into()
+                };
+                3
+            ]
+        );
         // Maintainers outside the consensus role do not count for it even when signing right.
-        let why = refused(run(&tk, &b, &g, vec![sig(&tk, DAVE, &b, &g, "consensus", &times())]), "consensus", 0);
-        assert_eq!(why, [Ignored::NotEligible { role: "maintainer".into() }]);
+        let why = refused(
+            run(
+                &tk,
+                &b,
+                &g,
+                vec![sig(&tk, DAVE, &b, &g, "consensus", &times())],
+            ),
+            "consensus",
+            0,
+        );
+        assert_eq!(
+            why,
+            [Ignored::NotEligible {
+                role: "maintainer".into()
+            }]
+        );
     }
 }
 
@@ -268,18 +449,38 @@ fn forgery_policy_loosened_in_same_change() {
     let v1 = Spec::base();
     let mut v2 = v1.next();
     v2.rules = vec![("**".into(), "docs".into())];
-    let files = [crate::testutil::root(&v1), crate::testutil::rotated(&v1, &v2, &[1, 2])];
+    let files = [
+        crate::testutil::root(&v1),
+        crate::testutil::rotated(&v1, &v2, &[1, 2]),
+    ];
     let tk = crate::testutil::chain(&files).unwrap();
     let (k1, k2) = (v1.toml(), v2.toml());
     let base = tree(&[("governance/keyrings/keyring-1.toml", &k1), ("node/x", "1")]);
-    let target =
-        tree(&[("governance/keyrings/keyring-1.toml", &k1), ("governance/keyrings/keyring-2.toml", &k2), ("node/x", "2")]);
+    let target = tree(&[
+        ("governance/keyrings/keyring-1.toml", &k1),
+        ("governance/keyrings/keyring-2.toml", &k2),
+        ("node/x", "2"),
+    ]);
     let one_docs = vec![sig(&tk, ALICE, &base, &target, "docs", &times())];
     let why = refused(run(&tk, &base, &target, one_docs), "governance", 0);
-    assert_eq!(why, [Ignored::WrongTier { signed: "docs".into() }]);
+    assert_eq!(
+        why,
+        [Ignored::WrongTier {
+            signed: "docs".into()
+        }]
+    );
     // The next change, based on a tree that already holds keyring 2, gets the looser policy.
-    let next = tree(&[("governance/keyrings/keyring-1.toml", &k1), ("governance/keyrings/keyring-2.toml", &k2), ("node/x", "3")]);
-    let r = run(&tk, &target, &next, vec![sig(&tk, ALICE, &target, &next, "docs", &times())]);
+    let next = tree(&[
+        ("governance/keyrings/keyring-1.toml", &k1),
+        ("governance/keyrings/keyring-2.toml", &k2),
+        ("node/x", "3"),
+    ]);
+    let r = run(
+        &tk,
+        &target,
+        &next,
+        vec![sig(&tk, ALICE, &target, &next, "docs", &times())],
+    );
     assert_eq!(r.unwrap().tier, "docs");
 }
 
@@ -289,10 +490,19 @@ fn untrusted_base_policy_fails_closed() {
     let tk = trusted(&Spec::base());
     let mut forged = Spec::base();
     forged.rules = vec![("**".into(), "docs".into())];
-    let base = tree(&[("governance/keyrings/keyring-1.toml", &forged.toml()), ("node/x", "1")]);
-    let target = tree(&[("governance/keyrings/keyring-1.toml", &forged.toml()), ("node/x", "2")]);
+    let base = tree(&[
+        ("governance/keyrings/keyring-1.toml", &forged.toml()),
+        ("node/x", "1"),
+    ]);
+    let target = tree(&[
+        ("governance/keyrings/keyring-1.toml", &forged.toml()),
+        ("node/x", "2"),
+    ]);
     let r = run(&tk, &base, &target, vec![]);
-    assert!(matches!(r, Err(Error::BasePolicyUntrusted { version: 1 })), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::BasePolicyUntrusted { version: 1 })),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -315,11 +525,29 @@ fn empty_change_is_refused() {
 fn unknown_future_and_ineligible_signers() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let stranger = Signed { signer: "mallory".into(), ..sig(&tk, ALICE, &b, &g, "code", &times()) };
-    let future = Times { signed: t("2030-07-01T00:00:00Z"), ..times() };
-    let why = refused(run(&tk, &b, &g, vec![stranger, sig(&tk, DAVE, &b, &g, "code", &future)]), "code", 0);
+    let stranger = Signed {
+        signer: "mallory".into(),
+        ..sig(&tk, ALICE, &b, &g, "code", &times())
+    };
+    let future = Times {
+        signed: t("2030-07-01T00:00:00Z"),
+        ..times()
+    };
+    let why = refused(
+        run(
+            &tk,
+            &b,
+            &g,
+            vec![stranger, sig(&tk, DAVE, &b, &g, "code", &future)],
+        ),
+        "code",
+        0,
+    );
     assert_eq!(why, [Ignored::UnknownSigner, Ignored::SignedInFuture]);
-    let not_alice = Signed { signer: "alice".into(), ..sig(&tk, BOB, &b, &g, "code", &times()) };
+    let not_alice = Signed {
+        signer: "alice".into(),
+        ..sig(&tk, BOB, &b, &g, "code", &times())
+    };
     let why = refused(run(&tk, &b, &g, vec![not_alice]), "code", 0);
     assert_eq!(why, [Ignored::BadSignature]);
 }
@@ -328,11 +556,20 @@ fn unknown_future_and_ineligible_signers() {
 fn review_period_runs_from_proposed_at() {
     let tk = trusted(&Spec::base());
     let (b, g) = node_change();
-    let tm = Times { signed: t("2030-05-01T01:00:00Z"), ..times() };
-    let sigs = vec![sig(&tk, ALICE, &b, &g, "code", &tm), sig(&tk, DAVE, &b, &g, "code", &tm)];
+    let tm = Times {
+        signed: t("2030-05-01T01:00:00Z"),
+        ..times()
+    };
+    let sigs = vec![
+        sig(&tk, ALICE, &b, &g, "code", &tm),
+        sig(&tk, DAVE, &b, &g, "code", &tm),
+    ];
     let f = [file(&b, &g, &tm, sigs)];
     let r = verify_change(&tk, CH, &b, &g, &f, &[], t("2030-05-01T12:00:00Z"));
-    assert!(matches!(r, Err(Error::ReviewPending { until, .. }) if until == t("2030-05-02T00:00:00Z")), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::ReviewPending { until, .. }) if until == t("2030-05-02T00:00:00Z")),
+        "{r:?}"
+    );
     let r = verify_change(&tk, CH, &b, &g, &f, &[], t("2030-05-02T00:00:00Z"));
     assert_eq!(r.unwrap().review_until, t("2030-05-02T00:00:00Z"));
 }
@@ -341,82 +578,4 @@ fn review_period_runs_from_proposed_at() {
 fn unused_key_type_is_debug_safe() {
     let k = SigningKey::from_secret(&[9; 32]).unwrap();
     assert!(!format!("{k:?}").contains(&hex::encode([9u8; 32])));
-}
-
-// --- the emergency path ---
-
-use crate::emergency::{emergency_message, EmergencyFile};
-
-const FRANK: (&str, u8) = ("frank", 11);
-const GRACE: (&str, u8) = ("grace", 12);
-
-/// A consensus change (review 14 days) proposed 2030-05-25, fully signed: pending at `now`.
-fn pending_consensus() -> (TrustedKeyring, Tree, Tree, ApprovalFile) {
-    let tk = trusted(&Spec::base());
-    let b = tree(&[("consensus/src/lib.rs", "bug")]);
-    let g = tree(&[("consensus/src/lib.rs", "fix")]);
-    let tm = Times { proposed: t("2030-05-25T00:00:00Z"), signed: t("2030-05-26T00:00:00Z"), ..times() };
-    let sigs = [ALICE, BOB, CAROL].iter().map(|w| sig(&tk, *w, &b, &g, "consensus", &tm)).collect();
-    let f = file(&b, &g, &tm, sigs);
-    (tk, b, g, f)
-}
-
-fn emergency(tk: &TrustedKeyring, target: Digest, period: u64, from: &str, until: &str, who: &[(&str, u8)]) -> EmergencyFile {
-    let mut e = EmergencyFile { target_tree: target, review_period: period, issued_at: t(from), expires: t(until), signatures: vec![] };
-    let msg = emergency_message(&Scope::of(tk.keyring(), CH), &e);
-    e.signatures = who.iter().map(|(id, seed)| (id.to_string(), key(*seed).sign(&msg))).collect();
-    e
-}
-
-#[test]
-fn emergency_shortens_review_for_its_tree() {
-    let (tk, b, g, f) = pending_consensus();
-    let r = verify_change(&tk, CH, &b, &g, std::slice::from_ref(&f), &[], now());
-    assert!(matches!(r, Err(Error::ReviewPending { .. })), "{r:?}");
-    let e = emergency(&tk, g.digest(), 3600, "2030-05-30T00:00:00Z", "2030-06-02T00:00:00Z", &[FRANK, GRACE]);
-    let ok = verify_change(&tk, CH, &b, &g, std::slice::from_ref(&f), std::slice::from_ref(&e), now()).unwrap();
-    assert!(ok.emergency);
-    assert_eq!(ok.review_until, t("2030-05-25T01:00:00Z"));
-    assert_eq!(e.check(tk.keyring(), &Scope::of(tk.keyring(), CH), now()).unwrap(), 3600);
-}
-
-#[test]
-fn emergency_never_lowers_the_threshold() {
-    let (tk, b, g, mut f) = pending_consensus();
-    f.signatures.pop();
-    let e = emergency(&tk, g.digest(), 0, "2030-05-30T00:00:00Z", "2030-06-02T00:00:00Z", &[FRANK, GRACE]);
-    let r = verify_change(&tk, CH, &b, &g, &[f], &[e], now());
-    assert!(matches!(r, Err(Error::NotApproved { have: 2, need: 3, .. })), "{r:?}");
-}
-
-#[test]
-fn emergency_for_another_tree_does_not_apply() {
-    let (tk, b, g, f) = pending_consensus();
-    let other = tree(&[("consensus/src/lib.rs", "other")]).digest();
-    let e = emergency(&tk, other, 0, "2030-05-30T00:00:00Z", "2030-06-02T00:00:00Z", &[FRANK, GRACE]);
-    // Named for another tree: not considered. Relabelled to this tree: its signatures fail.
-    let relabelled = EmergencyFile { target_tree: g.digest(), ..e.clone() };
-    for e in [e, relabelled.clone()] {
-        let r = verify_change(&tk, CH, &b, &g, std::slice::from_ref(&f), &[e], now());
-        assert!(matches!(r, Err(Error::ReviewPending { .. })), "{r:?}");
-    }
-    let scope = Scope::of(tk.keyring(), CH);
-    assert!(matches!(relabelled.check(tk.keyring(), &scope, now()), Err(Error::EmergencyThresholdNotMet { have: 0, need: 2 })));
-}
-
-#[test]
-fn emergency_is_bounded_and_signed_by_keyholders() {
-    let (tk, _, g, _) = pending_consensus();
-    let scope = Scope::of(tk.keyring(), CH);
-    let long = emergency(&tk, g.digest(), 0, "2030-05-30T00:00:00Z", "2030-06-05T00:00:00Z", &[FRANK, GRACE]);
-    assert!(matches!(long.check(tk.keyring(), &scope, now()), Err(Error::EmergencyWindowTooLong { .. })));
-    let over = emergency(&tk, g.digest(), 0, "2030-05-20T00:00:00Z", "2030-05-22T00:00:00Z", &[FRANK, GRACE]);
-    assert!(matches!(over.check(tk.keyring(), &scope, now()), Err(Error::Emergency(_))));
-    let one = emergency(&tk, g.digest(), 0, "2030-05-30T00:00:00Z", "2030-06-02T00:00:00Z", &[FRANK, FRANK]);
-    assert!(matches!(one.check(tk.keyring(), &scope, now()), Err(Error::EmergencyThresholdNotMet { have: 1, .. })));
-    // Maintainers are not emergency keyholders.
-    let maint = emergency(&tk, g.digest(), 0, "2030-05-30T00:00:00Z", "2030-06-02T00:00:00Z", &[ALICE, BOB]);
-    assert!(matches!(maint.check(tk.keyring(), &scope, now()), Err(Error::EmergencyThresholdNotMet { have: 0, .. })));
-    let parsed = EmergencyFile::parse(maint.to_toml().as_bytes()).unwrap();
-    assert_eq!(parsed, maint);
 }

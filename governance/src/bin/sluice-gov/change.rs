@@ -17,11 +17,15 @@ use crate::{KeyArgs, RepoArgs};
 
 impl RepoArgs {
     fn keyrings(&self) -> PathBuf {
-        self.keyrings.clone().unwrap_or_else(|| self.repo.join("governance/keyrings"))
+        self.keyrings
+            .clone()
+            .unwrap_or_else(|| self.repo.join("governance/keyrings"))
     }
 
     fn approvals(&self) -> PathBuf {
-        self.approvals.clone().unwrap_or_else(|| self.repo.join("governance/approvals"))
+        self.approvals
+            .clone()
+            .unwrap_or_else(|| self.repo.join("governance/approvals"))
     }
 }
 
@@ -44,12 +48,20 @@ fn read_change(repo: &Path, range: &str) -> Result<Change> {
     let target = resolve_commit(repo, t).with_context(|| format!("target {t}"))?;
     let base_tree = read_tree(repo, &base).with_context(|| format!("reading {base}"))?;
     let target_tree = read_tree(repo, &target).with_context(|| format!("reading {target}"))?;
-    Ok(Change { base, target, base_tree, target_tree })
+    Ok(Change {
+        base,
+        target,
+        base_tree,
+        target_tree,
+    })
 }
 
 /// Approval files are named after the two tree digests, so each change has one file.
 fn approval_path(dir: &Path, c: &Change) -> PathBuf {
-    let (b, t) = (c.base_tree.digest().to_hex(), c.target_tree.digest().to_hex());
+    let (b, t) = (
+        c.base_tree.digest().to_hex(),
+        c.target_tree.digest().to_hex(),
+    );
     dir.join(format!("{}-{}.approval.toml", &b[..16], &t[..16]))
 }
 
@@ -57,7 +69,9 @@ fn approval_path(dir: &Path, c: &Change) -> PathBuf {
 fn derived_tier(t: &TrustedKeyring, c: &Change) -> Result<String> {
     let policy = c.base_tree.policy(t)?;
     let changed = Tree::changed_paths(&c.base_tree, &c.target_tree);
-    Ok(tier_of_change(t.keyring(), policy.as_ref(), &changed)?.name.clone())
+    Ok(tier_of_change(t.keyring(), policy.as_ref(), &changed)?
+        .name
+        .clone())
 }
 
 /// Everything `sign` needs.
@@ -86,11 +100,21 @@ pub fn sign(req: &SignRequest, now: Timestamp) -> Result<()> {
     let dir = req.repo.approvals();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = approval_path(&dir, &c);
-    let existing = read_optional(&path)?.map(|b| ApprovalFile::parse(&b)).transpose()?;
-    let asked = req.proposed_at.as_deref().map(Timestamp::parse).transpose()?;
+    let existing = read_optional(&path)?
+        .map(|b| ApprovalFile::parse(&b))
+        .transpose()?;
+    let asked = req
+        .proposed_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()?;
     let proposed_at = match (&existing, asked) {
         (Some(f), Some(a)) if f.proposed_at != a => {
-            bail!("{} was proposed at {}, not {a}", path.display(), f.proposed_at)
+            bail!(
+                "{} was proposed at {}, not {a}",
+                path.display(),
+                f.proposed_at
+            )
         }
         (Some(f), _) => f.proposed_at,
         (None, Some(a)) => a,
@@ -100,8 +124,18 @@ pub fn sign(req: &SignRequest, now: Timestamp) -> Result<()> {
     let scope = Scope::of(t.keyring(), &req.repo.channel);
     let (b, g) = (c.base_tree.digest(), c.target_tree.digest());
     let msg = approval_message(&scope, &b, &g, &tier, proposed_at, now, expires);
-    let signed = Signed { signer: req.key.signer.clone(), signed_at: now, expires, signature: key.sign(&msg) };
-    let mut file = existing.unwrap_or(ApprovalFile { base_tree: b, target_tree: g, proposed_at, signatures: vec![] });
+    let signed = Signed {
+        signer: req.key.signer.clone(),
+        signed_at: now,
+        expires,
+        signature: key.sign(&msg),
+    };
+    let mut file = existing.unwrap_or(ApprovalFile {
+        base_tree: b,
+        target_tree: g,
+        proposed_at,
+        signatures: vec![],
+    });
     // One entry per signer: signing again replaces the earlier signature.
     file.signatures.retain(|s| s.signer != signed.signer);
     file.signatures.push(signed);
@@ -116,7 +150,10 @@ pub fn sign(req: &SignRequest, now: Timestamp) -> Result<()> {
     println!("{} signatures in {}", file.signatures.len(), path.display());
     log_event(
         req.log.as_deref(),
-        &format!("approve {}..{} tier {tier} by {}", c.base, c.target, req.key.signer),
+        &format!(
+            "approve {}..{} tier {tier} by {}",
+            c.base, c.target, req.key.signer
+        ),
     )
 }
 
@@ -127,7 +164,15 @@ pub fn verify(range: &str, repo: &RepoArgs, state: Option<&Path>, now: Timestamp
     let dir = repo.approvals();
     let (approvals, emergencies) =
         load_approvals(&dir).with_context(|| format!("approvals in {}", dir.display()))?;
-    match verify_change(&t, &repo.channel, &c.base_tree, &c.target_tree, &approvals, &emergencies, now) {
+    match verify_change(
+        &t,
+        &repo.channel,
+        &c.base_tree,
+        &c.target_tree,
+        &approvals,
+        &emergencies,
+        now,
+    ) {
         Ok(ok) => {
             println!(
                 "approved: {}..{} tier {} by {} ({} files changed; review ended {}{})",
@@ -137,7 +182,11 @@ pub fn verify(range: &str, repo: &RepoArgs, state: Option<&Path>, now: Timestamp
                 ok.signers.join(", "),
                 ok.changed.len(),
                 ok.review_until,
-                if ok.emergency { ", shortened by an emergency override" } else { "" }
+                if ok.emergency {
+                    ", shortened by an emergency override"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }

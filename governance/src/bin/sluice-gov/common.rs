@@ -28,7 +28,10 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp> {
 pub fn read_password(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let mut raw = Zeroizing::new(Vec::new());
     if path == Path::new("-") {
-        std::io::stdin().lock().read_until(b'\n', &mut raw).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_until(b'\n', &mut raw)
+            .context("reading the password from stdin")?;
     } else {
         *raw = read_limited(path, 4096)?;
     }
@@ -57,9 +60,19 @@ pub fn unlock_as(args: &KeyArgs, trusted: &TrustedKeyring) -> Result<SigningKey>
         .iter()
         .chain(&trusted.keyring().emergency.keyholders)
         .find(|m| m.id == args.signer)
-        .with_context(|| format!("{} is not in keyring {}", args.signer, trusted.keyring().version))?;
+        .with_context(|| {
+            format!(
+                "{} is not in keyring {}",
+                args.signer,
+                trusted.keyring().version
+            )
+        })?;
     if listed.key != key.public() {
-        bail!("{} is not the key the keyring lists for {}", args.key.display(), args.signer);
+        bail!(
+            "{} is not the key the keyring lists for {}",
+            args.key.display(),
+            args.signer
+        );
     }
     Ok(key)
 }
@@ -88,7 +101,9 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
         .create_new(true)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", path.display()))
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Replaces `path` with `bytes` through a temporary file and a rename, so a crash leaves the
@@ -114,13 +129,16 @@ pub fn log_event(log: Option<&Path>, body: &str) -> Result<()> {
         return Ok(());
     };
     let existing = read_optional(log)?.unwrap_or_default();
-    let (line, head) = append_line(&existing, body).with_context(|| format!("audit log {}", log.display()))?;
+    let (line, head) =
+        append_line(&existing, body).with_context(|| format!("audit log {}", log.display()))?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .with_context(|| format!("opening {}", log.display()))?;
-    f.write_all(line.as_bytes()).and_then(|()| f.sync_all()).with_context(|| format!("appending to {}", log.display()))?;
+    f.write_all(line.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("appending to {}", log.display()))?;
     println!("log head {head}");
     Ok(())
 }

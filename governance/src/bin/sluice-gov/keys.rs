@@ -6,16 +6,24 @@ use anyhow::{bail, Context, Result};
 use sluice_governance::keyring::{keyring_digest, Keyring};
 use sluice_governance::keys::{KdfParams, SigningKey};
 use sluice_governance::repo::{load_keyring_files, read_limited, MAX_GOV_FILE};
-use sluice_governance::rotation::{parse_rotation, rotation_message, rotation_toml, verify_chain, RotationSig, TrustState};
+use sluice_governance::rotation::{
+    parse_rotation, rotation_message, rotation_toml, verify_chain, RotationSig, TrustState,
+};
 use sluice_governance::tree::keyring_file_version;
 use sluice_governance::{pinned_root, Timestamp};
 
-use crate::common::{log_event, read_optional, read_password, trusted, unlock, warn_if_test, write_new, write_replace};
+use crate::common::{
+    log_event, read_optional, read_password, trusted, unlock, warn_if_test, write_new,
+    write_replace,
+};
 
 pub fn keygen(out: &Path, password_file: &Path, memory_kib: u32) -> Result<()> {
     let password = read_password(password_file)?;
     let key = SigningKey::generate();
-    let params = KdfParams { memory_kib, ..KdfParams::DEFAULT };
+    let params = KdfParams {
+        memory_kib,
+        ..KdfParams::DEFAULT
+    };
     let file = key.encrypt(&password, params)?;
     write_new(out, &file)?;
     println!("{}", hex::encode(key.public().to_byte_array()));
@@ -24,7 +32,10 @@ pub fn keygen(out: &Path, password_file: &Path, memory_kib: u32) -> Result<()> {
 }
 
 pub fn pubkey(key: &Path, password_file: &Path) -> Result<()> {
-    println!("{}", hex::encode(unlock(key, password_file)?.public().to_byte_array()));
+    println!(
+        "{}",
+        hex::encode(unlock(key, password_file)?.public().to_byte_array())
+    );
     Ok(())
 }
 
@@ -40,7 +51,11 @@ pub fn digest(file: &Path) -> Result<()> {
 pub fn verify_keyrings(dir: &Path, state: Option<&Path>, now: Timestamp) -> Result<()> {
     let t = trusted(dir, now)?;
     check_state(state, &t)?;
-    println!("trusted keyring {} {}", t.keyring().version, t.keyring().digest);
+    println!(
+        "trusted keyring {} {}",
+        t.keyring().version,
+        t.keyring().digest
+    );
     Ok(())
 }
 
@@ -76,27 +91,55 @@ pub fn rotate(
     // The chain as trusted before this rotation: every keyring below the new version.
     let mut files = load_keyring_files(dir)?;
     files.retain(|f| Keyring::parse(&f.bytes).is_ok_and(|k| k.version < version));
-    let t = verify_chain(&pinned_root(), &files, now).with_context(|| format!("keyrings in {}", dir.display()))?;
+    let t = verify_chain(&pinned_root(), &files, now)
+        .with_context(|| format!("keyrings in {}", dir.display()))?;
     warn_if_test(&t);
     let cur = t.keyring();
     if cur.version + 1 != version || next.previous != Some(cur.digest) {
-        bail!("{} does not follow trusted keyring {} ({})", new.display(), cur.version, cur.digest);
+        bail!(
+            "{} does not follow trusted keyring {} ({})",
+            new.display(),
+            cur.version,
+            cur.digest
+        );
     }
     let signer = unlock(key, password_file)?;
     let pk = signer.public();
-    let known = cur.maintainers.iter().chain(&next.maintainers).any(|m| m.key == pk);
+    let known = cur
+        .maintainers
+        .iter()
+        .chain(&next.maintainers)
+        .any(|m| m.key == pk);
     if !known {
-        bail!("this key is in neither keyring {} nor keyring {version}", cur.version);
+        bail!(
+            "this key is in neither keyring {} nor keyring {version}",
+            cur.version
+        );
     }
-    let msg = rotation_message(&cur.repository, version, &cur.digest, &keyring_digest(&new_bytes));
+    let msg = rotation_message(
+        &cur.repository,
+        version,
+        &cur.digest,
+        &keyring_digest(&new_bytes),
+    );
     let sig_path = new.with_file_name(format!("keyring-{version}.sig.toml"));
     let mut sigs = match read_optional(&sig_path)? {
         Some(b) => parse_rotation(&b)?,
         None => Vec::new(),
     };
     sigs.retain(|s| s.key != pk);
-    sigs.push(RotationSig { key: pk, signature: signer.sign(&msg) });
+    sigs.push(RotationSig {
+        key: pk,
+        signature: signer.sign(&msg),
+    });
     write_replace(&sig_path, rotation_toml(&sigs).as_bytes())?;
     println!("{} signatures in {}", sigs.len(), sig_path.display());
-    log_event(log, &format!("rotate keyring {} -> {version} signed by {}", cur.version, hex::encode(pk.to_byte_array())))
+    log_event(
+        log,
+        &format!(
+            "rotate keyring {} -> {version} signed by {}",
+            cur.version,
+            hex::encode(pk.to_byte_array())
+        ),
+    )
 }

@@ -17,7 +17,11 @@ mod release;
 static GLOBAL: MiMalloc = MiMalloc;
 
 #[derive(Parser, Debug)]
-#[command(name = "sluice-gov", version, about = "Sluice governance: keys, approvals, keyrings, audit log, releases")]
+#[command(
+    name = "sluice-gov",
+    version,
+    about = "Sluice governance: keys, approvals, keyrings, audit log, releases"
+)]
 struct Cli {
     /// Use this time (YYYY-MM-DDTHH:MM:SSZ) instead of the system clock: for auditing history
     /// and reproducible signing. Verifying with a past time accepts what has since expired.
@@ -268,33 +272,79 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = common::now(cli.now.as_deref())?;
     match cli.cmd {
-        Cmd::Keygen { out, password_file, argon2_memory_kib } => {
-            keys::keygen(&out, &password_file, argon2_memory_kib)
-        }
+        Cmd::Keygen {
+            out,
+            password_file,
+            argon2_memory_kib,
+        } => keys::keygen(&out, &password_file, argon2_memory_kib),
         Cmd::Pubkey { key, password_file } => keys::pubkey(&key, &password_file),
         Cmd::Keyring(KeyringCmd::Digest { file }) => keys::digest(&file),
-        Cmd::Keyring(KeyringCmd::Verify { keyrings, trust_state }) => {
-            keys::verify_keyrings(&keyrings, trust_state.as_deref(), now)
-        }
-        Cmd::Rotate { keyrings, new, key, password_file, log } => {
-            keys::rotate(&keyrings, &new, &key, &password_file, log.as_deref(), now)
-        }
-        Cmd::Sign { range, repo, key, proposed_at, valid_for, tier, log } => change::sign(
-            &change::SignRequest { range, repo, key, proposed_at, valid_for, tier, log },
+        Cmd::Keyring(KeyringCmd::Verify {
+            keyrings,
+            trust_state,
+        }) => keys::verify_keyrings(&keyrings, trust_state.as_deref(), now),
+        Cmd::Rotate {
+            keyrings,
+            new,
+            key,
+            password_file,
+            log,
+        } => keys::rotate(&keyrings, &new, &key, &password_file, log.as_deref(), now),
+        Cmd::Sign {
+            range,
+            repo,
+            key,
+            proposed_at,
+            valid_for,
+            tier,
+            log,
+        } => change::sign(
+            &change::SignRequest {
+                range,
+                repo,
+                key,
+                proposed_at,
+                valid_for,
+                tier,
+                log,
+            },
             now,
         ),
-        Cmd::Verify { range, repo, trust_state } => change::verify(&range, &repo, trust_state.as_deref(), now),
-        Cmd::Emergency { target, repo, key, review_period, valid_for } => {
-            change::emergency(&target, &repo, &key, &review_period, &valid_for, now)
-        }
+        Cmd::Verify {
+            range,
+            repo,
+            trust_state,
+        } => change::verify(&range, &repo, trust_state.as_deref(), now),
+        Cmd::Emergency {
+            target,
+            repo,
+            key,
+            review_period,
+            valid_for,
+        } => change::emergency(&target, &repo, &key, &review_period, &valid_for, now),
         Cmd::Log(LogCmd::Append { log, body }) => release::log_append(&log, &body),
         Cmd::Log(LogCmd::Verify { log, head }) => release::log_verify(&log, head.as_deref()),
-        Cmd::Release(ReleaseCmd::New { out, channel, release, proposed_at, files }) => {
-            release::new(&out, &channel, &release, proposed_at.as_deref(), &files, now)
-        }
-        Cmd::Release(ReleaseCmd::Sign { manifest, keyrings, key, valid_for, log }) => {
-            release::sign(&manifest, &keyrings, &key, &valid_for, log.as_deref(), now)
-        }
+        Cmd::Release(ReleaseCmd::New {
+            out,
+            channel,
+            release,
+            proposed_at,
+            files,
+        }) => release::new(
+            &out,
+            &channel,
+            &release,
+            proposed_at.as_deref(),
+            &files,
+            now,
+        ),
+        Cmd::Release(ReleaseCmd::Sign {
+            manifest,
+            keyrings,
+            key,
+            valid_for,
+            log,
+        }) => release::sign(&manifest, &keyrings, &key, &valid_for, log.as_deref(), now),
         Cmd::Release(ReleaseCmd::Verify { manifest, keyrings }) => {
             release::verify(&manifest, keyrings.as_deref(), now)
         }
