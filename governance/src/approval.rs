@@ -50,48 +50,42 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The fields of an approval, in preimage order, before tagging.
-#[allow(clippy::too_many_arguments)] // each is a field of the fixed preimage
-pub fn approval_preimage(
-    scope: &Scope<'_>,
-    base_tree: &Digest,
-    target_tree: &Digest,
-    tier: &str,
-    proposed_at: Timestamp,
-    signed_at: Timestamp,
-    expires: Timestamp,
-) -> Preimage {
-    scope
-        .preimage()
-        .digest(base_tree)
-        .digest(target_tree)
-        .str(tier)
-        .u64(proposed_at.0)
-        .u64(signed_at.0)
-        .u64(expires.0)
+/// The statement a maintainer signs to approve turning `base_tree` into `target_tree`.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    /// Repository, channel, keyring.
+    pub scope: Scope<'a>,
+    /// Digest of the tree the change starts from.
+    pub base_tree: Digest,
+    /// Digest of the tree the change produces.
+    pub target_tree: Digest,
+    /// The tier approved.
+    pub tier: &'a str,
+    /// When the change was proposed.
+    pub proposed_at: Timestamp,
+    /// When the signer signed.
+    pub signed_at: Timestamp,
+    /// When the signature stops counting.
+    pub expires: Timestamp,
 }
 
-/// The message a maintainer signs to approve turning `base_tree` into `target_tree`.
-#[allow(clippy::too_many_arguments)] // each is a field of the fixed preimage
-pub fn approval_message(
-    scope: &Scope<'_>,
-    base_tree: &Digest,
-    target_tree: &Digest,
-    tier: &str,
-    proposed_at: Timestamp,
-    signed_at: Timestamp,
-    expires: Timestamp,
-) -> Digest {
-    approval_preimage(
-        scope,
-        base_tree,
-        target_tree,
-        tier,
-        proposed_at,
-        signed_at,
-        expires,
-    )
-    .finish(TAG_APPROVAL)
+impl Statement<'_> {
+    /// The fields in preimage order, before tagging.
+    pub fn preimage(&self) -> Preimage {
+        self.scope
+            .preimage()
+            .digest(&self.base_tree)
+            .digest(&self.target_tree)
+            .str(self.tier)
+            .u64(self.proposed_at.0)
+            .u64(self.signed_at.0)
+            .u64(self.expires.0)
+    }
+
+    /// The tagged hash that gets signed.
+    pub fn message(&self) -> Digest {
+        self.preimage().finish(TAG_APPROVAL)
+    }
 }
 
 /// One signature with its times.

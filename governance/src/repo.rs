@@ -101,7 +101,11 @@ pub fn resolve_commit(repo: &Path, rev: &str) -> Result<String, Error> {
             &spec,
         ],
         None,
-    )?;
+    )
+    .map_err(|e| Error::Git {
+        command: "rev-parse".into(),
+        message: format!("no commit {rev:?} in {} ({e})", repo.display()),
+    })?;
     let id = String::from_utf8(out).map_err(|_| Error::Git {
         command: "rev-parse".into(),
         message: "non-UTF-8 output".into(),

@@ -1,7 +1,7 @@
 //! Test fixtures: keyrings written as TOML from a spec, deterministic keys, trees, signatures.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use crate::approval::{approval_message, ApprovalFile, Scope, Signed};
+use crate::approval::{ApprovalFile, Scope, Signed, Statement};
 use crate::hash::Digest;
 use crate::keyring::{keyring_digest, Keyring};
 use crate::keys::SigningKey;
@@ -250,15 +250,16 @@ pub fn sign_as(
     tier: &str,
     tm: &Times,
 ) -> Signed {
-    let msg = approval_message(
-        scope,
-        &base.digest(),
-        &target.digest(),
+    let msg = Statement {
+        scope: *scope,
+        base_tree: base.digest(),
+        target_tree: target.digest(),
         tier,
-        tm.proposed,
-        tm.signed,
-        tm.expires,
-    );
+        proposed_at: tm.proposed,
+        signed_at: tm.signed,
+        expires: tm.expires,
+    }
+    .message();
     Signed {
         signer: id.into(),
         signed_at: tm.signed,

@@ -1,7 +1,7 @@
 //! Verifying a change `base → target`: the pure rule, over trees and parsed files; reading
 //! them from git and disk is [`crate::repo`]'s job.
 
-use crate::approval::{approval_message, tally, ApprovalFile, Scope};
+use crate::approval::{tally, ApprovalFile, Scope, Statement};
 use crate::emergency::EmergencyFile;
 use crate::error::Error;
 use crate::policy::tier_of_change;
@@ -48,15 +48,16 @@ pub fn verify_change(
         .filter(|a| a.base_tree == b && a.target_tree == t)
         .flat_map(|a| a.signatures.iter().map(move |s| (a.proposed_at, s)));
     let counted = tally(keyring, tier, now, items, |tier_name, proposed_at, s| {
-        approval_message(
-            &scope,
-            &b,
-            &t,
-            tier_name,
+        Statement {
+            scope,
+            base_tree: b,
+            target_tree: t,
+            tier: tier_name,
             proposed_at,
-            s.signed_at,
-            s.expires,
-        )
+            signed_at: s.signed_at,
+            expires: s.expires,
+        }
+        .message()
     })
     .require(tier)?;
     let mut period = tier.review_period;

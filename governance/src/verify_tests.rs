@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::approval::{approval_preimage, Signed};
+use crate::approval::{Signed, Statement};
 use crate::error::Ignored;
 use crate::hash::{sha256, tagged_hash, Digest, TAG_RELEASE};
 use crate::keys::SigningKey;
@@ -38,6 +38,15 @@ fn run(
         &[],
         now(),
     )
+}
+
+/// alice signs the `code` tier with `tm`, dave with the normal times: one of two odd.
+fn alice_at(tk: &TrustedKeyring, b: &Tree, g: &Tree, tm: &Times) -> Result<Approved, Error> {
+    let sigs = vec![
+        sig(tk, ALICE, b, g, "code", tm),
+        sig(tk, DAVE, b, g, "code", &times()),
+    ];
+    run(tk, b, g, sigs)
 }
 
 /// The reasons a NotApproved error gives, or a panic.
@@ -115,15 +124,16 @@ fn forgery_other_domain_tag_or_untagged() {
     let (b, g) = node_change();
     let tm = times();
     let scope = Scope::of(tk.keyring(), CH);
-    let pre = approval_preimage(
-        &scope,
-        &b.digest(),
-        &g.digest(),
-        "code",
-        tm.proposed,
-        tm.signed,
-        tm.expires,
-    );
+    let pre = Statement {
+        scope,
+        base_tree: b.digest(),
+        target_tree: g.digest(),
+        tier: "code",
+        proposed_at: tm.proposed,
+        signed_at: tm.signed,
+        expires: tm.expires,
+    }
+    .preimage();
     let signed_over = |msg: Digest, who: (&str, u8)| Signed {
         signer: who.0.into(),
         signed_at: tm.signed,
@@ -225,19 +235,7 @@ fn forgery_expired_approval() {
         expires: t("2030-05-31T00:00:00Z"),
         ..times()
     };
-    let why = refused(
-        run(
-            &tk,
-            &b,
-            &g,
-            vec![
-                sig(&tk, ALICE, &b, &g, "code", &stale),
-                sig(&tk, DAVE, &b, &g, "code", &times()),
-            ],
-        ),
-        "code",
-        1,
-    );
+    let why = refused(alice_at(&tk, &b, &g, &stale), "code", 1);
     assert_eq!(why, [Ignored::Expired]);
 }
 
@@ -250,19 +248,7 @@ fn forgery_signed_before_proposed() {
         signed: t("2030-04-30T00:00:00Z"),
         ..times()
     };
-    let why = refused(
-        run(
-            &tk,
-            &b,
-            &g,
-            vec![
-                sig(&tk, ALICE, &b, &g, "code", &early),
-                sig(&tk, DAVE, &b, &g, "code", &times()),
-            ],
-        ),
-        "code",
-        1,
-    );
+    let why = refused(alice_at(&tk, &b, &g, &early), "code", 1);
     assert_eq!(why, [Ignored::SignedBeforeProposed]);
 }
 

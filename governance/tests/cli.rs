@@ -6,13 +6,29 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, keyrings, ok, test_key};
+use common::{fails, key_args, keyrings, ok, signed_cmd, test_key};
 use sluice_governance::keyring::keyring_digest;
 use sluice_governance::repo::load_trusted;
 use sluice_governance::{verify_release, Error, Timestamp};
 
 fn s(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// `release new --out m --channel stable --release name <rest…>`.
+fn release_new(m: &str, name: &str, rest: &[&str]) {
+    let mut a = vec![
+        "release",
+        "new",
+        "--out",
+        m,
+        "--channel",
+        "stable",
+        "--release",
+        name,
+    ];
+    a.extend_from_slice(rest);
+    ok(&a);
 }
 
 #[test]
@@ -164,40 +180,21 @@ fn release_sign_and_verify() {
     std::fs::write(dir.path().join("sluice"), b"pretend node binary").unwrap();
     let manifest = dir.path().join("release.toml");
     let m = s(&manifest);
-    ok(&[
-        "release",
-        "new",
-        "--out",
+    release_new(
         &m,
-        "--channel",
-        "stable",
-        "--release",
         "0.1.0",
-        "--proposed-at",
-        "2026-11-01T00:00:00Z",
-        "sluice",
-    ]);
+        &["--proposed-at", "2026-11-01T00:00:00Z", "sluice"],
+    );
     let kd = s(&keyrings());
     let sign = |who: &str| {
-        let (key, pw, id) = test_key(dir.path(), who);
-        ok(&[
-            "--now",
+        let cmd = ["release", "sign", "--manifest", &m, "--keyrings", &kd];
+        ok(&signed_cmd(
             "2026-12-01T00:00:00Z",
-            "release",
-            "sign",
-            "--manifest",
-            &m,
-            "--keyrings",
-            &kd,
-            "--key",
-            &key,
-            "--password-file",
-            &pw,
-            "--signer",
-            &id,
-            "--valid-for",
-            "3000d",
-        ]);
+            &cmd,
+            dir.path(),
+            who,
+            &["--valid-for", "3000d"],
+        ));
     };
     sign("alice");
     // m − 1: refused, by the CLI and by the library the node calls.
@@ -263,32 +260,11 @@ fn signer_must_own_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("f"), b"x").unwrap();
     let m = s(&dir.path().join("r.toml"));
-    ok(&[
-        "release",
-        "new",
-        "--out",
-        &m,
-        "--channel",
-        "stable",
-        "--release",
-        "1",
-        "f",
-    ]);
-    let (key, pw, _) = test_key(dir.path(), "dave");
-    let err = fails(&[
-        "release",
-        "sign",
-        "--manifest",
-        &m,
-        "--keyrings",
-        &s(&keyrings()),
-        "--key",
-        &key,
-        "--password-file",
-        &pw,
-        "--signer",
-        "test-alice",
-    ]);
+    release_new(&m, "1", &["f"]);
+    let mut cmd = vec!["release".to_string(), "sign".into(), "--manifest".into(), m];
+    cmd.extend(["--keyrings".into(), s(&keyrings())]);
+    cmd.extend(key_args(dir.path(), "dave", Some("test-alice")));
+    let err = fails(&cmd);
     assert!(
         err.contains("is not the key the keyring lists for test-alice"),
         "{err}"

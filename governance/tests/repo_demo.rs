@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{fails, keyrings, ok, repo_root, require_commits, test_key};
+use std::path::Path;
+
+use common::{fails, keyrings, ok, repo_root, require_commits, signed_cmd};
 
 /// docs/benchmarks.md and a saved report: the `docs` tier.
 const DEMO_BASE: &str = "4f5bcba66b6eb158f30d0ba02ee4c78cda06840a";
@@ -61,65 +63,39 @@ fn demonstration_approvals_do_not_move() {
     );
 }
 
+/// Each of `who` signs `r` into `approvals` as of 2026-11-22, with `extra` flags.
+fn approve(dir: &Path, approvals: &str, r: &str, who: &[&str], extra: &[&str]) {
+    let root = root();
+    for name in who {
+        let cmd = ["sign", r, "--repo", &root, "--approvals", approvals];
+        let mut flags = vec!["--valid-for", "3000d"];
+        flags.extend_from_slice(extra);
+        ok(&signed_cmd("2026-11-22T02:00:00Z", &cmd, dir, name, &flags));
+    }
+}
+
 /// A consensus change signed by all three consensus maintainers, but at the `code` tier.
 #[test]
 fn consensus_change_with_lower_tier_approvals_fails() {
     require_commits(&[CONSENSUS_BASE, DEMO_BASE]);
     let dir = tempfile::tempdir().unwrap();
-    let approvals = dir.path().join("approvals");
-    let approvals = approvals.display().to_string();
+    let approvals = dir.path().join("approvals").display().to_string();
     let r = range(CONSENSUS_BASE, DEMO_BASE);
-    for who in ["alice", "bob", "carol"] {
-        let (key, pw, id) = test_key(dir.path(), who);
-        ok(&[
-            "--now",
-            "2026-11-22T02:00:00Z",
-            "sign",
-            &r,
-            "--repo",
-            &root(),
-            "--approvals",
-            &approvals,
-            "--key",
-            &key,
-            "--password-file",
-            &pw,
-            "--signer",
-            &id,
-            "--tier",
-            "code",
-            "--proposed-at",
-            "2026-11-01T00:00:00Z",
-            "--valid-for",
-            "3000d",
-        ]);
-    }
+    let consensus = ["alice", "bob", "carol"];
+    let proposed = ["--proposed-at", "2026-11-01T00:00:00Z"];
+    approve(
+        dir.path(),
+        &approvals,
+        &r,
+        &consensus,
+        &[&proposed[..], &["--tier", "code"]].concat(),
+    );
     let err = fails(&["verify", &r, "--repo", &root(), "--approvals", &approvals]);
     assert!(err.contains("tier consensus: 0 of 3"), "{err}");
     assert!(err.contains("signed for tier code"), "{err}");
 
     // The same three signing at the tier the verifier derives: approved.
-    for who in ["alice", "bob", "carol"] {
-        let (key, pw, id) = test_key(dir.path(), who);
-        ok(&[
-            "--now",
-            "2026-11-22T02:00:00Z",
-            "sign",
-            &r,
-            "--repo",
-            &root(),
-            "--approvals",
-            &approvals,
-            "--key",
-            &key,
-            "--password-file",
-            &pw,
-            "--signer",
-            &id,
-            "--valid-for",
-            "3000d",
-        ]);
-    }
+    approve(dir.path(), &approvals, &r, &consensus, &[]);
     let out = ok(&["verify", &r, "--repo", &root(), "--approvals", &approvals]);
     assert!(out.contains("tier consensus"), "{out}");
 }
@@ -130,27 +106,13 @@ fn maintainers_cannot_approve_consensus() {
     let dir = tempfile::tempdir().unwrap();
     let approvals = dir.path().join("approvals").display().to_string();
     let r = range(CONSENSUS_BASE, DEMO_BASE);
-    for who in ["dave", "erin"] {
-        let (key, pw, id) = test_key(dir.path(), who);
-        ok(&[
-            "--now",
-            "2026-11-22T02:00:00Z",
-            "sign",
-            &r,
-            "--repo",
-            &root(),
-            "--approvals",
-            &approvals,
-            "--key",
-            &key,
-            "--password-file",
-            &pw,
-            "--signer",
-            &id,
-            "--proposed-at",
-            "2026-11-01T00:00:00Z",
-        ]);
-    }
+    approve(
+        dir.path(),
+        &approvals,
+        &r,
+        &["dave", "erin"],
+        &["--proposed-at", "2026-11-01T00:00:00Z"],
+    );
     let err = fails(&["verify", &r, "--repo", &root(), "--approvals", &approvals]);
     assert!(err.contains("role maintainer is not eligible"), "{err}");
 }

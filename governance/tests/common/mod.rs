@@ -18,7 +18,7 @@ pub fn keyrings() -> PathBuf {
 }
 
 /// Runs `sluice-gov` with `args`.
-pub fn gov(args: &[&str]) -> Output {
+pub fn gov<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice-gov"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -36,7 +36,7 @@ pub fn text(o: &Output) -> String {
 }
 
 /// Runs and requires success.
-pub fn ok(args: &[&str]) -> String {
+pub fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
     let o = gov(args);
     assert!(
         o.status.success(),
@@ -47,7 +47,7 @@ pub fn ok(args: &[&str]) -> String {
 }
 
 /// Runs and requires failure; returns stdout + stderr.
-pub fn fails(args: &[&str]) -> String {
+pub fn fails<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
     let o = gov(args);
     assert!(
         !o.status.success(),
@@ -68,6 +68,33 @@ pub fn test_key(dir: &Path, name: &str) -> (String, String, String) {
         pw.display().to_string(),
         format!("test-{name}"),
     )
+}
+
+/// `--key K --password-file P --signer ID` for the committed TEST key `name`, signing as
+/// `signer` (normally its own id, `test-NAME`).
+pub fn key_args(dir: &Path, name: &str, signer: Option<&str>) -> Vec<String> {
+    let (key, pw, id) = test_key(dir, name);
+    let signer = signer.map_or(id, str::to_string);
+    vec![
+        "--key".into(),
+        key,
+        "--password-file".into(),
+        pw,
+        "--signer".into(),
+        signer,
+    ]
+}
+
+/// `sluice-gov --now <now> <cmd…> <TEST key args> <extra…>` as one argument list.
+pub fn signed_cmd(now: &str, cmd: &[&str], dir: &Path, name: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["--now", now]
+        .iter()
+        .chain(cmd)
+        .map(ToString::to_string)
+        .collect();
+    a.extend(key_args(dir, name, None));
+    a.extend(extra.iter().map(ToString::to_string));
+    a
 }
 
 /// Fails with a clear message, instead of passing silently, when the clone lacks history.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use sluice_governance::approval::{approval_message, ApprovalFile, Scope, Signed};
+use sluice_governance::approval::{ApprovalFile, Scope, Signed, Statement};
 use sluice_governance::emergency::{emergency_message, EmergencyFile};
 use sluice_governance::policy::tier_of_change;
 use sluice_governance::repo::{load_approvals, read_tree, resolve_commit};
@@ -38,12 +38,15 @@ struct Change {
 }
 
 fn read_change(repo: &Path, range: &str) -> Result<Change> {
-    let Some((b, t)) = range.split_once("..") else {
-        bail!("expected BASE..TARGET, got {range:?}");
+    // `REV` alone is the change that commit made: its first parent to itself.
+    let (b, t) = match range.split_once("..") {
+        Some((b, t)) => (b.to_string(), t.to_string()),
+        None => (format!("{range}~1"), range.to_string()),
     };
     if b.is_empty() || t.is_empty() || t.starts_with('.') {
-        bail!("expected BASE..TARGET, got {range:?}");
+        bail!("expected BASE..TARGET or REV, got {range:?}");
     }
+    let (b, t) = (b.as_str(), t.as_str());
     let base = resolve_commit(repo, b).with_context(|| format!("base {b}"))?;
     let target = resolve_commit(repo, t).with_context(|| format!("target {t}"))?;
     let base_tree = read_tree(repo, &base).with_context(|| format!("reading {base}"))?;
@@ -123,7 +126,16 @@ pub fn sign(req: &SignRequest, now: Timestamp) -> Result<()> {
     let expires = now.plus(parse_duration(&req.valid_for)?);
     let scope = Scope::of(t.keyring(), &req.repo.channel);
     let (b, g) = (c.base_tree.digest(), c.target_tree.digest());
-    let msg = approval_message(&scope, &b, &g, &tier, proposed_at, now, expires);
+    let statement = Statement {
+        scope,
+        base_tree: b,
+        target_tree: g,
+        tier: &tier,
+        proposed_at,
+        signed_at: now,
+        expires,
+    };
+    let msg = statement.message();
     let signed = Signed {
         signer: req.key.signer.clone(),
         signed_at: now,

@@ -1,6 +1,6 @@
 //! Helpers the commands share: the clock, passwords, keys, trusted keyrings, safe writes.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -26,14 +26,18 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp> {
 
 /// The first line of a password file (or of standard input for `-`), wiped on drop.
 pub fn read_password(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let mut raw = Zeroizing::new(Vec::new());
+    // Capacity reserved up front so the buffer never reallocates and leaves a copy behind.
+    let mut raw = Zeroizing::new(Vec::with_capacity(4097));
     if path == Path::new("-") {
         std::io::stdin()
             .lock()
+            .take(4096)
             .read_until(b'\n', &mut raw)
             .context("reading the password from stdin")?;
     } else {
-        *raw = read_limited(path, 4096)?;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(4096).read_to_end(&mut raw))
+            .with_context(|| format!("reading {}", path.display()))?;
     }
     let line_len = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
     let line = &raw[..line_len];

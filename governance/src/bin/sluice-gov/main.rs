@@ -107,9 +107,10 @@ enum Cmd {
         #[arg(long)]
         log: Option<PathBuf>,
     },
-    /// Sign an approval of BASE..TARGET at the tier derived from the paths it changes.
+    /// Sign an approval of a change (BASE..TARGET or one commit) at the tier derived from
+    /// the paths it changes.
     Sign {
-        /// The change, as BASE..TARGET (any git revisions).
+        /// The change: BASE..TARGET (any git revisions), or REV alone for REV~1..REV.
         range: String,
         #[command(flatten)]
         repo: RepoArgs,
@@ -129,9 +130,10 @@ enum Cmd {
         #[arg(long)]
         log: Option<PathBuf>,
     },
-    /// Verify that BASE..TARGET is approved; exit status 0 only if it is.
+    /// Verify that a change (BASE..TARGET or one commit) is approved; exit status 0 only if
+    /// it is.
     Verify {
-        /// The change, as BASE..TARGET (any git revisions).
+        /// The change: BASE..TARGET (any git revisions), or REV alone for REV~1..REV.
         range: String,
         #[command(flatten)]
         repo: RepoArgs,
