@@ -379,7 +379,12 @@ impl Keyring {
     }
 
     fn check_quorum(&self, name: &str, m: usize, roles: &[String]) -> Result<(), Error> {
-        let n = self.eligible(roles).count();
+        // n counts only keys that can ever sign: a revoked key never counts again, so a tier
+        // that needs it could never be met.
+        let n = self
+            .eligible(roles)
+            .filter(|k| k.revoked_at.is_none())
+            .count();
         if m == 0 {
             return Err(Error::ThresholdZero { tier: name.into() });
         }

@@ -107,6 +107,7 @@ fn rotation_needs_the_previous_threshold() {
 fn revoked_key_cannot_rotate() {
     let mut r1 = v1();
     r1.maintainers[1].revoked_at = Some("2030-01-01T00:00:00Z".into());
+    r1.maintainers.push(member("fay", 6, "consensus"));
     let r2 = r1.next();
     let r = chain(&[root(&r1), rotated(&r1, &r2, &[1, 2])]);
     assert!(

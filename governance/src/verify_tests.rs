@@ -258,6 +258,9 @@ fn forgery_signed_before_proposed() {
 fn forgery_key_used_after_revocation() {
     let mut spec = Spec::base();
     spec.maintainers[0].revoked_at = Some("2030-04-01T00:00:00Z".into());
+    // Keeps three unrevoked consensus keys, as a keyring must for a 3-of-n tier.
+    spec.maintainers
+        .push(crate::testutil::member("fay", 6, "consensus"));
     let tk = trusted(&spec);
     let (b, g) = node_change();
     let backdated = Times {
@@ -425,6 +428,37 @@ fn forgery_consensus_change_at_lower_tier() {
             }]
         );
     }
+}
+
+/// Even a keyring whose own rules map `consensus/**` to `docs` cannot make a consensus change
+/// a docs change: the consensus crate's sources are always the consensus tier.
+#[test]
+fn consensus_sources_are_consensus_tier_whatever_the_rules() {
+    let mut spec = Spec::base();
+    spec.rules = vec![
+        ("consensus/**".into(), "docs".into()),
+        ("**".into(), "docs".into()),
+    ];
+    let tk = trusted(&spec);
+    let b = tree(&[("consensus/src/lib.rs", "a"), ("node/x", "1")]);
+    let g = tree(&[("consensus/src/lib.rs", "b"), ("node/x", "1")]);
+    let docs = vec![sig(&tk, ALICE, &b, &g, "docs", &times())];
+    let why = refused(run(&tk, &b, &g, docs), "consensus", 0);
+    assert_eq!(
+        why,
+        [Ignored::WrongTier {
+            signed: "docs".into()
+        }]
+    );
+    // The same keyring does make a node change a docs change.
+    let (nb, ng) = node_change();
+    let r = run(
+        &tk,
+        &nb,
+        &ng,
+        vec![sig(&tk, ALICE, &nb, &ng, "docs", &times())],
+    );
+    assert_eq!(r.unwrap().tier, "docs");
 }
 
 /// Forgery matrix: a policy loosened inside the same change. Keyring 2 (properly rotated)
