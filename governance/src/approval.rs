@@ -307,3 +307,91 @@ fn judge(
         None => Ignored::BadSignature,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> String {
+        let f = ApprovalFile {
+            base_tree: Digest([1; 32]),
+            target_tree: Digest([2; 32]),
+            proposed_at: Timestamp(1_000),
+            signatures: vec![Signed {
+                signer: "alice".into(),
+                signed_at: Timestamp(2_000),
+                expires: Timestamp(3_000),
+                signature: [7; 64],
+            }],
+        };
+        let text = f.to_toml("a comment");
+        assert_eq!(ApprovalFile::parse(text.as_bytes()).unwrap(), f);
+        text
+    }
+
+    /// Forgery matrix: malformed approval files — unknown fields (a file cannot carry a tier,
+    /// a threshold or anything else the verifier would have to trust).
+    #[test]
+    fn forgery_approval_unknown_field() {
+        for extra in ["tier = \"docs\"\n", "threshold = 1\n"] {
+            let text = sample().replacen("proposed_at", &format!("{extra}proposed_at"), 1);
+            let e = ApprovalFile::parse(text.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&e, Error::Parse { message, .. } if message.contains("unknown field")),
+                "{e}"
+            );
+        }
+        let text = sample().replacen("signer = ", "key = \"00\"\nsigner = ", 1);
+        assert!(matches!(
+            ApprovalFile::parse(text.as_bytes()),
+            Err(Error::Parse { .. })
+        ));
+    }
+
+    /// Forgery matrix: malformed approval files — duplicate fields.
+    #[test]
+    fn forgery_approval_duplicate_field() {
+        let text = sample().replacen(
+            "signer = \"alice\"",
+            "signer = \"alice\"\nsigner = \"bob\"",
+            1,
+        );
+        let e = ApprovalFile::parse(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&e, Error::Parse { message, .. } if message.contains("duplicate")),
+            "{e}"
+        );
+    }
+
+    /// Forgery matrix: malformed approval files — bad lengths.
+    #[test]
+    fn forgery_approval_bad_lengths() {
+        let sig = hex::encode([7u8; 64]);
+        let short = sample().replacen(&sig, &sig[..126], 1);
+        assert!(matches!(
+            ApprovalFile::parse(short.as_bytes()),
+            Err(Error::BadLength {
+                expected: 64,
+                found: 63,
+                ..
+            })
+        ));
+        let long = sample().replacen(&sig, &format!("{sig}00"), 1);
+        assert!(matches!(
+            ApprovalFile::parse(long.as_bytes()),
+            Err(Error::BadLength { found: 65, .. })
+        ));
+        let tree = hex::encode([2u8; 32]);
+        let odd = sample().replacen(&tree, &tree[..63], 1);
+        assert!(matches!(
+            ApprovalFile::parse(odd.as_bytes()),
+            Err(Error::BadHex { .. })
+        ));
+        let time = sample().replacen("1970-01-01T00:16:40Z", "yesterday", 1);
+        assert!(matches!(
+            ApprovalFile::parse(time.as_bytes()),
+            Err(Error::BadTime { .. })
+        ));
+    }
+}

@@ -199,4 +199,12 @@ fn emergency_is_bounded_and_signed_by_keyholders() {
     ));
     let parsed = EmergencyFile::parse(maint.to_toml().as_bytes()).unwrap();
     assert_eq!(parsed, maint);
+    // A file cannot carry a threshold (or anything else) for the verifier to trust.
+    let extra = maint
+        .to_toml()
+        .replacen("review_period", "threshold = 1\nreview_period", 1);
+    assert!(matches!(
+        EmergencyFile::parse(extra.as_bytes()),
+        Err(Error::Parse { .. })
+    ));
 }
