@@ -595,7 +595,7 @@ fn review_period_runs_from_proposed_at() {
 }
 
 #[test]
-fn unused_key_type_is_debug_safe() {
+fn signing_key_debug_hides_the_secret() {
     let k = SigningKey::from_secret(&[9; 32]).unwrap();
     assert!(!format!("{k:?}").contains(&hex::encode([9u8; 32])));
 }
