@@ -60,7 +60,7 @@ struct Bitcoind {
 }
 
 impl Bitcoind {
-    fn start(bin: &Path) -> Self {
+    fn start(bin: &Path, v2: bool) -> Self {
         let datadir = tempfile::tempdir().unwrap();
         let port = free_port();
         let rpc_port = free_port();
@@ -75,7 +75,11 @@ impl Bitcoind {
                 "-rpcbind=127.0.0.1",
                 "-rpcallowip=127.0.0.1",
                 "-server=1",
-                "-v2transport=1",
+                if v2 {
+                    "-v2transport=1"
+                } else {
+                    "-v2transport=0"
+                },
                 "-checkblockindex=0",
                 "-dnsseed=0",
                 "-fixedseeds=0",
@@ -127,8 +131,11 @@ async fn next(rx: &mut Receiver<(PeerId, PeerEvent)>) -> (PeerId, PeerEvent) {
         .expect("event stream open")
 }
 
-async fn sync_headers(node: &Bitcoind, v2: bool, magic: [u8; 4], genesis: [u8; 32]) {
-    let mut config = NetworkConfig::new(PeerConfig::new(magic));
+/// Connects to `node` (trying v2 when `v2`), expects `expected`, and syncs its headers.
+async fn sync_headers(node: &Bitcoind, v2: bool, expected: TransportKind) {
+    let params = Params::regtest();
+    let genesis = params.genesis_hash;
+    let mut config = NetworkConfig::new(PeerConfig::new(params.magic));
     config.v2 = v2;
     let (net, mut rx) = Network::start(config).await.unwrap();
     let id = net.connect(node.p2p).unwrap();
@@ -138,11 +145,6 @@ async fn sync_headers(node: &Bitcoind, v2: bool, magic: [u8; 4], genesis: [u8; 3
             (_, PeerEvent::Disconnect { reason, .. }) => panic!("disconnected: {reason}"),
             _ => {}
         }
-    };
-    let expected = if v2 {
-        TransportKind::V2
-    } else {
-        TransportKind::V1
     };
     assert_eq!(info.transport, expected);
     assert!(info.user_agent.contains("Satoshi"), "{}", info.user_agent);
@@ -176,15 +178,16 @@ async fn sync_headers(node: &Bitcoind, v2: bool, magic: [u8; 4], genesis: [u8; 3
     net.shutdown();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handshake_and_headers_with_bitcoind_over_v1_and_v2() {
+/// A started regtest bitcoind with `BLOCKS` blocks (so it has left IBD and answers
+/// `getheaders`), or `None` when bitcoind is not built.
+async fn node(v2: bool) -> Option<Bitcoind> {
     let Some(bin) = find_bitcoind() else {
         println!(
             "SKIPPED: bitcoind not built (run `bash scripts/bitcoind` or set SLUICE_BITCOIND_BIN)"
         );
-        return;
+        return None;
     };
-    let node = Bitcoind::start(&bin);
+    let node = Bitcoind::start(&bin, v2);
     let blocks = BLOCKS.to_string();
     let mined = node.cli(&["generatetoaddress", &blocks, OP_TRUE_ADDRESS]);
     assert!(mined.is_some(), "bitcoin-cli generatetoaddress failed");
@@ -194,7 +197,69 @@ async fn handshake_and_headers_with_bitcoind_over_v1_and_v2() {
         assert!(Instant::now() < deadline, "bitcoind P2P port never opened");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Some(node)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_to_bitcoind_over_v1_and_v2_gets_headers() {
+    let Some(node) = node(true).await else {
+        return;
+    };
+    sync_headers(&node, false, TransportKind::V1).await;
+    sync_headers(&node, true, TransportKind::V2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_v2_falls_back_to_v1_against_bitcoind_without_v2() {
+    let Some(node) = node(false).await else {
+        return;
+    };
+    sync_headers(&node, true, TransportKind::V1).await;
+}
+
+/// bitcoind connects to us (`addnode … onetry`, with and without v2): it accepts our
+/// handshake and asks for our headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_from_bitcoind_over_v1_and_v2() {
+    let Some(node) = node(true).await else {
+        return;
+    };
     let params = Params::regtest();
-    sync_headers(&node, false, params.magic, params.genesis_hash).await;
-    sync_headers(&node, true, params.magic, params.genesis_hash).await;
+    let mut config = NetworkConfig::new(PeerConfig::new(params.magic));
+    config.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    let (net, mut rx) = Network::start(config).await.unwrap();
+    let ours = net.local_addrs()[0].to_string();
+    for (v2, expected) in [("false", TransportKind::V1), ("true", TransportKind::V2)] {
+        assert!(node.cli(&["addnode", &ours, "onetry", v2]).is_some());
+        let (id, info) = loop {
+            match next(&mut rx).await {
+                (id, PeerEvent::Connected(info)) => break (id, info),
+                (_, PeerEvent::Disconnect { reason, .. }) => panic!("disconnected: {reason}"),
+                _ => {}
+            }
+        };
+        assert_eq!(info.transport, expected);
+        assert!(info.can_serve_blocks());
+        loop {
+            match next(&mut rx).await {
+                (got, PeerEvent::Message(Message::GetHeaders(g))) if got == id => {
+                    assert!(!g.locator.is_empty());
+                    break;
+                }
+                (got, PeerEvent::Disconnect { reason, .. }) if got == id => {
+                    panic!("disconnected: {reason}")
+                }
+                _ => {}
+            }
+        }
+        net.disconnect(id);
+        loop {
+            if let (got, PeerEvent::Disconnect { .. }) = next(&mut rx).await {
+                if got == id {
+                    break;
+                }
+            }
+        }
+    }
+    net.shutdown();
 }
