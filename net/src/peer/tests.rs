@@ -18,20 +18,18 @@ pub(crate) fn conn(direction: Direction, kind: TransportKind) -> ConnInfo {
     }
 }
 
-/// An outbound and an inbound peer sharing one node config (so self-connection detection works
-/// only when we ask for it).
+/// A peer with its own default node config.
+pub(crate) fn peer(direction: Direction, kind: TransportKind, now: Instant) -> Peer {
+    Peer::new(Arc::new(PeerConfig::new(MAGIC)), conn(direction, kind), now)
+}
+
+/// An outbound and an inbound peer, each with its own node config (so self-connection detection
+/// does not fire).
 pub(crate) fn pair(kind: TransportKind, now: Instant) -> (Peer, Peer) {
-    let a = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Outbound, kind),
-        now,
-    );
-    let b = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Inbound, kind),
-        now,
-    );
-    (a, b)
+    (
+        peer(Direction::Outbound, kind, now),
+        peer(Direction::Inbound, kind, now),
+    )
 }
 
 /// Moves bytes both ways until neither side has anything to write.
@@ -114,16 +112,8 @@ fn v2_handshake_completes() {
 #[test]
 fn v2_outbound_to_v1_only_peer_asks_for_v1_retry() {
     let now = Instant::now();
-    let mut a = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Outbound, TransportKind::V2),
-        now,
-    );
-    let mut b = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Inbound, TransportKind::V1),
-        now,
-    );
+    let mut a = peer(Direction::Outbound, TransportKind::V2, now);
+    let mut b = peer(Direction::Inbound, TransportKind::V1, now);
     pump(&mut a, &mut b, now);
     // The v1 side sees a bad magic: disconnect, no discouragement.
     assert!(matches!(
@@ -141,16 +131,8 @@ fn v2_outbound_to_v1_only_peer_asks_for_v1_retry() {
 #[test]
 fn v1_outbound_to_v2_inbound_is_served_in_v1() {
     let now = Instant::now();
-    let mut a = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Outbound, TransportKind::V1),
-        now,
-    );
-    let mut b = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Inbound, TransportKind::V2),
-        now,
-    );
+    let mut a = peer(Direction::Outbound, TransportKind::V1, now);
+    let mut b = peer(Direction::Inbound, TransportKind::V2, now);
     pump(&mut a, &mut b, now);
     assert!(a.is_connected() && b.is_connected());
     let eb = events(&mut b);
@@ -287,11 +269,7 @@ fn outbound_requires_block_services() {
     let now = Instant::now();
     let mut limited = PeerConfig::new(MAGIC);
     limited.services = NODE_NETWORK_LIMITED | NODE_WITNESS;
-    let mut a = Peer::new(
-        Arc::new(PeerConfig::new(MAGIC)),
-        conn(Direction::Outbound, TransportKind::V1),
-        now,
-    );
+    let mut a = peer(Direction::Outbound, TransportKind::V1, now);
     let mut b = Peer::new(
         Arc::new(limited),
         conn(Direction::Inbound, TransportKind::V1),

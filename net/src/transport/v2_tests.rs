@@ -177,3 +177,78 @@ fn oversized_packet_length_is_refused_before_buffering() {
     let (_, rb) = pump(&mut a, &mut b, 1 << 16);
     assert_eq!(rb[0].payload.len(), MAX_CONTENTS_LEN - 1);
 }
+
+/// The remote side played by the `bip324` crate directly, sending what we never send ourselves:
+/// 1,000 bytes of garbage (authenticated as the first packet's associated data) and two decoy
+/// packets before its version packet, with everything delivered in small chunks.
+#[test]
+fn remote_garbage_and_decoys_are_accepted() {
+    use bip324::{GarbageResult, Initialized, ReceivedKey, VersionResult};
+
+    let mut a = V2Transport::initiator(MAGIC);
+    let mut out = VecDeque::new();
+    let our_key = a.poll_transmit().unwrap();
+
+    let garbage = vec![0x42u8; 1000];
+    let hs = Handshake::<Initialized>::new(MAGIC, Role::Responder).unwrap();
+    let mut key_and_garbage = vec![0u8; Handshake::<Initialized>::send_key_len(Some(&garbage))];
+    let hs = hs.send_key(Some(&garbage), &mut key_and_garbage).unwrap();
+    let hs = hs
+        .receive_key(our_key[..KEY_LEN].try_into().unwrap())
+        .unwrap();
+    let decoys: [&[u8]; 2] = [b"decoy one", b""];
+    let mut version = vec![0u8; Handshake::<ReceivedKey<'_>>::send_version_len(Some(&decoys[..]))];
+    let hs = hs.send_version(&mut version, Some(&decoys[..])).unwrap();
+    for piece in [key_and_garbage, version].concat().chunks(7) {
+        a.receive(piece, &mut out).unwrap();
+    }
+    assert!(a.is_ready());
+
+    // Finish the crate's side with our terminator and version packet.
+    let mut ours = Vec::new();
+    while let Some(b) = a.poll_transmit() {
+        ours.extend(b);
+    }
+    let GarbageResult::FoundGarbage {
+        handshake: mut hs,
+        consumed_bytes,
+    } = hs.receive_garbage(&ours).unwrap()
+    else {
+        panic!("no terminator from us");
+    };
+    let rest = &ours[consumed_bytes..];
+    let len = hs
+        .decrypt_packet_len(rest[..NUM_LENGTH_BYTES].try_into().unwrap())
+        .unwrap();
+    let mut packet = rest[NUM_LENGTH_BYTES..NUM_LENGTH_BYTES + len].to_vec();
+    let VersionResult::Complete { mut cipher } = hs.receive_version(&mut packet).unwrap() else {
+        panic!("our version packet was a decoy");
+    };
+
+    // Their long-form message reaches us; ours reaches them with its short id.
+    let mut contents = vec![0u8];
+    contents.extend_from_slice(&names::VERSION.to_wire());
+    contents.extend_from_slice(b"payload");
+    let packet = cipher
+        .outbound()
+        .encrypt_to_vec(&contents, PacketType::Genuine, None);
+    a.receive(&packet, &mut out).unwrap();
+    let m = out.pop_front().unwrap();
+    assert_eq!(
+        (m.command, m.payload.as_slice()),
+        (names::VERSION, &b"payload"[..])
+    );
+
+    a.send(names::PING, &[5; 8]);
+    let bytes = a.poll_transmit().unwrap();
+    let len = cipher
+        .inbound()
+        .decrypt_packet_len(bytes[..NUM_LENGTH_BYTES].try_into().unwrap());
+    let (kind, plain) = cipher
+        .inbound()
+        .decrypt_to_vec(&bytes[NUM_LENGTH_BYTES..NUM_LENGTH_BYTES + len], None)
+        .unwrap();
+    assert_eq!(kind, PacketType::Genuine);
+    assert_eq!(plain[1], 18, "ping's short id");
+    assert_eq!(&plain[2..], &[5; 8]);
+}

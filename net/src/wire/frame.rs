@@ -12,7 +12,10 @@ pub const HEADER_LEN: usize = 24;
 /// header that announces 4 MB and then stalls costs this much, not 4 MB.
 const INITIAL_PAYLOAD_RESERVE: usize = 64 * 1024;
 
-/// Why a v1 byte stream cannot be framed. Each is fatal for the connection.
+/// Why a v1 byte stream cannot be framed. Each is fatal for the connection: stricter than Core,
+/// which drops a message with a bad checksum or command and keeps the peer (issue #12 asks for
+/// disconnect and discouragement); an oversized length or a bad magic also ends Core's
+/// connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// The header did not start with our network's magic.
