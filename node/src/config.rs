@@ -63,6 +63,12 @@ pub struct NodeConfig {
     pub maxconnections: usize,
     /// Offer and accept BIP324 encrypted (v2) connections, falling back to v1.
     pub v2transport: bool,
+    /// A signed release manifest (governance/): when set, the node refuses to start unless its
+    /// signatures meet the release tier's threshold and every file it lists is unchanged.
+    pub release_manifest: Option<PathBuf>,
+    /// Directory of rotated governance keyrings (from the pinned root); unset: the root keyring
+    /// compiled into the binary.
+    pub governance_keyrings: Option<PathBuf>,
 }
 
 impl Default for NodeConfig {
@@ -87,6 +93,8 @@ impl Default for NodeConfig {
             bind: Vec::new(),
             maxconnections: 125,
             v2transport: true,
+            release_manifest: None,
+            governance_keyrings: None,
         }
     }
 }
@@ -142,6 +150,13 @@ pub struct ConfigFlags {
     /// Use BIP324 encrypted transport when the peer supports it (true/false; default true).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub v2transport: Option<bool>,
+    /// Refuse to start unless this signed release manifest verifies (see docs/governance.md).
+    #[arg(long)]
+    pub release_manifest: Option<PathBuf>,
+    /// Directory of rotated governance keyrings for --release-manifest (default: the root
+    /// keyring built in).
+    #[arg(long)]
+    pub governance_keyrings: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -201,6 +216,12 @@ impl NodeConfig {
         }
         if let Some(v) = flags.v2transport {
             c.v2transport = v;
+        }
+        if let Some(v) = &flags.release_manifest {
+            c.release_manifest = Some(v.clone());
+        }
+        if let Some(v) = &flags.governance_keyrings {
+            c.governance_keyrings = Some(v.clone());
         }
         if flags.no_muhash {
             c.muhash = false;

@@ -2,4 +2,5 @@
 
 pub mod config;
 pub mod demo;
+pub mod release;
 pub mod run;

@@ -51,11 +51,13 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Import { paths, flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
+            sluice_node::release::check(&cfg, sluice_governance::now())?;
             let report = sluice_pipeline::import(&cfg.import_config(), &paths)?;
             print!("{}", report.summary());
         }
         Some(Command::Run { flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
+            sluice_node::release::check(&cfg, sluice_governance::now())?;
             run::run_until_signal(&cfg)?;
         }
         None => demo::run(&demo::DemoArgs::default())?,
