@@ -83,6 +83,22 @@ impl HeaderTree {
         self.by_hash.get(hash).copied()
     }
 
+    /// The chain's parameters.
+    #[must_use]
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Median time past of the chain ending at `id` (0 for an unknown id).
+    #[must_use]
+    pub fn median_time_past(&self, id: HeaderId) -> i64 {
+        let view = ChainAt {
+            tree: self,
+            tip: id,
+        };
+        view.median_time_past(self.height(id)).unwrap_or(0)
+    }
+
     /// Number of headers known (genesis included).
     #[must_use]
     pub fn len(&self) -> usize {

@@ -4,9 +4,19 @@
 //! which peer to disconnect or discourage. It takes events and the time, and queues
 //! [`SyncAction`]s; the node's shell turns them into messages. Block data goes to the
 //! coordinator (pipeline/), which reports back what it stored, committed or found invalid.
+//!
+//! Headers are stored only for chains that show enough work: a peer's chain that connects to
+//! ours with less (Core's anti-DoS threshold: the minimum chain work, or near our tip's) is
+//! first presynced with O(1) state and 1-bit commitments, then downloaded again and stored
+//! (`presync.rs`, driven from `receive_headers.rs`), so no peer can fill our memory with a
+//! cheap header chain.
 
 mod headers;
 mod peer_state;
+mod presync;
+#[cfg(test)]
+mod presync_tests;
+mod receive_headers;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +29,9 @@ use sluice_consensus::header::Header;
 
 pub use headers::{HeaderId, HeaderRefused, HeaderTree};
 use peer_state::PeerSync;
+pub use presync::{
+    random_salt, PresyncAbort, PresyncParams, PresyncPhase, PresyncSalt, PresyncStatus,
+};
 
 /// Peers are named by the shell.
 pub type PeerId = u64;
@@ -42,6 +55,8 @@ pub struct SyncConfig {
     pub block_timeout: Duration,
     /// A `getheaders` unanswered this long disconnects the peer (`HEADERS_RESPONSE_TIME`).
     pub headers_timeout: Duration,
+    /// Memory parameters of the headers presync; `None` for Core's values for the network.
+    pub presync: Option<PresyncParams>,
 }
 
 impl Default for SyncConfig {
@@ -53,6 +68,7 @@ impl Default for SyncConfig {
             stall_timeout_max: Duration::from_secs(64),
             block_timeout: Duration::from_secs(600),
             headers_timeout: Duration::from_secs(120),
+            presync: None,
         }
     }
 }
@@ -123,14 +139,23 @@ pub struct Sync {
     cursor: u32,
     stall_timeout: Duration,
     actions: VecDeque<SyncAction>,
+    presync_params: PresyncParams,
+    /// The secret behind every presync's commitments.
+    salt: PresyncSalt,
+    /// Presyncs started so far: each gets its own secret from the salt and this count.
+    presyncs_started: u64,
 }
 
 impl Sync {
     /// A sync for `params`' chain; `min_work` is the least work a header chain needs before its
-    /// blocks are downloaded.
+    /// blocks are downloaded, and before a peer's headers are stored rather than presynced.
+    /// `salt` keeps the presync commitments secret: give it random bytes ([`random_salt`]).
     #[must_use]
-    pub fn new(params: &Params, cfg: SyncConfig, min_work: U256) -> Self {
+    pub fn new(params: &Params, cfg: SyncConfig, min_work: U256, salt: PresyncSalt) -> Self {
         let headers = HeaderTree::new(params);
+        let presync_params = cfg
+            .presync
+            .unwrap_or_else(|| PresyncParams::for_network(params.network));
         let mut have = HashSet::new();
         have.insert(params.genesis_hash);
         Self {
@@ -143,6 +168,9 @@ impl Sync {
             have,
             cursor: 0,
             actions: VecDeque::new(),
+            presync_params,
+            salt,
+            presyncs_started: 0,
         }
     }
 
@@ -150,6 +178,15 @@ impl Sync {
     #[must_use]
     pub fn headers(&self) -> &HeaderTree {
         &self.headers
+    }
+
+    /// Progress of `peer`'s headers presync, if one is under way.
+    #[must_use]
+    pub fn presync_status(&self, peer: PeerId) -> Option<PresyncStatus> {
+        self.peers
+            .get(&peer)
+            .and_then(|p| p.presync.as_ref())
+            .and_then(|s| s.status())
     }
 
     /// The next action for the shell.
@@ -195,12 +232,15 @@ impl Sync {
     }
 
     fn request_headers(&mut self, peer: PeerId, from: HeaderId, now: Instant) {
+        let locator = self.headers.locator(from);
+        self.send_getheaders(peer, locator, now);
+    }
+
+    fn send_getheaders(&mut self, peer: PeerId, locator: Vec<Hash256>, now: Instant) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.headers_asked = Some(now);
-            self.actions.push_back(SyncAction::GetHeaders {
-                peer,
-                locator: self.headers.locator(from),
-            });
+            self.actions
+                .push_back(SyncAction::GetHeaders { peer, locator });
         }
     }
 
@@ -212,71 +252,6 @@ impl Sync {
         });
     }
 
-    /// A `headers` message from `peer`.
-    pub fn on_headers(
-        &mut self,
-        peer: PeerId,
-        headers: &[Header],
-        adjusted_time: i64,
-        now: Instant,
-    ) {
-        let Some(p) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        p.headers_asked = None;
-        if headers.len() > MAX_HEADERS_RESULTS {
-            self.misbehaved(
-                peer,
-                format!("headers message with {} headers", headers.len()),
-            );
-            return;
-        }
-        if headers.is_empty() {
-            self.schedule(now);
-            return;
-        }
-        if headers
-            .windows(2)
-            .any(|w| w[1].prev_blockhash != w[0].block_hash())
-        {
-            self.misbehaved(peer, "non-continuous headers sequence".into());
-            return;
-        }
-        let mut last = None;
-        for h in headers {
-            match self.headers.insert(h, adjusted_time) {
-                Ok((id, _)) => last = Some(id),
-                Err(HeaderRefused::UnknownParent) => {
-                    // Core answers headers that do not connect with a getheaders from our best
-                    // header, so that the peer can send the missing ones.
-                    let tip = self.headers.best_tip();
-                    self.request_headers(peer, tip, now);
-                    return;
-                }
-                Err(HeaderRefused::Rule {
-                    permanent: false, ..
-                }) => break,
-                Err(e) => {
-                    self.misbehaved(peer, format!("invalid header: {e}"));
-                    return;
-                }
-            }
-        }
-        let Some(last) = last else { return };
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.saw(&self.headers, last);
-        }
-        if headers.len() == MAX_HEADERS_RESULTS {
-            self.request_headers(peer, last, now);
-        }
-        self.cursor = self.cursor.min(
-            self.headers
-                .height(self.headers.fork_point(last, self.headers.best_tip())),
-        );
-        self.advance_cursor();
-        self.schedule(now);
-    }
-
     /// An `inv` announcing `hash` as a block: ask for headers when it is new.
     pub fn on_block_announced(&mut self, peer: PeerId, hash: &Hash256, now: Instant) {
         match self.headers.get(hash) {
@@ -286,6 +261,9 @@ impl Sync {
                 }
                 self.schedule(now);
             }
+            // A presyncing peer already has a getheaders of the presync outstanding; one from
+            // our tip would bring an answer that does not continue its presync.
+            None if self.peers.get(&peer).is_some_and(|p| p.presync.is_some()) => {}
             None => {
                 let tip = self.headers.best_tip();
                 self.request_headers(peer, tip, now);

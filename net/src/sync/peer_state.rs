@@ -6,6 +6,7 @@ use std::time::Instant;
 use sluice_consensus::hash::Hash256;
 
 use super::headers::{HeaderId, HeaderTree};
+use super::presync::HeadersPresync;
 
 /// One peer's part in the sync.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub(super) struct PeerSync {
     pub(super) headers_asked: Option<Instant>,
     /// Since when it holds the block at the window's start while others wait.
     pub(super) stalling_since: Option<Instant>,
+    /// Its low-work header chain being presynced (boxed: most peers have none).
+    pub(super) presync: Option<Box<HeadersPresync>>,
 }
 
 impl PeerSync {
@@ -33,6 +36,7 @@ impl PeerSync {
             lacks: HashSet::new(),
             headers_asked: None,
             stalling_since: None,
+            presync: None,
         }
     }
 

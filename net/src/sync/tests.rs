@@ -3,15 +3,20 @@
 use super::*;
 use sluice_consensus::chain::check_proof_of_work;
 
-const NOW_SECS: i64 = i64::MAX / 2;
+pub(super) const NOW_SECS: i64 = i64::MAX / 2;
 
-fn mine(prev: &Header, tag: u32, p: &Params) -> Header {
+pub(super) fn mine(prev: &Header, tag: u32, p: &Params) -> Header {
+    mine_bits(prev, tag, prev.bits, p)
+}
+
+/// A header on `prev` with target `bits`, ten minutes later.
+pub(super) fn mine_bits(prev: &Header, tag: u32, bits: u32, p: &Params) -> Header {
     let mut h = Header {
         version: 4,
         prev_blockhash: prev.block_hash(),
         merkle_root: [u8::try_from(tag % 251).unwrap(); 32],
         time: prev.time + 600,
-        bits: prev.bits,
+        bits,
         nonce: 0,
     };
     while !check_proof_of_work(&h.block_hash(), h.bits, p) {
@@ -20,7 +25,7 @@ fn mine(prev: &Header, tag: u32, p: &Params) -> Header {
     h
 }
 
-fn chain(from: &Header, n: u32, tag: u32, p: &Params) -> Vec<Header> {
+pub(super) fn chain(from: &Header, n: u32, tag: u32, p: &Params) -> Vec<Header> {
     let mut prev = *from;
     (0..n)
         .map(|i| {
@@ -30,7 +35,7 @@ fn chain(from: &Header, n: u32, tag: u32, p: &Params) -> Vec<Header> {
         .collect()
 }
 
-fn small(window: u32, per_peer: usize) -> SyncConfig {
+pub(super) fn small(window: u32, per_peer: usize) -> SyncConfig {
     SyncConfig {
         window,
         max_in_flight_per_peer: per_peer,
@@ -38,11 +43,11 @@ fn small(window: u32, per_peer: usize) -> SyncConfig {
     }
 }
 
-fn actions(s: &mut Sync) -> Vec<SyncAction> {
+pub(super) fn actions(s: &mut Sync) -> Vec<SyncAction> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
-fn requested(acts: &[SyncAction], peer: PeerId) -> Vec<Hash256> {
+pub(super) fn requested(acts: &[SyncAction], peer: PeerId) -> Vec<Hash256> {
     acts.iter()
         .filter_map(|a| match a {
             SyncAction::GetBlocks { peer: p, hashes } if *p == peer => Some(hashes.clone()),
@@ -56,7 +61,7 @@ fn requested(acts: &[SyncAction], peer: PeerId) -> Vec<Hash256> {
 fn headers_then_blocks_within_the_window_and_per_peer_limit() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(8, 3), U256::ZERO);
+    let mut s = Sync::new(&p, small(8, 3), U256::ZERO, [7; 32]);
     s.peer_connected(1, true, t0);
     let acts = actions(&mut s);
     assert_eq!(
@@ -95,7 +100,7 @@ fn headers_then_blocks_within_the_window_and_per_peer_limit() {
 fn a_full_headers_message_asks_for_more_and_unconnected_headers_ask_again() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(4, 1), U256::ZERO);
+    let mut s = Sync::new(&p, small(4, 1), U256::ZERO, [7; 32]);
     s.peer_connected(1, true, t0);
     actions(&mut s);
     let hs = chain(&p.genesis_header(), 2001, 1, &p);
@@ -118,7 +123,7 @@ fn a_full_headers_message_asks_for_more_and_unconnected_headers_ask_again() {
 fn invalid_or_non_continuous_headers_discourage_the_peer() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, SyncConfig::default(), U256::ZERO);
+    let mut s = Sync::new(&p, SyncConfig::default(), U256::ZERO, [7; 32]);
     s.peer_connected(1, true, t0);
     s.peer_connected(2, true, t0);
     actions(&mut s);
@@ -145,7 +150,7 @@ fn invalid_or_non_continuous_headers_discourage_the_peer() {
 fn a_stalling_peer_is_dropped_and_its_blocks_go_to_another() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(4, 2), U256::ZERO);
+    let mut s = Sync::new(&p, small(4, 2), U256::ZERO, [7; 32]);
     let hs = chain(&p.genesis_header(), 10, 1, &p);
     for peer in [1, 2] {
         s.peer_connected(peer, true, t0);
@@ -191,7 +196,7 @@ fn a_stalling_peer_is_dropped_and_its_blocks_go_to_another() {
 fn the_stall_timeout_doubles_to_64_s_and_decays_on_delivery() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(2, 1), U256::ZERO);
+    let mut s = Sync::new(&p, small(2, 1), U256::ZERO, [7; 32]);
     let hs = chain(&p.genesis_header(), 4, 1, &p);
     let mut t = t0;
     for round in 0..8u64 {
@@ -230,7 +235,7 @@ fn the_stall_timeout_doubles_to_64_s_and_decays_on_delivery() {
 fn not_found_and_disconnect_free_blocks_for_other_peers() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(16, 4), U256::ZERO);
+    let mut s = Sync::new(&p, small(16, 4), U256::ZERO, [7; 32]);
     let hs = chain(&p.genesis_header(), 4, 1, &p);
     s.peer_connected(1, true, t0);
     s.on_headers(1, &hs, NOW_SECS, t0);
@@ -248,7 +253,7 @@ fn not_found_and_disconnect_free_blocks_for_other_peers() {
 fn an_invalid_block_abandons_its_chain_and_discourages_the_sender() {
     let p = Params::regtest();
     let t0 = Instant::now();
-    let mut s = Sync::new(&p, small(16, 16), U256::ZERO);
+    let mut s = Sync::new(&p, small(16, 16), U256::ZERO, [7; 32]);
     let a = chain(&p.genesis_header(), 3, 1, &p);
     let b = chain(&p.genesis_header(), 2, 2, &p);
     s.peer_connected(1, true, t0);
@@ -284,6 +289,7 @@ fn low_work_chains_are_not_downloaded() {
         &p,
         SyncConfig::default(),
         U256::from_be_hex(&format!("{:0>64}", "100")).unwrap(),
+        [7; 32],
     );
     s.peer_connected(1, true, t0);
     s.on_headers(1, &hs, NOW_SECS, t0);

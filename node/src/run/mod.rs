@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sluice_consensus::chain::Params;
 use sluice_net::peer::PeerConfig;
-use sluice_net::sync::{minimum_chain_work, Sync, SyncConfig};
+use sluice_net::sync::{minimum_chain_work, random_salt, Sync, SyncConfig};
 use sluice_net::{Network, NetworkConfig};
 use sluice_storage::blockstore::BlockStore;
 use tokio::sync::{mpsc, watch};
@@ -136,6 +136,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         &params,
         SyncConfig::default(),
         minimum_chain_work(params.network),
+        random_salt(),
     );
     let mut state = events::NodeLoop::new(
         params,
