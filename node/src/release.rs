@@ -69,13 +69,16 @@ mod tests {
             }],
             signatures: vec![],
         };
-        let trusted = load_trusted(&gov_dir().join("keyrings"), ts("2026-12-01T00:00:00Z")).unwrap();
+        let trusted =
+            load_trusted(&gov_dir().join("keyrings"), ts("2026-12-01T00:00:00Z")).unwrap();
         let (signed_at, expires) = (ts("2026-12-01T00:00:00Z"), ts("2030-01-01T00:00:00Z"));
         for name in signers {
             let file = std::fs::read(gov_dir().join(format!("test-keys/test-{name}.key"))).unwrap();
-            let key =
-                SigningKey::decrypt(&file, format!("TEST-ONLY password of test-{name}").as_bytes())
-                    .unwrap();
+            let key = SigningKey::decrypt(
+                &file,
+                format!("TEST-ONLY password of test-{name}").as_bytes(),
+            )
+            .unwrap();
             let msg = m.message(
                 &Scope::of(trusted.keyring(), "stable"),
                 RELEASE_TIER,

@@ -69,6 +69,7 @@ async fn a_longer_chain_with_an_invalid_block_loses_and_its_peer_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutated_copies_do_not_get_the_real_blocks_rejected() {
+    common::init_logs();
     let (dir, seed) = tokio::task::block_in_place(|| honest(150, 22));
     let mutator = ScriptedPeer::start(read_blocks(dir.path()), Script::Mutate).await;
     let data = tempfile::tempdir().unwrap();

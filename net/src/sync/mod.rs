@@ -218,7 +218,16 @@ impl Sync {
     /// witnesses (NODE_NETWORK | NODE_WITNESS).
     pub fn peer_connected(&mut self, peer: PeerId, serves_blocks: bool, now: Instant) {
         self.peers.insert(peer, PeerSync::new(serves_blocks));
-        self.request_headers(peer, self.headers.best_tip(), now);
+        // From our best header's parent, as Core does: a peer that has our best header then
+        // answers with at least that header, so we learn that it has it (an empty answer would
+        // tell us nothing and leave it out of the download).
+        let best = self.headers.best_tip();
+        let height = self.headers.height(best);
+        let from = self
+            .headers
+            .ancestor(best, height.saturating_sub(1))
+            .unwrap_or(best);
+        self.request_headers(peer, from, now);
     }
 
     /// A peer is gone: its blocks in flight go back to the pool.

@@ -317,3 +317,52 @@ fn locators_are_dense_then_exponential_and_end_at_genesis() {
         t.get(&hs[41].block_hash()).unwrap()
     );
 }
+
+#[test]
+fn blocks_a_peer_sent_mutated_are_fetched_from_another_after_it_is_dropped() {
+    let p = Params::regtest();
+    let t0 = Instant::now();
+    let mut s = Sync::new(&p, SyncConfig::default(), U256::ZERO, [7; 32]);
+    let hs = chain(&p.genesis_header(), 40, 1, &p);
+    s.peer_connected(1, true, t0);
+    s.on_headers(1, &hs, NOW_SECS, t0);
+    // Peer 1 delivers fast: every block ends up requested from it and stored.
+    loop {
+        let got = requested(&actions(&mut s), 1);
+        if got.is_empty() {
+            break;
+        }
+        for h in hs.iter().filter(|h| got.contains(&h.block_hash())) {
+            assert_eq!(s.on_block(1, h, t0), BlockArrival::Requested);
+            s.block_stored(h, NOW_SECS, t0);
+        }
+    }
+    assert_eq!(s.downloaded_height(), 40);
+    // Peer 2 is asked from our best header's parent, so its answer shows it has our best.
+    s.peer_connected(2, true, t0);
+    let acts = actions(&mut s);
+    assert!(acts.iter().any(|a| matches!(a, SyncAction::GetHeaders { peer: 2, locator } if locator[0] == hs[38].block_hash())));
+    s.on_headers(2, &hs[39..], NOW_SECS, t0);
+    assert!(
+        requested(&actions(&mut s), 2).is_empty(),
+        "nothing left to fetch"
+    );
+    // Its copies turn out mutated; it is dropped; peer 2 is asked for them.
+    for h in &hs[..5] {
+        s.block_mutated(&h.block_hash(), Some(1), t0);
+    }
+    let acts = actions(&mut s);
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        SyncAction::Disconnect {
+            peer: 1,
+            discourage: true,
+            ..
+        }
+    )));
+    s.peer_disconnected(1, t0);
+    let mut got = requested(&acts, 2);
+    got.extend(requested(&actions(&mut s), 2));
+    let want: Vec<Hash256> = hs[..5].iter().map(Header::block_hash).collect();
+    assert_eq!(got, want);
+}

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use sluice_consensus::block::Block;
-use sluice_consensus::chain::Params;
 use sluice_consensus::hash::{to_display_hex, Hash256};
 use sluice_consensus::header::Header;
 use sluice_net::sync::{BlockArrival, Sync, SyncAction};
@@ -55,7 +54,6 @@ struct Target {
 }
 
 pub(super) struct NodeLoop {
-    params: Params,
     sync: Sync,
     network: Network,
     blocks: Arc<Mutex<BlockStore>>,
@@ -69,7 +67,6 @@ pub(super) struct NodeLoop {
 
 impl NodeLoop {
     pub(super) fn new(
-        params: Params,
         sync: Sync,
         network: Network,
         blocks: Arc<Mutex<BlockStore>>,
@@ -79,7 +76,6 @@ impl NodeLoop {
     ) -> Self {
         let now = Instant::now();
         Self {
-            params,
             sync,
             network,
             blocks,
@@ -252,7 +248,10 @@ impl NodeLoop {
 
     fn on_message(&mut self, peer: PeerId, msg: Message, now: Instant) -> anyhow::Result<()> {
         match msg {
-            Message::Headers(headers) => self.sync.on_headers(peer.0, &headers, now_secs(), now),
+            Message::Headers(headers) => {
+                tracing::debug!("peer {peer}: {} headers", headers.len());
+                self.sync.on_headers(peer.0, &headers, now_secs(), now);
+            }
             Message::Block(bytes) => self.on_block(peer, bytes, now)?,
             Message::Inv(items) => {
                 for it in items.iter().filter(|i| i.kind.is_block()) {
@@ -304,7 +303,12 @@ impl NodeLoop {
             self.misbehaving(peer, "block message shorter than a header");
             return Ok(());
         };
-        match self.sync.on_block(peer.0, &header, now) {
+        let arrival = self.sync.on_block(peer.0, &header, now);
+        tracing::debug!(
+            "peer {peer}: block {} {arrival:?}",
+            to_display_hex(&header.block_hash())
+        );
+        match arrival {
             BlockArrival::Unknown => {
                 tracing::debug!("peer {peer}: ignoring unrequested block that does not connect");
                 return Ok(());
@@ -417,26 +421,32 @@ impl NodeLoop {
     fn flush_actions(&mut self) -> anyhow::Result<()> {
         while let Some(action) = self.sync.poll_action() {
             match action {
-                SyncAction::GetHeaders { peer, locator } => self.send(
-                    PeerId(peer),
-                    Message::GetHeaders(GetHeaders {
-                        version: PROTOCOL_VERSION,
-                        locator,
-                        stop: [0; 32],
-                    }),
-                ),
-                SyncAction::GetBlocks { peer, hashes } => self.send(
-                    PeerId(peer),
-                    Message::GetData(
-                        hashes
-                            .into_iter()
-                            .map(|hash| Inventory {
-                                kind: InvType::WITNESS_BLOCK,
-                                hash,
-                            })
-                            .collect(),
-                    ),
-                ),
+                SyncAction::GetHeaders { peer, locator } => {
+                    tracing::debug!("peer {peer}: getheaders");
+                    self.send(
+                        PeerId(peer),
+                        Message::GetHeaders(GetHeaders {
+                            version: PROTOCOL_VERSION,
+                            locator,
+                            stop: [0; 32],
+                        }),
+                    );
+                }
+                SyncAction::GetBlocks { peer, hashes } => {
+                    tracing::debug!("peer {peer}: asking for {} blocks", hashes.len());
+                    self.send(
+                        PeerId(peer),
+                        Message::GetData(
+                            hashes
+                                .into_iter()
+                                .map(|hash| Inventory {
+                                    kind: InvType::WITNESS_BLOCK,
+                                    hash,
+                                })
+                                .collect(),
+                        ),
+                    );
+                }
                 SyncAction::Disconnect {
                     peer,
                     reason,
@@ -451,7 +461,6 @@ impl NodeLoop {
                 }
             }
         }
-        let _ = &self.params;
         Ok(())
     }
 }

@@ -139,7 +139,6 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         random_salt(),
     );
     let mut state = events::NodeLoop::new(
-        params,
         sync,
         network,
         blocks,

@@ -47,3 +47,14 @@ pub async fn wait_tip(node: &NodeHandle, hash: &str, limit: Duration) {
 pub fn muhash(node: &NodeHandle) -> String {
     node.status.borrow().muhash.clone().expect("MuHash tracked")
 }
+
+/// Logs to the test's captured output (`RUST_LOG` filters; default `info`).
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
+}
