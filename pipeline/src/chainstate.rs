@@ -331,3 +331,36 @@ fn init_datadir(datadir: &Path, cfg: &StoreConfig, params: &Params) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    struct Fixed(Vec<u8>);
+
+    impl BlockReader<()> for Fixed {
+        fn read(&mut self, (): &()) -> std::io::Result<Vec<u8>> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn a_block_that_reads_back_damaged_is_a_fault_not_a_verdict() {
+        let params = Params::regtest();
+        let genesis = params.genesis_block();
+        let hash = params.genesis_hash;
+        assert_eq!(
+            read_checked(&mut Fixed(genesis.clone()), &(), &hash).unwrap(),
+            genesis
+        );
+        // Truncated after a reorg, or overwritten by another block: both stop with Corrupt.
+        let truncated = genesis[..genesis.len() - 3].to_vec();
+        let err = read_checked(&mut Fixed(truncated), &(), &hash).unwrap_err();
+        assert!(matches!(err, ImportError::Corrupt(_)), "{err}");
+        let mut other = genesis.clone();
+        other[4] ^= 1;
+        let err = read_checked(&mut Fixed(other), &(), &hash).unwrap_err();
+        assert!(matches!(err, ImportError::Corrupt(_)), "{err}");
+    }
+}

@@ -138,14 +138,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         minimum_chain_work(params.network),
         random_salt(),
     );
-    let mut state = events::NodeLoop::new(
-        sync,
-        network,
-        blocks,
-        chain,
-        status.clone(),
-        targets,
-    );
+    let mut state = events::NodeLoop::new(sync, network, blocks, chain, status.clone(), targets);
     state.replay(stored)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move { state.run(net_events, chain_events, stop_rx).await });
