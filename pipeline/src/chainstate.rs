@@ -13,7 +13,7 @@ use sluice_consensus::header::Header;
 use sluice_storage::{ChainStore, StoreConfig};
 
 use crate::bitcoin::{BitcoinStages, BlockJob, ChainSnapshot};
-use crate::coordinator::{Command, Coordinator, CoordinatorLimits, Offered, Resolved};
+use crate::coordinator::{Command, Coordinator, CoordinatorLimits, Resolved};
 use crate::engine::{Pipeline, PipelineStats};
 use crate::import::{ImportConfig, ImportError};
 
@@ -117,20 +117,10 @@ impl<L: Clone> Chainstate<L> {
             .unwrap_or_default()
     }
 
-    /// Waiting blocks refused with their parent since the last call (hash, reason).
-    pub fn take_refused(&mut self) -> Vec<(Hash256, String)> {
-        self.coord.take_refused()
-    }
-
-    /// Offers a block (see [`Coordinator::offer`]).
-    pub fn offer(
-        &mut self,
-        header: &Header,
-        loc: L,
-        bytes: Option<Arc<[u8]>>,
-        adjusted_time: i64,
-    ) -> Offered {
-        self.coord.offer(header, loc, bytes, adjusted_time)
+    /// The coordinator, to offer blocks ([`Coordinator::offer`]) and take refusals
+    /// ([`Coordinator::take_refused`]); its commands are carried out by [`Chainstate::drive`].
+    pub fn coordinator_mut(&mut self) -> &mut Coordinator<L> {
+        &mut self.coord
     }
 
     /// Carries out the coordinator's commands until it has nothing to do (or, with

@@ -155,6 +155,24 @@ pub fn list_block_files(path: &Path) -> Result<Vec<PathBuf>, BlockFileError> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
+/// A block's length field and the size of its framed record (magic, length, bytes).
+///
+/// # Errors
+/// [`BlockFileError::TooLarge`] past Core's serialized size limit.
+pub fn record_size(block: &[u8]) -> Result<(u32, u64), BlockFileError> {
+    let len = u32::try_from(block.len())
+        .ok()
+        .filter(|l| *l <= MAX_BLOCK_SERIALIZED_SIZE)
+        .ok_or(BlockFileError::TooLarge(block.len()))?;
+    Ok((len, 8 + u64::from(len)))
+}
+
+/// Whether a record of `record` bytes goes to a new file after `file_len` bytes (Core's cap).
+#[must_use]
+pub fn starts_new_file(file_len: u64, record: u64) -> bool {
+    file_len > 0 && file_len + record > MAX_BLOCKFILE_SIZE
+}
+
 /// Appends framed blocks to `blk00000.dat`, `blk00001.dat`, … in a directory, starting a new file
 /// when the next record would pass [`MAX_BLOCKFILE_SIZE`].
 #[derive(Debug)]
@@ -199,12 +217,8 @@ impl BlockFileWriter {
     /// # Errors
     /// I/O errors, or a block larger than the serialized size limit.
     pub fn append(&mut self, block: &[u8]) -> Result<(u32, u64), BlockFileError> {
-        let len = u32::try_from(block.len())
-            .ok()
-            .filter(|l| *l <= MAX_BLOCK_SERIALIZED_SIZE)
-            .ok_or(BlockFileError::TooLarge(block.len()))?;
-        let record = 8 + u64::from(len);
-        if self.file_len > 0 && self.file_len + record > MAX_BLOCKFILE_SIZE {
+        let (len, record) = record_size(block)?;
+        if starts_new_file(self.file_len, record) {
             self.flush()?;
             self.file_no += 1;
             self.out = Self::open_file(&self.dir, self.file_no)?;

@@ -13,8 +13,7 @@ use sluice_consensus::hash::Hash256;
 use sluice_consensus::header::Header;
 
 use crate::blockfile::{
-    blk_file_name, list_block_files, scan_blocks, BlockFileError, MAX_BLOCKFILE_SIZE,
-    MAX_BLOCK_SERIALIZED_SIZE,
+    blk_file_name, list_block_files, record_size, scan_blocks, starts_new_file, BlockFileError,
 };
 
 /// Where a stored block's bytes are.
@@ -162,12 +161,8 @@ impl BlockStore {
         if let Some(pos) = self.index.get(&hash) {
             return Ok(*pos);
         }
-        let len = u32::try_from(block.len())
-            .ok()
-            .filter(|l| *l <= MAX_BLOCK_SERIALIZED_SIZE)
-            .ok_or(BlockFileError::TooLarge(block.len()))?;
-        let record = 8 + u64::from(len);
-        if self.file_len > 0 && self.file_len + record > MAX_BLOCKFILE_SIZE {
+        let (len, record) = record_size(block)?;
+        if starts_new_file(self.file_len, record) {
             self.sync()?;
             self.file_no += 1;
             let path = self.path();

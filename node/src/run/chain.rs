@@ -165,7 +165,11 @@ impl Worker {
         from: Option<PeerId>,
     ) {
         let hash = header.block_hash();
-        match self.chain.offer(header, pos, bytes, now_secs()) {
+        match self
+            .chain
+            .coordinator_mut()
+            .offer(header, pos, bytes, now_secs())
+        {
             Offered::Refused { reason } => {
                 let _ = self.events.send(ChainEvent::Invalid {
                     hash,
@@ -181,7 +185,7 @@ impl Worker {
             }
             Offered::Duplicate | Offered::OrphanPoolFull => {}
         }
-        for (child, reason) in self.chain.take_refused() {
+        for (child, reason) in self.chain.coordinator_mut().take_refused() {
             let from = self.senders.remove(&child);
             let _ = self.events.send(ChainEvent::Invalid {
                 hash: child,

@@ -144,13 +144,16 @@ fn offer(
     };
     let hash = header.block_hash();
     let bytes: Arc<[u8]> = rec.bytes.into();
-    match chain.offer(&header, loc, Some(bytes), adjusted_time) {
+    match chain
+        .coordinator_mut()
+        .offer(&header, loc, Some(bytes), adjusted_time)
+    {
         Offered::Duplicate => report.duplicates += 1,
         Offered::Refused { reason } => reject(report, &hash, None, reason),
         Offered::OrphanPoolFull => tracing::warn!("orphan pool full: dropped a block"),
         Offered::Accepted { .. } | Offered::Orphan => {}
     }
-    for (child, reason) in chain.take_refused() {
+    for (child, reason) in chain.coordinator_mut().take_refused() {
         reject(report, &child, None, reason);
     }
 }
