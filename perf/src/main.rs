@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
+use sluice_perf::machine::default_threads;
 use sluice_perf::race::{self, RaceConfig};
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
 use sluice_perf::usage::Usage;
@@ -71,10 +72,6 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -156,9 +153,7 @@ fn run_race_block(
     let sluice = SluiceInputs::new(&inputs)?;
     let mut times: [Vec<f64>; 3] = Default::default();
     let mut cpu: [Vec<f64>; 3] = Default::default();
-    let load_average = std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let load_average = sluice_perf::machine::load_average();
     for _ in 0..runs.max(1) {
         // Order within a round: Core, Sluice (batched Schnorr), Sluice (in-place Schnorr).
         for (slot, times, cpu) in times

@@ -94,7 +94,11 @@ pub struct Report {
     pub method: String,
 }
 
-fn rates(stats: &ChainStats, times: &[f64]) -> Result<[f64; 4], StatsError> {
+/// Median over runs of blocks/s, tx/s, inputs/s and signatures/s of `stats` done in `times`.
+///
+/// # Errors
+/// No runs, or non-finite timings.
+pub fn rates(stats: &ChainStats, times: &[f64]) -> Result<[f64; 4], StatsError> {
     let per = |count: u64| -> Result<f64, StatsError> {
         let v: Vec<f64> = times.iter().map(|t| stats::rate(count, *t)).collect();
         stats::median(&v)
