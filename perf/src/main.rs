@@ -44,6 +44,12 @@ enum Cmd {
         #[arg(long, hide = true)]
         sluice_chain: Option<PathBuf>,
     },
+    /// Initial block download over loopback P2P: a fresh bitcoind and a fresh Sluice node sync
+    /// the same chain from a seed bitcoind, alternating, and a report is written.
+    Ibd(Box<sluice_perf::ibd::IbdArgs>),
+    /// One Sluice IBD run in this process (used by `ibd`); prints JSON lines.
+    #[command(hide = true)]
+    IbdNode(sluice_perf::ibd::sluice::NodeRunArgs),
     /// One engine run in this process; prints the result as JSON (used by `race`).
     EngineRun {
         #[arg(long, value_enum)]
@@ -104,6 +110,14 @@ fn main() -> anyhow::Result<()> {
             print!("{}", sluice_perf::markdown::render(&rep));
             println!("\nreport written to {}", out.display());
         }
+        Cmd::Ibd(args) => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let cfg = args.into_config(command)?;
+            let rep = sluice_perf::ibd::race(&cfg)?;
+            print!("{}", sluice_perf::ibd::render::render(&rep));
+            println!("\nreport written to {}", cfg.out.display());
+        }
+        Cmd::IbdNode(args) => sluice_perf::ibd::sluice::node_run(&args)?,
         Cmd::EngineRun {
             engine,
             chain,
