@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::chain::ChainStats;
 use crate::engine::EngineKind;
 use crate::machine::Machine;
 use crate::report::Report;
@@ -24,6 +25,20 @@ pub fn machine_facts(m: &Machine) -> String {
     )
 }
 
+/// "N blocks, N tx, N inputs, N signatures (N ECDSA, N Schnorr)": the work in a chain.
+#[must_use]
+pub fn chain_work(st: &ChainStats) -> String {
+    format!(
+        "{} blocks, {} tx, {} inputs, {} signatures ({} ECDSA, {} Schnorr)",
+        st.blocks,
+        st.transactions,
+        st.inputs,
+        st.signatures.total(),
+        st.signatures.ecdsa,
+        st.signatures.schnorr
+    )
+}
+
 /// "Sluice is X× faster" (or slower) from the other engine's time over Sluice's.
 #[must_use]
 pub fn verdict(other_over_sluice: f64) -> String {
@@ -38,7 +53,6 @@ pub fn verdict(other_over_sluice: f64) -> String {
 #[must_use]
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
-    let st = &r.chain.stats;
     let _ = writeln!(s, "# Sluice vs Bitcoin Core — import race\n");
     let _ = writeln!(
         s,
@@ -51,16 +65,10 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "Chain `{}` ({:?}): {} blocks, {} tx, {} inputs, {} signatures ({} ECDSA, {} Schnorr); \
-         both engines ended at height {} (`{}`).\n",
+        "Chain `{}` ({:?}): {}; both engines ended at height {} (`{}`).\n",
         r.chain.path,
         r.chain.network,
-        st.blocks,
-        st.transactions,
-        st.inputs,
-        st.signatures.total(),
-        st.signatures.ecdsa,
-        st.signatures.schnorr,
+        chain_work(&r.chain.stats),
         r.chain.tip.height,
         r.chain.tip.hash
     );
@@ -70,7 +78,8 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for e in &r.results {
-        let rss = e.peak_rss_bytes.iter().copied().max().unwrap_or(0);
+        let f = &e.figures;
+        let rss = f.peak_rss_bytes.iter().copied().max().unwrap_or(0);
         let _ = writeln!(
             s,
             "| {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
@@ -81,10 +90,10 @@ pub fn render(r: &Report) -> String {
             e.user,
             e.system,
             mib(rss),
-            e.blocks_per_s,
-            e.tx_per_s,
-            e.inputs_per_s,
-            e.signatures_per_s
+            f.blocks_per_s,
+            f.tx_per_s,
+            f.inputs_per_s,
+            f.signatures_per_s
         );
     }
     let ratio = &r.sluice_over_core;

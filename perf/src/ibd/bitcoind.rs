@@ -43,13 +43,14 @@ fn tip_of(v: &Value) -> anyhow::Result<(u32, String)> {
     Ok((height, hash.to_owned()))
 }
 
-/// Follows `node` until it has `target` blocks: `waitforblockheight` with a `every` timeout
+/// Follows `node` until it has `target` blocks: `waitforblockheight` with an `every` timeout
 /// returns the tip at least that often, and at once when the target arrives. Calls
 /// `sample(seconds since t0, height)` for every answer. Returns the seconds at which the
 /// target height was seen and the tip hash then.
 ///
 /// # Errors
-/// RPC failures, no progress for `limits.stall`, or the target not reached in `limits.run`.
+/// RPC failures, no progress for `limits.stall()`, or the target not reached in
+/// `limits.run()`.
 pub fn follow(
     node: &Bitcoind,
     target: u32,
@@ -78,14 +79,14 @@ pub fn follow(
             last = (height, Instant::now());
         }
         anyhow::ensure!(
-            last.1.elapsed() < limits.stall,
+            last.1.elapsed() < limits.stall(),
             "bitcoind made no progress for {:?} at height {height} of {target}",
-            limits.stall
+            limits.stall()
         );
         anyhow::ensure!(
-            t < limits.run,
+            t < limits.run(),
             "bitcoind reached only height {height} of {target} in {:?}",
-            limits.run
+            limits.run()
         );
     }
 }
@@ -123,7 +124,7 @@ pub fn seed(
         tip.height,
         tip.hash
     );
-    let info = node.rpc_with_timeout("gettxoutsetinfo", &json!(["muhash"]), limits.run)?;
+    let info = node.rpc_with_timeout("gettxoutsetinfo", &json!(["muhash"]), limits.run())?;
     let muhash = info
         .get("muhash")
         .and_then(Value::as_str)
@@ -146,7 +147,6 @@ pub fn sync(
     seed: &Seed,
     node_args: &[String],
     work: &Path,
-    every: Duration,
     limits: &Limits,
     mut progress: impl FnMut(u32),
 ) -> anyhow::Result<SyncRun> {
@@ -154,7 +154,7 @@ pub fn sync(
     let mut samples = vec![(0.0, 0)];
     let t0 = Instant::now();
     let node = Bitcoind::try_start_in(Some(work), node_args)?;
-    let (wall_s, hash) = follow(&node, target, t0, every, limits, |t, h| {
+    let (wall_s, hash) = follow(&node, target, t0, limits.sample(), limits, |t, h| {
         samples.push((t, h));
         progress(h);
     })?;

@@ -66,6 +66,14 @@ pub struct IbdArgs {
     /// turns it off like bitcoind's UTXO hash and recomputes it after the sync.
     #[arg(long)]
     pub sluice_muhash: bool,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// How often heights are sampled, and the time limits of every wait (flags of both `perf ibd`
+/// and `perf ibd-node`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Limits {
     /// Height sampling interval, ms.
     #[arg(long, default_value_t = 200)]
     pub sample_ms: u64,
@@ -77,13 +85,34 @@ pub struct IbdArgs {
     pub stall_s: u64,
 }
 
-/// Time limits of every wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+impl Limits {
+    /// The sampling interval (at least 10 ms).
+    #[must_use]
+    pub fn sample(&self) -> Duration {
+        Duration::from_millis(self.sample_ms.max(10))
+    }
+
     /// Longest one seed load or sync may take.
-    pub run: Duration,
+    #[must_use]
+    pub fn run(&self) -> Duration {
+        Duration::from_secs(self.timeout_s)
+    }
+
     /// Longest a node may show no progress.
-    pub stall: Duration,
+    #[must_use]
+    pub fn stall(&self) -> Duration {
+        Duration::from_secs(self.stall_s)
+    }
+
+    /// The flags that pass these limits on to a child.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<String> {
+        vec![
+            format!("--sample-ms={}", self.sample_ms),
+            format!("--timeout-s={}", self.timeout_s),
+            format!("--stall-s={}", self.stall_s),
+        ]
+    }
 }
 
 /// What `perf ibd` was asked to do.
@@ -97,7 +126,6 @@ pub struct IbdConfig {
     pub work_dir: Option<PathBuf>,
     pub v2: bool,
     pub sluice_muhash: bool,
-    pub sample: Duration,
     pub limits: Limits,
     /// The `perf` executable that serves `ibd-node` (normally this one).
     pub exe: PathBuf,
@@ -128,11 +156,7 @@ impl IbdArgs {
             work_dir: self.work_dir,
             v2: self.v2,
             sluice_muhash: self.sluice_muhash,
-            sample: Duration::from_millis(self.sample_ms.max(10)),
-            limits: Limits {
-                run: Duration::from_secs(self.timeout_s),
-                stall: Duration::from_secs(self.stall_s),
-            },
+            limits: self.limits,
             exe: std::env::current_exe()?,
             command,
         })
@@ -205,9 +229,7 @@ pub fn race(cfg: &IbdConfig) -> anyhow::Result<IbdReport> {
             bar.set_message(format!("{} run {i}/{}", engine.name(), cfg.runs));
             let show = |h: u32| bar.set_position(u64::from(h));
             let run = match engine {
-                Engine::Bitcoind => {
-                    bitcoind::sync(&seed, &bitcoind_args, work, cfg.sample, &cfg.limits, show)?
-                }
+                Engine::Bitcoind => bitcoind::sync(&seed, &bitcoind_args, work, &cfg.limits, show)?,
                 Engine::Sluice => {
                     let datadir = work.join(format!("sluice-run{i}"));
                     if datadir.exists() {
@@ -221,11 +243,9 @@ pub fn race(cfg: &IbdConfig) -> anyhow::Result<IbdReport> {
                         tip_height,
                         v2: cfg.v2,
                         muhash_live: cfg.sluice_muhash,
-                        sample_ms: u64::try_from(cfg.sample.as_millis()).unwrap_or(200),
-                        timeout_s: cfg.limits.run.as_secs(),
-                        stall_s: cfg.limits.stall.as_secs(),
+                        limits: cfg.limits,
                     };
-                    let r = sluice::run_child(&cfg.exe, &a, &cfg.limits, show);
+                    let r = sluice::run_child(&cfg.exe, &a, show);
                     std::fs::remove_dir_all(&datadir).ok();
                     r?
                 }
@@ -251,7 +271,7 @@ pub fn race(cfg: &IbdConfig) -> anyhow::Result<IbdReport> {
         cache_mb: cfg.cache_mb,
         runs: cfg.runs,
         transport: if cfg.v2 { "v2" } else { "v1" }.into(),
-        sample_ms: u64::try_from(cfg.sample.as_millis()).unwrap_or(0),
+        sample_ms: cfg.limits.sample_ms,
         sluice_muhash: if cfg.sluice_muhash {
             "maintained live while syncing (the node's default)".into()
         } else {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::report::{Engine, IbdReport};
-use crate::markdown::{machine_facts, mib, verdict};
+use crate::markdown::{chain_work, machine_facts, mib, verdict};
 
 /// The issue's goal: Sluice at least this many times faster than bitcoind.
 pub const GOAL: f64 = 1.5;
@@ -12,7 +12,6 @@ pub const GOAL: f64 = 1.5;
 #[must_use]
 pub fn render(r: &IbdReport) -> String {
     let mut s = String::new();
-    let st = &r.chain.stats;
     let set = &r.settings;
     let _ = writeln!(s, "# Sluice vs bitcoind — IBD over the network\n");
     let _ = writeln!(
@@ -27,16 +26,10 @@ pub fn render(r: &IbdReport) -> String {
     let _ = writeln!(s, "```\n{}\n```\n", r.command);
     let _ = writeln!(
         s,
-        "Chain `{}`: {} blocks, {} tx, {} inputs, {} signatures ({} ECDSA, {} Schnorr). The seed \
-         bitcoind loaded it with `-loadblock` in {:.1} s and served it on {}; tip height {} \
-         (`{}`), UTXO MuHash `{}`.\n",
+        "Chain `{}`: {}. The seed bitcoind loaded it with `-loadblock` in {:.1} s and served it \
+         on {}; tip height {} (`{}`), UTXO MuHash `{}`.\n",
         r.chain.path,
-        st.blocks,
-        st.transactions,
-        st.inputs,
-        st.signatures.total(),
-        st.signatures.ecdsa,
-        st.signatures.schnorr,
+        chain_work(&r.chain.stats),
         r.seed.load_s,
         r.seed.p2p,
         r.seed.tip.height,
@@ -61,7 +54,8 @@ pub fn render(r: &IbdReport) -> String {
             let n = v.len().max(1) as f64;
             v.iter().sum::<f64>() / n
         };
-        let rss = e.peak_rss_bytes.iter().copied().max().unwrap_or(0);
+        let f = &e.figures;
+        let rss = f.peak_rss_bytes.iter().copied().max().unwrap_or(0);
         let _ = writeln!(
             s,
             "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} | {:.0} |",
@@ -70,12 +64,12 @@ pub fn render(r: &IbdReport) -> String {
             e.summary.mean,
             e.summary.min,
             e.summary.max,
-            mean(&e.user_times),
-            mean(&e.system_times),
+            mean(&f.user_times),
+            mean(&f.system_times),
             mib(rss),
-            e.blocks_per_s,
-            e.tx_per_s,
-            e.inputs_per_s
+            f.blocks_per_s,
+            f.tx_per_s,
+            f.inputs_per_s
         );
     }
     let ratio = &r.bitcoind_over_sluice;

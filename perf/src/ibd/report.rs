@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Tip;
 use crate::machine::Machine;
 use crate::plot::{self, Line};
-use crate::report::{self, ChainInfo};
+use crate::report::{ChainInfo, RunFigures};
 use crate::stats::{self, StatsError, Summary};
 
 /// How the figures are taken; copied into every report so it reads on its own.
@@ -136,16 +136,9 @@ pub struct IbdResult {
     /// Mean, stddev, median, min and max of the times to tip, seconds.
     #[serde(flatten)]
     pub summary: Summary,
-    /// Seconds to tip per run, in run order.
-    pub times: Vec<f64>,
-    pub user_times: Vec<f64>,
-    pub system_times: Vec<f64>,
-    pub peak_rss_bytes: Vec<u64>,
-    /// Medians over runs of chain totals per second of time to tip.
-    pub blocks_per_s: f64,
-    pub tx_per_s: f64,
-    pub inputs_per_s: f64,
-    pub signatures_per_s: f64,
+    /// Times to tip (`times`), CPU and peak RSS per run, and chain rates.
+    #[serde(flatten)]
+    pub figures: RunFigures,
 }
 
 /// bitcoind's time over Sluice's (above 1: Sluice is faster).
@@ -189,23 +182,17 @@ pub fn engine_result(
     runs: &[SyncRun],
     chain: &ChainInfo,
 ) -> Result<IbdResult, StatsError> {
-    let mine: Vec<&SyncRun> = runs.iter().filter(|r| r.engine == engine).collect();
-    let times: Vec<f64> = mine.iter().map(|r| r.wall_s).collect();
-    let summary = stats::summarize(&times)?;
-    let [blocks_per_s, tx_per_s, inputs_per_s, signatures_per_s] =
-        report::rates(&chain.stats, &times)?;
+    let figures = RunFigures::collect(
+        &chain.stats,
+        runs.iter()
+            .filter(|r| r.engine == engine)
+            .map(|r| (r.wall_s, r.user_s, r.system_s, r.peak_rss_bytes)),
+    )?;
     Ok(IbdResult {
         engine,
         command,
-        summary,
-        user_times: mine.iter().map(|r| r.user_s).collect(),
-        system_times: mine.iter().map(|r| r.system_s).collect(),
-        peak_rss_bytes: mine.iter().map(|r| r.peak_rss_bytes).collect(),
-        times,
-        blocks_per_s,
-        tx_per_s,
-        inputs_per_s,
-        signatures_per_s,
+        summary: stats::summarize(&figures.times)?,
+        figures,
     })
 }
 
@@ -218,7 +205,7 @@ pub fn ratio(bitcoind: &IbdResult, sluice: &IbdResult) -> Result<IbdRatio, Stats
         .first()
         .copied()
         .ok_or(StatsError::Empty)?;
-    let pairs = stats::pairwise_ratios(&bitcoind.times, &sluice.times)?;
+    let pairs = stats::pairwise_ratios(&bitcoind.figures.times, &sluice.figures.times)?;
     Ok(IbdRatio {
         of_medians,
         pairs_median: stats::median(&pairs)?,
@@ -349,7 +336,7 @@ pub(crate) mod tests {
             runs,
             machine: Machine::detect(),
             commit: "abc".into(),
-            date: report::utc_now(),
+            date: crate::report::utc_now(),
             load_average_start: "0.50 0.40 0.30".into(),
             load_average_end: "1.50 0.90 0.40".into(),
             method: METHOD.into(),
@@ -361,12 +348,12 @@ pub(crate) mod tests {
         let rep = sample_report();
         let b = rep.result(Engine::Bitcoind).unwrap();
         let s = rep.result(Engine::Sluice).unwrap();
-        assert_eq!(b.times, vec![30.0, 40.0]);
-        assert_eq!(s.times, vec![20.0, 16.0]);
+        assert_eq!(b.figures.times, vec![30.0, 40.0]);
+        assert_eq!(s.figures.times, vec![20.0, 16.0]);
         assert_eq!(b.summary.median, 35.0);
         assert_eq!(s.summary.median, 18.0);
         // 100 blocks in 20 s and 16 s: 5 and 6.25 blocks/s.
-        assert_eq!(s.blocks_per_s, 5.625);
+        assert_eq!(s.figures.blocks_per_s, 5.625);
         let r = &rep.bitcoind_over_sluice;
         assert_eq!(r.of_medians, 35.0 / 18.0);
         assert_eq!(r.pairs, vec![1.5, 2.5]);

@@ -41,12 +41,8 @@ pub struct NodeRunArgs {
     /// Maintain MuHash while syncing (the node's default) instead of recomputing it after.
     #[arg(long)]
     pub muhash_live: bool,
-    #[arg(long, default_value_t = 200)]
-    pub sample_ms: u64,
-    #[arg(long, default_value_t = 3600)]
-    pub timeout_s: u64,
-    #[arg(long, default_value_t = 300)]
-    pub stall_s: u64,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// One line the child prints on stdout.
@@ -115,11 +111,7 @@ async fn sync(
     emit: &mut impl FnMut(&ChildLine) -> anyhow::Result<()>,
 ) -> anyhow::Result<SyncRun> {
     let cfg = node_config(a);
-    let every = Duration::from_millis(a.sample_ms.max(10));
-    let (limit, stall) = (
-        Duration::from_secs(a.timeout_s),
-        Duration::from_secs(a.stall_s),
-    );
+    let (every, limit, stall) = (a.limits.sample(), a.limits.run(), a.limits.stall());
     let t0 = Instant::now();
     let node = sluice_node::run::start(&cfg).await?;
     let mut status = node.status.clone();
@@ -216,7 +208,6 @@ fn recompute_muhash(datadir: &Path, tip: &Tip) -> anyhow::Result<String> {
 pub fn run_child(
     exe: &Path,
     a: &NodeRunArgs,
-    limits: &Limits,
     mut progress: impl FnMut(u32),
 ) -> anyhow::Result<SyncRun> {
     let mut cmd = Command::new(exe);
@@ -227,9 +218,7 @@ pub fn run_child(
         .args(["--threads", &a.threads.to_string()])
         .args(["--cache-mb", &a.cache_mb.to_string()])
         .args(["--tip-height", &a.tip_height.to_string()])
-        .args(["--sample-ms", &a.sample_ms.to_string()])
-        .args(["--timeout-s", &limits.run.as_secs().to_string()])
-        .args(["--stall-s", &limits.stall.as_secs().to_string()]);
+        .args(a.limits.to_args());
     if a.v2 {
         cmd.arg("--v2");
     }
@@ -279,9 +268,11 @@ mod tests {
             tip_height: 10,
             v2: false,
             muhash_live: false,
-            sample_ms: 200,
-            timeout_s: 10,
-            stall_s: 10,
+            limits: Limits {
+                sample_ms: 200,
+                timeout_s: 10,
+                stall_s: 10,
+            },
         };
         let c = node_config(&a);
         assert_eq!(c.connect, vec!["127.0.0.1:1".to_owned()]);
