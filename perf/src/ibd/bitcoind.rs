@@ -62,11 +62,15 @@ pub fn follow(
     let wait_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
     let mut last = (0u32, Instant::now());
     loop {
+        // The answer can take much longer than `every`: the RPC takes cs_main, which the
+        // validation thread holds while it connects a block, and may get it late while blocks
+        // keep connecting (seen for tens of seconds in -loadblock of full blocks). A slow
+        // answer is only a sparser sample; no answer for the stall limit is a failure.
         let v = node
             .rpc_with_timeout(
                 "waitforblockheight",
                 &json!([target, wait_ms]),
-                every + Duration::from_secs(30),
+                every + limits.stall(),
             )
             .context("waitforblockheight")?;
         let t = t0.elapsed();
