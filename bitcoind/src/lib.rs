@@ -1,23 +1,50 @@
 //! A real bitcoind on regtest for interop tests and races: built by `scripts/bitcoind` (which
 //! `scripts/test` runs first), started on loopback ports with a temporary datadir, driven with
-//! bitcoin-cli, killed when dropped.
+//! bitcoin-cli or JSON-RPC over loopback HTTP, killed when dropped.
+//!
+//! Tests use the panicking entry points ([`Bitcoind::start`], [`Bitcoind::cli`]); tools such as
+//! `perf ibd` use the fallible ones ([`Bitcoind::try_start_in`], [`Bitcoind::rpc`]).
 #![warn(missing_docs)]
 #![allow(clippy::missing_panics_doc)]
+
+mod rpc;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The directory holding bitcoind and bitcoin-cli: the newest build in the cache that
-/// `scripts/bitcoind` fills.
-#[must_use]
-pub fn bin_dir() -> PathBuf {
-    let cache = std::env::var_os("HOME")
+pub use rpc::RpcError;
+
+/// Why a bitcoind could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No build in the cache.
+    #[error("no bitcoind under {0}: run `bash scripts/bitcoind` (scripts/test does) first")]
+    NotBuilt(PathBuf),
+    /// Creating the datadir, finding a port or spawning the process failed.
+    #[error("starting bitcoind: {0}")]
+    Io(#[from] std::io::Error),
+    /// The process exited during start-up (bad arguments, datadir locked …).
+    #[error("bitcoind exited during start-up ({0})")]
+    Exited(std::process::ExitStatus),
+    /// Its RPC did not answer in time.
+    #[error("bitcoind RPC did not answer within {0:?}: {1}")]
+    Timeout(Duration, String),
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default()
-        .join(".cache/sluice-bitcoind");
-    let mut builds: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .join(".cache/sluice-bitcoind")
+}
+
+/// The directory holding bitcoind and bitcoin-cli: the newest build in the cache that
+/// `scripts/bitcoind` fills, or `None` when there is none.
+#[must_use]
+pub fn try_bin_dir() -> Option<PathBuf> {
+    let mut builds: Vec<PathBuf> = std::fs::read_dir(cache_dir())
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.path().join("bin"))
@@ -26,12 +53,13 @@ pub fn bin_dir() -> PathBuf {
         })
         .unwrap_or_default();
     builds.sort();
-    builds.pop().unwrap_or_else(|| {
-        panic!(
-            "no bitcoind under {}: run `bash scripts/bitcoind` (scripts/test does) first",
-            cache.display()
-        )
-    })
+    builds.pop()
+}
+
+/// As [`try_bin_dir`], panicking when bitcoind is not built.
+#[must_use]
+pub fn bin_dir() -> PathBuf {
+    try_bin_dir().unwrap_or_else(|| panic!("{}", StartError::NotBuilt(cache_dir())))
 }
 
 /// A free loopback port (bound, then released for the process that will use it).
@@ -63,10 +91,23 @@ impl Bitcoind {
     /// bitcoind is not built, cannot start, or its RPC does not answer within a minute.
     #[must_use]
     pub fn start(extra: &[String]) -> Self {
-        let bin = bin_dir();
-        let datadir = tempfile::tempdir().expect("temp datadir");
-        let port = free_port();
-        let rpc_port = free_port();
+        Self::try_start_in(None, extra).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts bitcoind with `extra` arguments, its datadir a fresh temporary directory under
+    /// `parent` (the system's temporary directory when `None`), and waits up to a minute for
+    /// its RPC. Later arguments override earlier ones, so `extra` can change the defaults.
+    ///
+    /// # Errors
+    /// bitcoind is not built, cannot start, exits, or its RPC does not answer within a minute.
+    pub fn try_start_in(parent: Option<&Path>, extra: &[String]) -> Result<Self, StartError> {
+        let bin = try_bin_dir().ok_or_else(|| StartError::NotBuilt(cache_dir()))?;
+        let datadir = match parent {
+            Some(p) => tempfile::tempdir_in(p)?,
+            None => tempfile::tempdir()?,
+        };
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let rpc_port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut cmd = Command::new(bin.join("bitcoind"));
         cmd.arg("-regtest")
             .arg(format!("-datadir={}", datadir.path().display()))
@@ -93,18 +134,35 @@ impl Bitcoind {
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = cmd.spawn().expect("spawning bitcoind");
-        let node = Self {
+        let child = cmd.spawn()?;
+        let mut node = Self {
             child,
             bin,
             datadir,
             p2p: SocketAddr::from(([127, 0, 0, 1], port)),
             rpc_port,
         };
-        node.wait_for(Duration::from_secs(60), |n| {
-            n.try_cli(&["getblockcount"]).is_some()
-        });
-        node
+        let limit = Duration::from_secs(60);
+        let start = Instant::now();
+        loop {
+            let last = match node.rpc("getblockcount", &serde_json::json!([])) {
+                Ok(_) => return Ok(node),
+                Err(e) => e.to_string(),
+            };
+            if let Some(status) = node.child.try_wait()? {
+                return Err(StartError::Exited(status));
+            }
+            if start.elapsed() >= limit {
+                return Err(StartError::Timeout(limit, last));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The bitcoind process id (for reading its CPU time and memory from /proc).
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// bitcoin-cli output (trimmed), or `None` when the call failed.
@@ -203,6 +261,28 @@ impl Bitcoind {
     #[must_use]
     pub fn loadblock(dir: &Path) -> String {
         format!("-loadblock={}", dir.join("blk00000.dat").display())
+    }
+
+    /// One loadblock argument per `blk?????.dat` file of a chain directory, in file order
+    /// (a chain of full blocks spans several 128 MiB files).
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub fn loadblocks(dir: &Path) -> std::io::Result<Vec<String>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("blk") && n.ends_with(".dat"))
+            })
+            .collect();
+        files.sort();
+        Ok(files
+            .iter()
+            .map(|f| format!("-loadblock={}", f.display()))
+            .collect())
     }
 }
 

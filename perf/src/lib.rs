@@ -3,11 +3,14 @@
 //! - [`race::race`] (`perf race`): whole-chain import race, one child process per run.
 //! - [`engine::run`] (`perf engine-run`): one engine run in this process, JSON result.
 //! - [`race_block`] (`perf race-block`): script verification of one real block's inputs.
+//! - [`ibd::race`] (`perf ibd`): initial block download over loopback P2P, Sluice against
+//!   bitcoind, both syncing from a seed bitcoind.
 //! - [`report`], [`markdown`], [`plot`]: report.json / report.md / SVG output.
 
 pub mod block_inputs;
 pub mod chain;
 pub mod engine;
+pub mod ibd;
 pub mod lower_bound;
 pub mod machine;
 pub mod markdown;

@@ -41,6 +41,21 @@ impl Machine {
     }
 }
 
+/// This machine's hardware threads (1 if unknown): the default thread count of every command.
+#[must_use]
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The 1-, 5- and 15-minute load averages from /proc/loadavg ("" when unreadable): how busy the
+/// machine was around a measurement.
+#[must_use]
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// The git commit of the source tree `perf` was built from, read when the report is written (so
 /// a commit made after the build shows up here), with "-dirty" when the tree has uncommitted
 /// changes; "unknown" outside a git checkout.
@@ -81,6 +96,7 @@ mod tests {
         assert!(m.logical_cores >= 1);
         assert!(m.memory_bytes > 0);
         assert_ne!(m.cpu, "");
+        assert_eq!(load_average().split(' ').count(), 3);
         // The tests run inside the repository, so git must name a real commit.
         let c = commit();
         assert_ne!(c, "unknown");

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
+use sluice_perf::machine::default_threads;
 use sluice_perf::race::{self, RaceConfig};
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
 use sluice_perf::usage::Usage;
@@ -43,6 +44,12 @@ enum Cmd {
         #[arg(long, hide = true)]
         sluice_chain: Option<PathBuf>,
     },
+    /// Initial block download over loopback P2P: a fresh bitcoind and a fresh Sluice node sync
+    /// the same chain from a seed bitcoind, alternating, and a report is written.
+    Ibd(Box<sluice_perf::ibd::IbdArgs>),
+    /// One Sluice IBD run in this process (used by `ibd`); prints JSON lines.
+    #[command(hide = true)]
+    IbdNode(sluice_perf::ibd::sluice::NodeRunArgs),
     /// One engine run in this process; prints the result as JSON (used by `race`).
     EngineRun {
         #[arg(long, value_enum)]
@@ -71,10 +78,6 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -107,6 +110,14 @@ fn main() -> anyhow::Result<()> {
             print!("{}", sluice_perf::markdown::render(&rep));
             println!("\nreport written to {}", out.display());
         }
+        Cmd::Ibd(args) => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let cfg = args.into_config(command)?;
+            let rep = sluice_perf::ibd::race(&cfg)?;
+            print!("{}", sluice_perf::ibd::render::render(&rep));
+            println!("\nreport written to {}", cfg.out.display());
+        }
+        Cmd::IbdNode(args) => sluice_perf::ibd::sluice::node_run(&args)?,
         Cmd::EngineRun {
             engine,
             chain,
@@ -156,9 +167,7 @@ fn run_race_block(
     let sluice = SluiceInputs::new(&inputs)?;
     let mut times: [Vec<f64>; 3] = Default::default();
     let mut cpu: [Vec<f64>; 3] = Default::default();
-    let load_average = std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let load_average = sluice_perf::machine::load_average();
     for _ in 0..runs.max(1) {
         // Order within a round: Core, Sluice (batched Schnorr), Sluice (in-place Schnorr).
         for (slot, times, cpu) in times

@@ -1,5 +1,5 @@
 //! SVG plots of a race (plotters, SVG backend only): blocks/s against height for both engines,
-//! and Sluice's time per stage.
+//! Sluice's time per stage, and (through [`line_chart`]) height against time of IBD runs.
 
 use std::path::Path;
 
@@ -32,56 +32,102 @@ pub fn throughput(connected_at: &[(u64, f64)], window: u64) -> Vec<(u64, f64)> {
     out
 }
 
-/// Draws blocks/s against height, one line per `(label, points)` series.
+/// One line of a [`line_chart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub label: String,
+    /// Index into the palette (red, blue, green, magenta): one colour per engine.
+    pub color: usize,
+    /// Opacity, 0–1 (lighter lines for repeated runs of the same engine).
+    pub opacity: f64,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws `lines` on shared axes from 0 to the largest x and y, with a legend.
 ///
 /// # Errors
 /// Drawing or file errors.
-pub fn blocks_per_second(path: &Path, series: &[(&str, Vec<(u64, f64)>)]) -> anyhow::Result<()> {
-    let max_h = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(h, _)| *h))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let max_r = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(_, r)| *r))
-        .fold(1.0f64, f64::max);
+pub fn line_chart(
+    path: &Path,
+    caption: &str,
+    (x_desc, y_desc): (&str, &str),
+    lines: &[Line],
+) -> anyhow::Result<()> {
+    let max = |f: fn(&(f64, f64)) -> f64| {
+        lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(f))
+            .filter(|v| v.is_finite())
+            .fold(1e-9f64, f64::max)
+    };
+    let (max_x, max_y) = (max(|p| p.0), max(|p| p.1));
+    // Whole numbers on an axis unless it spans only a few units.
+    let decimals = |max: f64| usize::from(max < 10.0);
+    let (x_decimals, y_decimals) = (decimals(max_x), decimals(max_y));
     let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Blocks per second against height", ("sans-serif", 22))
+        .caption(caption, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0u64..max_h, 0f64..max_r * 1.1)
+        .build_cartesian_2d(0f64..max_x, 0f64..max_y * 1.1)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     chart
         .configure_mesh()
-        .x_desc("height")
-        .y_desc("blocks/s")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v:.x_decimals$}"))
+        .y_label_formatter(&|v| format!("{v:.y_decimals$}"))
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let colors = [RED, BLUE, GREEN, MAGENTA];
-    for (i, (label, points)) in series.iter().enumerate() {
-        let color = colors[i % colors.len()];
+    let palette = [RED, BLUE, GREEN, MAGENTA];
+    for line in lines {
+        let color = palette[line.color % palette.len()].mix(line.opacity.clamp(0.1, 1.0));
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                line.points.iter().copied(),
                 color.stroke_width(2),
             ))
             .map_err(|e| anyhow::anyhow!("{e}"))?
-            .label(*label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            .label(line.label.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
+}
+
+/// Draws blocks/s against height, one line per `(label, points)` series.
+///
+/// # Errors
+/// Drawing or file errors.
+pub fn blocks_per_second(path: &Path, series: &[(&str, Vec<(u64, f64)>)]) -> anyhow::Result<()> {
+    let lines: Vec<Line> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (label, points))| Line {
+            label: (*label).to_owned(),
+            color: i,
+            opacity: 1.0,
+            #[allow(clippy::cast_precision_loss)] // heights fit in f64 exactly
+            points: points.iter().map(|(h, r)| (*h as f64, *r)).collect(),
+        })
+        .collect();
+    line_chart(
+        path,
+        "Blocks per second against height",
+        ("height", "blocks/s"),
+        &lines,
+    )
 }
 
 /// Draws one horizontal bar per stage (median seconds).
@@ -156,7 +202,20 @@ mod tests {
         .unwrap();
         let b = dir.path().join("b.svg");
         stages(&b, &[("scripts".into(), 1.5), ("apply".into(), 0.5)]).unwrap();
-        for p in [a, b] {
+        let c = dir.path().join("c.svg");
+        line_chart(
+            &c,
+            "Height over time",
+            ("seconds", "height"),
+            &[Line {
+                label: "sluice run 1".into(),
+                color: 1,
+                opacity: 0.5,
+                points: vec![(0.0, 0.0), (1.5, 120.0)],
+            }],
+        )
+        .unwrap();
+        for p in [a, b, c] {
             let text = std::fs::read_to_string(p).unwrap();
             assert!(text.starts_with("<svg"), "{text}");
         }

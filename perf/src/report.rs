@@ -17,6 +17,56 @@ flushed on-disk state (engine set-up excluded). User/system CPU are getrusage(RU
 around the import in the child; peak RSS is the child's ru_maxrss. Rates are chain totals divided \
 by each run's wall time. Ratios are Sluice/Core wall time computed pair by pair.";
 
+/// Per-run costs of one engine and the chain's totals per second of its runs; shared by the
+/// import race and the IBD race reports (flattened into their JSON entries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFigures {
+    /// Wall seconds per run, in run order.
+    pub times: Vec<f64>,
+    pub user_times: Vec<f64>,
+    pub system_times: Vec<f64>,
+    pub peak_rss_bytes: Vec<u64>,
+    /// Median over runs of chain blocks / wall seconds.
+    pub blocks_per_s: f64,
+    pub tx_per_s: f64,
+    pub inputs_per_s: f64,
+    pub signatures_per_s: f64,
+}
+
+impl RunFigures {
+    /// Collects `(wall s, user s, system s, peak RSS bytes)` per run and the chain's rates.
+    ///
+    /// # Errors
+    /// No runs, or non-finite timings.
+    pub fn collect(
+        stats: &ChainStats,
+        runs: impl IntoIterator<Item = (f64, f64, f64, u64)>,
+    ) -> Result<Self, StatsError> {
+        let (mut times, mut user_times, mut system_times, mut peak_rss_bytes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (wall, user, system, rss) in runs {
+            times.push(wall);
+            user_times.push(user);
+            system_times.push(system);
+            peak_rss_bytes.push(rss);
+        }
+        let per = |count: u64| -> Result<f64, StatsError> {
+            let v: Vec<f64> = times.iter().map(|t| stats::rate(count, *t)).collect();
+            stats::median(&v)
+        };
+        Ok(Self {
+            blocks_per_s: per(stats.blocks)?,
+            tx_per_s: per(stats.transactions)?,
+            inputs_per_s: per(stats.inputs)?,
+            signatures_per_s: per(stats.signatures.total())?,
+            times,
+            user_times,
+            system_times,
+            peak_rss_bytes,
+        })
+    }
+}
+
 /// One engine's figures over all runs (hyperfine's `results[]` entry plus throughput).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineResult {
@@ -31,16 +81,8 @@ pub struct EngineResult {
     pub system: f64,
     pub min: f64,
     pub max: f64,
-    /// Wall seconds per run, in run order.
-    pub times: Vec<f64>,
-    pub user_times: Vec<f64>,
-    pub system_times: Vec<f64>,
-    pub peak_rss_bytes: Vec<u64>,
-    /// Median over runs of chain blocks / wall seconds.
-    pub blocks_per_s: f64,
-    pub tx_per_s: f64,
-    pub inputs_per_s: f64,
-    pub signatures_per_s: f64,
+    #[serde(flatten)]
+    pub figures: RunFigures,
     /// Median seconds per stage over runs (Sluice only).
     pub stages: Vec<(String, f64)>,
 }
@@ -94,19 +136,6 @@ pub struct Report {
     pub method: String,
 }
 
-fn rates(stats: &ChainStats, times: &[f64]) -> Result<[f64; 4], StatsError> {
-    let per = |count: u64| -> Result<f64, StatsError> {
-        let v: Vec<f64> = times.iter().map(|t| stats::rate(count, *t)).collect();
-        stats::median(&v)
-    };
-    Ok([
-        per(stats.blocks)?,
-        per(stats.transactions)?,
-        per(stats.inputs)?,
-        per(stats.signatures.total())?,
-    ])
-}
-
 /// Summarises the runs of one engine.
 ///
 /// # Errors
@@ -117,17 +146,18 @@ pub fn engine_result(
     runs: &[EngineRun],
     stats: &ChainStats,
 ) -> Result<EngineResult, StatsError> {
-    let times: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
-    let user_times: Vec<f64> = runs.iter().map(|r| r.user_s).collect();
-    let system_times: Vec<f64> = runs.iter().map(|r| r.system_s).collect();
+    let figures = RunFigures::collect(
+        stats,
+        runs.iter()
+            .map(|r| (r.wall_s, r.user_s, r.system_s, r.peak_rss_bytes)),
+    )?;
     let Summary {
         mean,
         stddev,
         median,
         min,
         max,
-    } = stats::summarize(&times)?;
-    let [blocks_per_s, tx_per_s, inputs_per_s, signatures_per_s] = rates(stats, &times)?;
+    } = stats::summarize(&figures.times)?;
     let mut stages = Vec::new();
     if let Some(first) = runs.first() {
         for (name, _) in &first.stages {
@@ -144,18 +174,11 @@ pub fn engine_result(
         mean,
         stddev,
         median,
-        user: stats::summarize(&user_times)?.mean,
-        system: stats::summarize(&system_times)?.mean,
+        user: stats::summarize(&figures.user_times)?.mean,
+        system: stats::summarize(&figures.system_times)?.mean,
         min,
         max,
-        times,
-        user_times,
-        system_times,
-        peak_rss_bytes: runs.iter().map(|r| r.peak_rss_bytes).collect(),
-        blocks_per_s,
-        tx_per_s,
-        inputs_per_s,
-        signatures_per_s,
+        figures,
         stages,
     })
 }
@@ -165,7 +188,7 @@ pub fn engine_result(
 /// # Errors
 /// Unequal run counts, no runs, or a zero Core time.
 pub fn ratio(sluice: &EngineResult, core: &EngineResult) -> Result<Ratio, StatsError> {
-    let pairs = stats::pairwise_ratios(&sluice.times, &core.times)?;
+    let pairs = stats::pairwise_ratios(&sluice.figures.times, &core.figures.times)?;
     let s = stats::summarize(&pairs)?;
     Ok(Ratio {
         median: s.median,
@@ -299,11 +322,11 @@ pub(crate) mod tests {
         let rep = sample_report();
         let core = rep.result(EngineKind::Core).unwrap();
         assert_eq!(core.median, 3.0);
-        assert_eq!(core.times, vec![2.0, 4.0]);
+        assert_eq!(core.figures.times, vec![2.0, 4.0]);
         assert_eq!(core.user, 4.5);
         // Blocks/s per run are 5 and 2.5: median 3.75.
-        assert_eq!(core.blocks_per_s, 3.75);
-        assert_eq!(core.signatures_per_s, 150.0);
+        assert_eq!(core.figures.blocks_per_s, 3.75);
+        assert_eq!(core.figures.signatures_per_s, 150.0);
         let sluice = rep.result(EngineKind::Sluice).unwrap();
         assert_eq!(
             sluice.stages,
