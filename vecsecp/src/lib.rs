@@ -9,13 +9,27 @@
 //! Layers, bottom up:
 //! - `lanes`: u64 vectors (portable, IFMA) with the IFMA multiply semantics;
 //! - `field`: GF(p) in radix 2^52, written once over the lanes;
+//! - `scalar`, `recode`: integers mod n (plain u64), the GLV split, signed odd digits;
+//! - `point`, `gtable`: the group law per lane, per-lane tables of P, shared tables of G;
+//! - `ecdsa`: one verification per lane; `verify`: the entry points and dispatch.
+//!
+//! Entry points: [`verify_ecdsa_many`] (parsed signatures and keys, detected backend) and
+//! [`verify_ecdsa_raw`] (raw bytes, chosen [`Backend`]).
 //!
 //! Nothing here is constant time: verification only handles public data.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod ecdsa;
 pub(crate) mod field;
+mod gtable;
 pub(crate) mod lanes;
+mod point;
+mod recode;
+pub(crate) mod scalar;
+mod verify;
+
+pub use verify::{verify_ecdsa_many, verify_ecdsa_raw, Backend, RawEcdsa};
 
 #[cfg(test)]
 mod tests;
