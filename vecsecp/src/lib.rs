@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod chain;
 mod ecdsa;
 pub(crate) mod field;
 mod gtable;

@@ -1,7 +1,7 @@
 //! Scalars mod n, the GLV split and the digit recoding against num-bigint.
 
 use super::reference::{from_be, n, p, to_be};
-use crate::ecdsa::BETA;
+use crate::chain::BETA;
 use crate::recode::odd_digits;
 use crate::scalar::{Scalar, LAMBDA_SCALAR};
 use num_bigint::{BigInt, BigUint};
