@@ -25,16 +25,23 @@ fn ecdsa_verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("ecdsa_verify");
     for n in [8usize, 64, 512] {
         let items = signatures(n);
-        let raw: Vec<RawEcdsa> = items.iter().map(|(m, s, k)| RawEcdsa::new(m, s, k)).collect();
+        let raw: Vec<RawEcdsa> = items
+            .iter()
+            .map(|(m, s, k)| RawEcdsa::new(m, s, k))
+            .collect();
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("libsecp256k1_single", n), &items, |b, items| {
-            b.iter(|| {
-                items
-                    .iter()
-                    .filter(|(m, s, k)| ecdsa::verify(s, Message::from_digest(*m), k).is_ok())
-                    .count()
-            });
-        });
+        g.bench_with_input(
+            BenchmarkId::new("libsecp256k1_single", n),
+            &items,
+            |b, items| {
+                b.iter(|| {
+                    items
+                        .iter()
+                        .filter(|(m, s, k)| ecdsa::verify(s, Message::from_digest(*m), k).is_ok())
+                        .count()
+                });
+            },
+        );
         if Backend::Ifma.is_available() {
             g.bench_with_input(BenchmarkId::new("ifma_8_lanes", n), &raw, |b, raw| {
                 b.iter(|| verify_ecdsa_raw(Backend::Ifma, raw));

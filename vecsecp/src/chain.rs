@@ -45,12 +45,21 @@ struct Digits<const L: usize> {
 
 impl<const L: usize> Digits<L> {
     fn new() -> Self {
-        Self { idx: [[0; MAX_LANES]; L], neg: [0; L], corr: 0, flip: 0 }
+        Self {
+            idx: [[0; MAX_LANES]; L],
+            neg: [0; L],
+            corr: 0,
+            flip: 0,
+        }
     }
 
     /// Records lane `lane`'s |v| (point negated when `flip`); false when v is out of range.
     fn set(&mut self, lane: usize, v: u128, flip: bool, w: u32) -> bool {
-        let (v, corr) = if v & 1 == 0 { (v + 1, true) } else { (v, false) };
+        let (v, corr) = if v & 1 == 0 {
+            (v + 1, true)
+        } else {
+            (v, false)
+        };
         let Some(d) = odd_digits::<L>(v, w) else {
             return false;
         };
@@ -109,7 +118,10 @@ pub(crate) fn lincomb<V: Lane64>(
     // The chain, from the top G digits down.
     let first = lookup_shared::<V>(&g.lo, &dg1.idx[L_G - 1]);
     let first_y = Fe::select(dg1.neg[L_G - 1], &first.y.neg().carry(), &first.y);
-    let mut acc = Jacobian::from_affine(&Affine { x: first.x, y: first_y });
+    let mut acc = Jacobian::from_affine(&Affine {
+        x: first.x,
+        y: first_y,
+    });
     acc = acc.add_affine(&lookup_shared(&g.hi, &dg2.idx[L_G - 1]), dg2.neg[L_G - 1]);
     for pos in (0..TOP).rev() {
         acc = acc.double();

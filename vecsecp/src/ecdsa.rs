@@ -49,7 +49,10 @@ pub(crate) fn verify_lanes<V: Lane64>(lanes: &[EcdsaLane], g: &GTables) -> LaneV
             small_r |= 1 << i;
         }
     }
-    let pk = Affine { x: Fe::<V>::from_lanes(&xs), y: Fe::from_lanes(&ys) };
+    let pk = Affine {
+        x: Fe::<V>::from_lanes(&xs),
+        y: Fe::from_lanes(&ys),
+    };
     let on_curve = pk.on_curve();
     let (acc, fallback) = lincomb(&pk, &u1, &u2, g);
     // x(R) = X/Z² equals r, or r + n when that is below p.
@@ -57,7 +60,10 @@ pub(crate) fn verify_lanes<V: Lane64>(lanes: &[EcdsaLane], g: &GTables) -> LaneV
     let eq1 = acc.x.eq(&Fe::from_lanes(&rs).mul(&zz));
     let eq2 = acc.x.eq(&Fe::from_lanes(&rns).mul(&zz)) & small_r;
     let fallback = fallback & on_curve & active;
-    LaneVerdicts { ok: (eq1 | eq2) & on_curve & active & !fallback, fallback }
+    LaneVerdicts {
+        ok: (eq1 | eq2) & on_curve & active & !fallback,
+        fallback,
+    }
 }
 
 /// p − n.
@@ -65,7 +71,10 @@ const P_MINUS_N: [u64; 4] = [0x402D_A172_2FC9_BAEE, 0x4551_2319_50B7_5FC4, 1, 0]
 
 /// r + n as big-endian bytes when r < p − n.
 fn r_plus_n_below_p(r: &Scalar) -> Option<[u8; 32]> {
-    let lt = (0..4).rev().find(|&i| r.0[i] != P_MINUS_N[i]).is_some_and(|i| r.0[i] < P_MINUS_N[i]);
+    let lt = (0..4)
+        .rev()
+        .find(|&i| r.0[i] != P_MINUS_N[i])
+        .is_some_and(|i| r.0[i] < P_MINUS_N[i]);
     if !lt {
         return None;
     }

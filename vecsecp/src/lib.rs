@@ -11,15 +11,18 @@
 //! - `field`: GF(p) in radix 2^52, written once over the lanes;
 //! - `scalar`, `recode`: integers mod n (plain u64), the GLV split, signed odd digits;
 //! - `point`, `gtable`: the group law per lane, per-lane tables of P, shared tables of G;
-//! - `ecdsa`: one verification per lane; `verify`: the entry points and dispatch.
+//! - `chain`: u1·G + u2·P per lane; `ecdsa`, `schnorr`: one verification per lane;
+//! - `verify`, `bip340`: the entry points and dispatch.
 //!
-//! Entry points: [`verify_ecdsa_many`] (parsed signatures and keys, detected backend) and
-//! [`verify_ecdsa_raw`] (raw bytes, chosen [`Backend`]).
+//! Entry points: [`verify_ecdsa_many`] and [`verify_schnorr_many`] (parsed signatures and
+//! keys, detected backend); [`verify_ecdsa_raw`] and [`verify_schnorr_raw`] (raw bytes,
+//! chosen [`Backend`]).
 //!
 //! Nothing here is constant time: verification only handles public data.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod bip340;
 mod chain;
 mod ecdsa;
 pub(crate) mod field;
@@ -28,8 +31,10 @@ pub(crate) mod lanes;
 mod point;
 mod recode;
 pub(crate) mod scalar;
+mod schnorr;
 mod verify;
 
+pub use bip340::{verify_schnorr_many, verify_schnorr_raw, RawSchnorr};
 pub use verify::{verify_ecdsa_many, verify_ecdsa_raw, Backend, RawEcdsa};
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Backend {
     }
 
     /// Signatures verified together.
-    fn lanes(self) -> usize {
+    pub(crate) fn lanes(self) -> usize {
         match self {
             Backend::Ifma | Backend::Portable => 8,
             Backend::Libsecp => 1,
@@ -179,16 +179,16 @@ pub(crate) fn verify_counting(backend: Backend, items: &[RawEcdsa]) -> (Vec<bool
 
 /// Coordinates that are field elements (below p); libsecp256k1 refuses others at parse.
 fn coords_below_p(it: &RawEcdsa) -> bool {
-    let p: [u8; 32] = {
-        let mut p = [0xFFu8; 32];
-        p[27] = 0xFE;
-        p[28] = 0xFF;
-        p[29] = 0xFF;
-        p[30] = 0xFC;
-        p[31] = 0x2F;
-        p
-    };
-    it.x < p && it.y < p
+    field_bytes_below_p(&it.x) && field_bytes_below_p(&it.y)
+}
+
+/// Whether 32 big-endian bytes are below p.
+pub(crate) fn field_bytes_below_p(b: &[u8; 32]) -> bool {
+    let mut p = [0xFFu8; 32];
+    p[27] = 0xFE;
+    p[30] = 0xFC;
+    p[31] = 0x2F;
+    *b < p
 }
 
 fn run(backend: Backend, work: &[EcdsaLane], g: &GTables) -> LaneVerdicts {

@@ -4,3 +4,4 @@ mod ecdsa;
 mod field;
 pub(crate) mod reference;
 mod scalar;
+mod schnorr;
