@@ -30,7 +30,7 @@ impl RawSchnorr {
         RawSchnorr {
             msg: *msg,
             sig: sig.to_byte_array(),
-            x: pk.serialize(),
+            x: pk.to_byte_array(),
         }
     }
 

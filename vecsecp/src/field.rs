@@ -53,21 +53,6 @@ pub(crate) fn limbs_from_be(b: &[u8; 32]) -> [u64; 5] {
     ]
 }
 
-/// Big-endian bytes of limbs that hold a value below 2^256 with limbs 0..3 below 2^52.
-pub(crate) fn be_from_limbs(l: &[u64; 5]) -> [u8; 32] {
-    let w = [
-        l[0] | l[1] << 52,
-        l[1] >> 12 | l[2] << 40,
-        l[2] >> 24 | l[3] << 28,
-        l[3] >> 36 | l[4] << 16,
-    ];
-    let mut out = [0u8; 32];
-    for (i, chunk) in out.rchunks_exact_mut(8).enumerate() {
-        chunk.copy_from_slice(&w[i].to_be_bytes());
-    }
-    out
-}
-
 impl<V: Lane64> Fe<V> {
     /// Every lane `v` (limbs below 2^52, limb 4 below 2^48: magnitude 1).
     #[inline(always)]
@@ -90,7 +75,8 @@ impl<V: Lane64> Fe<V> {
 
     /// The limbs of every lane, as they are (not normalized).
     #[inline(always)]
-    pub(crate) fn to_lanes(&self) -> [[u64; 5]; MAX_LANES] {
+    #[cfg(test)]
+    pub(crate) fn to_lanes(self) -> [[u64; 5]; MAX_LANES] {
         let cols = self.l.map(V::store);
         let mut out = [[0u64; 5]; MAX_LANES];
         for (i, lane) in out.iter_mut().enumerate() {
@@ -288,9 +274,9 @@ impl<V: Lane64> Fe<V> {
         let v = self.carry();
         let mut z = v.l[0];
         let mut q = v.l[0].xor(V::splat(P[0]));
-        for j in 1..5 {
-            z = z.or(v.l[j]);
-            q = q.or(v.l[j].xor(V::splat(P[j])));
+        for (limb, pj) in v.l.iter().zip(P).skip(1) {
+            z = z.or(*limb);
+            q = q.or(limb.xor(V::splat(pj)));
         }
         z.zero_mask() | q.zero_mask()
     }

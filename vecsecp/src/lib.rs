@@ -25,6 +25,7 @@
 mod bip340;
 mod chain;
 mod ecdsa;
+pub mod fuzzing;
 pub(crate) mod field;
 mod gtable;
 pub(crate) mod lanes;
@@ -34,6 +35,7 @@ pub(crate) mod scalar;
 mod schnorr;
 mod verify;
 
+pub use fuzzing::differential_check;
 pub use bip340::{verify_schnorr_many, verify_schnorr_raw, RawSchnorr};
 pub use verify::{verify_ecdsa_many, verify_ecdsa_raw, Backend, RawEcdsa};
 

@@ -40,15 +40,6 @@ impl<V: Lane64> Affine<V> {
         let rhs = self.x.sqr().mul(&self.x).add(&Fe::splat(&B));
         self.y.sqr().eq(&rhs)
     }
-
-    /// (β·x, y) = λ·(x, y).
-    #[inline(always)]
-    pub(crate) fn endo(&self, beta: &Fe<V>) -> Self {
-        Self {
-            x: self.x.mul(beta),
-            y: self.y,
-        }
-    }
 }
 
 impl<V: Lane64> Jacobian<V> {

@@ -30,7 +30,7 @@ impl Lane64 for Ifma {
     #[inline(always)]
     fn splat(x: u64) -> Self {
         // SAFETY: AVX-512F is present (module invariant). The cast only reinterprets bits.
-        Self(unsafe { _mm512_set1_epi64(x as i64) })
+        Self(unsafe { _mm512_set1_epi64(x.cast_signed()) })
     }
     #[inline(always)]
     fn load(x: &[u64; MAX_LANES]) -> Self {

@@ -62,17 +62,15 @@ impl<const N: usize> Lane64 for Portable<N> {
     }
     fn madd52lo(self, b: Self, c: Self) -> Self {
         let mut r = self.0;
-        for i in 0..N {
-            let p = Self::prod52(b.0[i], c.0[i]);
-            r[i] = r[i].wrapping_add((p as u64) & M52);
+        for ((x, &y), &z) in r.iter_mut().zip(&b.0).zip(&c.0) {
+            *x = x.wrapping_add((Self::prod52(y, z) as u64) & M52);
         }
         Self(r)
     }
     fn madd52hi(self, b: Self, c: Self) -> Self {
         let mut r = self.0;
-        for i in 0..N {
-            let p = Self::prod52(b.0[i], c.0[i]);
-            r[i] = r[i].wrapping_add((p >> 52) as u64);
+        for ((x, &y), &z) in r.iter_mut().zip(&b.0).zip(&c.0) {
+            *x = x.wrapping_add((Self::prod52(y, z) >> 52) as u64);
         }
         Self(r)
     }

@@ -201,9 +201,9 @@ fn exceptional_sums_match_libsecp() {
     let mut at_infinity = 0;
     let small = |v: i64| {
         if v >= 0 {
-            BigUint::from(v as u64)
+            BigUint::from(v.unsigned_abs())
         } else {
-            n() - (-v) as u64
+            n() - v.unsigned_abs()
         }
     };
     for c in [1, -1, 2, 3, 7, -16] {
