@@ -47,6 +47,12 @@ pub fn try_bin_dir() -> Option<PathBuf> {
     let mut builds: Vec<PathBuf> = std::fs::read_dir(cache_dir())
         .map(|d| {
             d.filter_map(Result::ok)
+                // Only published builds: `scripts/bitcoind` renames a finished one into place;
+                // `<version>.build` (cmake's tree) and `.stage.*` may hold unfinished binaries.
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    !name.ends_with(".build") && !name.contains(".stage.")
+                })
                 .map(|e| e.path().join("bin"))
                 .filter(|p| p.join("bitcoind").is_file() && p.join("bitcoin-cli").is_file())
                 .collect()

@@ -29,7 +29,13 @@ pub fn differential_check(data: &[u8]) {
                     let sig = ecdsa::sign(Message::from_digest(msg32), &sk);
                     RawEcdsa::new(&msg32, &sig, &PublicKey::from_secret_key(&sk))
                 }
-                None => RawEcdsa { msg: msg32, r: skb, s: ex, x: ex, y: skb },
+                None => RawEcdsa {
+                    msg: msg32,
+                    r: skb,
+                    s: ex,
+                    x: ex,
+                    y: skb,
+                },
             };
             match (mode >> 1) % 6 {
                 1 => it.r[usize::from(at % 32)] ^= 1 << (at % 8),
@@ -51,7 +57,11 @@ pub fn differential_check(data: &[u8]) {
                     let mut sig = [0u8; 64];
                     sig[..32].copy_from_slice(&ex);
                     sig[32..].copy_from_slice(&skb);
-                    RawSchnorr { msg: msg32, sig, x: ex }
+                    RawSchnorr {
+                        msg: msg32,
+                        sig,
+                        x: ex,
+                    }
                 }
             };
             match (mode >> 1) % 5 {
@@ -65,11 +75,22 @@ pub fn differential_check(data: &[u8]) {
         }
     }
     let want_e: Vec<bool> = ecdsa_items.iter().map(RawEcdsa::verify_libsecp).collect();
-    let want_s: Vec<bool> = schnorr_items.iter().map(RawSchnorr::verify_libsecp).collect();
+    let want_s: Vec<bool> = schnorr_items
+        .iter()
+        .map(RawSchnorr::verify_libsecp)
+        .collect();
     for b in [Backend::Ifma, Backend::Portable] {
         if b.is_available() {
-            assert_eq!(verify_ecdsa_raw(b, &ecdsa_items), want_e, "ECDSA, backend {b:?}");
-            assert_eq!(verify_schnorr_raw(b, &schnorr_items), want_s, "BIP340, backend {b:?}");
+            assert_eq!(
+                verify_ecdsa_raw(b, &ecdsa_items),
+                want_e,
+                "ECDSA, backend {b:?}"
+            );
+            assert_eq!(
+                verify_schnorr_raw(b, &schnorr_items),
+                want_s,
+                "BIP340, backend {b:?}"
+            );
         }
     }
 }

@@ -25,8 +25,8 @@
 mod bip340;
 mod chain;
 mod ecdsa;
-pub mod fuzzing;
 pub(crate) mod field;
+pub mod fuzzing;
 mod gtable;
 pub(crate) mod lanes;
 mod point;
@@ -35,8 +35,8 @@ pub(crate) mod scalar;
 mod schnorr;
 mod verify;
 
-pub use fuzzing::differential_check;
 pub use bip340::{verify_schnorr_many, verify_schnorr_raw, RawSchnorr};
+pub use fuzzing::differential_check;
 pub use verify::{verify_ecdsa_many, verify_ecdsa_raw, Backend, RawEcdsa};
 
 #[cfg(test)]
