@@ -281,7 +281,14 @@ pub fn run_sluice(
                     }
                     match bv.verify(randomness) {
                         Ok(()) => Vec::new(),
-                        Err(f) => f.failing.iter().map(|i| (usize::MAX, *i)).collect(),
+                        // A disagreement with libsecp256k1 counts as a failure: the race
+                        // then reports the engines disagreeing instead of a time.
+                        Err(f) => f
+                            .failing
+                            .iter()
+                            .chain(&f.disagreements)
+                            .map(|i| (usize::MAX, *i))
+                            .collect(),
                     }
                 })
                 .collect();

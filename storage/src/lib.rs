@@ -8,6 +8,7 @@ mod cache;
 mod compact;
 pub mod compress;
 pub mod error;
+mod faults;
 mod fsutil;
 mod heap;
 mod index;

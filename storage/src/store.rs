@@ -23,12 +23,13 @@ use sluice_consensus::hash::Hash256;
 
 use crate::cache::Cache;
 use crate::error::{corrupt, db, io_at, Result, StoreError};
+use crate::faults::FaultInjector;
 use crate::fsutil::sync_dir;
 use crate::heap::Heap;
 use crate::index::{ApplyState, UtxoIndex};
 use crate::muhash::{coin_element, MuHash3072};
 use crate::records::{
-    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, Manifest,
+    decode_journal, encode_journal, status, BlockIndexEntry, BlockUndo, JournalOp, Manifest,
 };
 use crate::utxo::UtxoSet;
 
@@ -119,6 +120,7 @@ pub struct ChainStore {
     /// Set when an error interrupts a block after it began changing the set: the in-memory
     /// state is then neither block's, so nothing more may be applied or checkpointed.
     pub(crate) poisoned: bool,
+    pub(crate) faults: FaultInjector,
 }
 
 fn journal_path(dir: &Path, gen: u64) -> PathBuf {
@@ -321,6 +323,7 @@ impl ChainStore {
             pending_chain: BTreeMap::new(),
             pending_undo: HashMap::new(),
             poisoned: false,
+            faults: FaultInjector::default(),
         })
     }
 
@@ -422,22 +425,32 @@ impl ChainStore {
             }
             let coin = match created.get(s) {
                 Some(c) => (*c).clone(),
-                None => self.utxo.get(s)?.ok_or(StoreError::MissingCoin(*s))?,
+                None => {
+                    self.faults.step(&self.dir, "connect: read a spent coin")?;
+                    self.utxo.get(s)?.ok_or(StoreError::MissingCoin(*s))?
+                }
             };
             undo.spent.push((*s, coin));
         }
+        // Every read happens before the set changes, so an error up to here leaves it untouched.
+        self.faults
+            .step(&self.dir, "connect: read the block index")?;
+        let index_entry = self.block_index(&hash)?;
         let applied = (|| {
             for s in spends {
                 if !created.contains_key(s) {
+                    self.faults.step(&self.dir, "connect: spend")?;
                     self.utxo.spend(s)?;
                 }
             }
             for (op, coin) in creates {
                 if !seen.contains(op) {
+                    self.faults.step(&self.dir, "connect: add")?;
                     self.utxo.add(*op, coin.clone())?;
                 }
             }
             self.utxo.flush_hash();
+            self.faults.step(&self.dir, "connect: enforce the budget")?;
             self.utxo.enforce_budget()
         })();
         if let Err(e) = applied {
@@ -446,7 +459,7 @@ impl ChainStore {
         }
         self.pending_undo.insert(hash, undo.clone());
         self.pending_chain.insert(height, Some(hash));
-        if let Some(mut e) = self.block_index(&hash)? {
+        if let Some(mut e) = index_entry {
             e.status |= status::HAVE_UNDO | status::VALID;
             self.pending_blocks.insert(hash, e);
         }
@@ -465,11 +478,18 @@ impl ChainStore {
         if tip_hash != *hash {
             return Err(StoreError::NotTip(*hash));
         }
+        self.faults
+            .step(&self.dir, "disconnect: read the undo data")?;
         let undo = self.undo(hash)?.ok_or(StoreError::NoUndo(*hash))?;
         let created: HashSet<OutPoint> = undo.created.iter().copied().collect();
         let spent: HashSet<OutPoint> = undo.spent.iter().map(|(o, _)| *o).collect();
         for op in &undo.created {
-            if !spent.contains(op) && self.utxo.get(op)?.is_none() {
+            if spent.contains(op) {
+                continue;
+            }
+            self.faults
+                .step(&self.dir, "disconnect: read a created coin")?;
+            if self.utxo.get(op)?.is_none() {
                 return Err(StoreError::UndoMismatch {
                     hash: *hash,
                     what: format!(
@@ -480,18 +500,39 @@ impl ChainStore {
                 });
             }
         }
+        // The new tip is read before the set changes, like every other read here.
+        let new_tip = match height.checked_sub(1) {
+            Some(h) => {
+                self.faults
+                    .step(&self.dir, "disconnect: read the previous block's hash")?;
+                Some((
+                    h,
+                    self.hash_at_height(h)?.ok_or_else(|| {
+                        corrupt(
+                            &self.dir.join(DB_FILE),
+                            format!("no active-chain hash at height {h}"),
+                        )
+                    })?,
+                ))
+            }
+            None => None,
+        };
         let applied = (|| {
             for op in &undo.created {
                 if !spent.contains(op) {
+                    self.faults.step(&self.dir, "disconnect: spend")?;
                     self.utxo.spend(op)?;
                 }
             }
             for (op, coin) in undo.spent.iter().rev() {
                 if !created.contains(op) {
+                    self.faults.step(&self.dir, "disconnect: add")?;
                     self.utxo.add(*op, coin.clone())?;
                 }
             }
             self.utxo.flush_hash();
+            self.faults
+                .step(&self.dir, "disconnect: enforce the budget")?;
             self.utxo.enforce_budget()
         })();
         if let Err(e) = applied {
@@ -499,18 +540,7 @@ impl ChainStore {
             return Err(e);
         }
         self.pending_chain.insert(height, None);
-        self.tip = match height.checked_sub(1) {
-            Some(h) => Some((
-                h,
-                self.hash_at_height(h)?.ok_or_else(|| {
-                    corrupt(
-                        &self.dir.join(DB_FILE),
-                        format!("no active-chain hash at height {h}"),
-                    )
-                })?,
-            )),
-            None => None,
-        };
+        self.tip = new_tip;
         Ok(())
     }
 
@@ -570,6 +600,31 @@ impl ChainStore {
         self.checkpoint_inner(None)
     }
 
+    /// Test hook: the next fallible step `after` steps from now fails with an I/O error.
+    #[doc(hidden)]
+    pub fn inject_fault_after(&self, after: u64) {
+        self.faults.arm(after);
+    }
+
+    /// Test hook: no injected fault from now on.
+    #[doc(hidden)]
+    pub fn clear_injected_fault(&self) {
+        self.faults.disarm();
+    }
+
+    /// Test hook: fallible steps taken since the store opened.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn fault_steps(&self) -> u64 {
+        self.faults.steps()
+    }
+
+    /// Whether an error left a block half-applied (see [`StoreError::Poisoned`]).
+    #[must_use]
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Test hook: runs a checkpoint up to `at`, then drops the store as a crash would.
     #[doc(hidden)]
     pub fn checkpoint_then_crash(mut self, at: CrashPoint) -> Result<()> {
@@ -580,32 +635,61 @@ impl ChainStore {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
+        // Until the manifest commit starts, a failed checkpoint changed nothing a retry (which
+        // appends the heap records again and rewrites this uncommitted journal) depends on.
         let gen = self.manifest.gen + 1;
+        self.faults.step(&self.dir, "checkpoint: write the heap")?;
         let ops = self.utxo.checkpoint_ops()?;
+        self.faults.step(&self.dir, "checkpoint: sync the heap")?;
         self.utxo.heap.sync()?;
         if crash == Some(CrashPoint::AfterHeap) {
             return Ok(());
         }
         let body = encode_journal(&ops);
         let jp = journal_path(&self.dir, gen);
+        self.faults
+            .step(&self.dir, "checkpoint: write the journal")?;
         let mut f = File::create(&jp).map_err(io_at(&jp))?;
         f.write_all(&body)
             .and_then(|()| f.sync_all())
             .map_err(io_at(&jp))?;
+        self.faults
+            .step(&self.dir, "checkpoint: sync the directory")?;
         sync_dir(&jp)?;
         if crash == Some(CrashPoint::AfterJournal) {
             return Ok(());
         }
+        // From the commit on, generation `gen` may be durable (a failed commit can still have
+        // reached the disk) and the index is changed in place: any error poisons the store, so
+        // the only way on is to reopen, which finishes or discards the checkpoint. A retry
+        // would reuse `gen` and overwrite the journal a committed manifest points to.
+        let done = self.commit_and_apply(gen, &ops, &body, &jp, crash);
+        if done.is_err() {
+            self.poisoned = true;
+        }
+        done
+    }
+
+    fn commit_and_apply(
+        &mut self,
+        gen: u64,
+        ops: &[JournalOp],
+        body: &[u8],
+        jp: &Path,
+        crash: Option<CrashPoint>,
+    ) -> Result<()> {
         let manifest = Manifest {
             gen,
             heap_len: self.utxo.heap.len(),
             journal_len: body.len() as u64,
-            journal_crc: crc32fast::hash(&body),
+            journal_crc: crc32fast::hash(body),
             files_id: self.manifest.files_id,
             coin_count: self.utxo.count,
             tip: self.tip,
             muhash: self.utxo.muhash.clone(),
         };
+        self.faults
+            .step(&self.dir, "checkpoint: commit the manifest")?;
         self.commit_db(&manifest)?;
         if crash == Some(CrashPoint::AfterCommit) {
             return Ok(());
@@ -620,8 +704,12 @@ impl ChainStore {
             });
             return Ok(());
         }
-        self.utxo.apply_journal(gen, &ops)?;
-        fs::remove_file(&jp).map_err(io_at(&jp))?;
+        self.faults
+            .step(&self.dir, "checkpoint: apply the journal")?;
+        self.utxo.apply_journal(gen, ops)?;
+        self.faults
+            .step(&self.dir, "checkpoint: remove the journal")?;
+        fs::remove_file(jp).map_err(io_at(jp))?;
         self.utxo.cache.mark_all_clean();
         self.pending_blocks.clear();
         self.pending_chain.clear();

@@ -14,7 +14,10 @@
 //!
 //! When the equation fails, the failing items are located by bisection (halves are re-checked
 //! with the same coefficients) down to small groups, which are verified one by one, so
-//! [`BatchFailure::failing`] lists exactly the invalid signatures.
+//! [`BatchFailure::failing`] lists exactly the invalid signatures. A group the equation rejects
+//! while libsecp256k1 accepts each of its signatures can only be an arithmetic bug here: it is
+//! reported apart, in [`BatchFailure::disagreements`], as a fault for the caller to stop on, never
+//! as invalid signatures (that would reject a valid block).
 //!
 //! Batches smaller than [`SINGLE_VERIFY_BELOW`] skip the equation entirely: the fixed costs of
 //! the batch (lifting every R, the transcript hash, the G term) only pay off from a few
@@ -45,11 +48,24 @@ const SINGLE_CHECK_MAX: usize = 4;
 /// 37.4, n=5: 32.8 vs 37.5, n=6: 32.4 vs 37.4, n=8: 31.6 vs 37.6, n=12: 30.9 vs 38.4.
 pub const SINGLE_VERIFY_BELOW: usize = 5;
 
-/// The batch did not verify: the indices (in push order, ascending) of every invalid signature.
+/// The batch did not verify.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("BIP340 batch verification failed for signatures at indices {failing:?}")]
+#[error("BIP340 batch verification failed for signatures at indices {failing:?} (disagreements with libsecp256k1 at {disagreements:?})")]
 pub struct BatchFailure {
+    /// The indices (in push order, ascending) of every signature libsecp256k1 rejects.
     pub failing: Vec<usize>,
+    /// The indices of groups the batch equation rejected although libsecp256k1 accepts every
+    /// signature in them: a fault of this code, not a verdict (see [`Self::is_fault`]).
+    pub disagreements: Vec<usize>,
+}
+
+impl BatchFailure {
+    /// The batch arithmetic disagreed with libsecp256k1: the caller must stop with an internal
+    /// error and mark nothing invalid, whatever `failing` says.
+    #[must_use]
+    pub fn is_fault(&self) -> bool {
+        !self.disagreements.is_empty()
+    }
 }
 
 /// The signed message: 32 bytes (taproot's case, stored without an allocation) or any other
@@ -167,7 +183,10 @@ impl BatchVerifier {
         if failing.is_empty() {
             Ok(())
         } else {
-            Err(BatchFailure { failing })
+            Err(BatchFailure {
+                failing,
+                disagreements: Vec::new(),
+            })
         }
     }
 
@@ -179,14 +198,23 @@ impl BatchVerifier {
     /// [`BatchFailure`] listing exactly the indices of the invalid signatures.
     pub fn verify_equation(&self, randomness: [u8; 32]) -> Result<(), BatchFailure> {
         let mut failing = Vec::new();
+        let mut disagreements = Vec::new();
         let parsed = self.parse_all(&mut failing);
         let coeffs = self.coefficients(&randomness);
-        locate(&parsed, &self.items, &coeffs, &mut failing);
-        if failing.is_empty() {
+        let mut found = Found {
+            failing: &mut failing,
+            disagreements: &mut disagreements,
+        };
+        locate(&parsed, &self.items, &coeffs, &mut found);
+        if failing.is_empty() && disagreements.is_empty() {
             Ok(())
         } else {
             failing.sort_unstable();
-            Err(BatchFailure { failing })
+            disagreements.sort_unstable();
+            Err(BatchFailure {
+                failing,
+                disagreements,
+            })
         }
     }
 
@@ -346,31 +374,38 @@ fn batch_holds(items: &[Parsed], coeffs: &[u128]) -> bool {
 }
 
 /// Appends the indices of the invalid items to `failing`.
-fn locate(items: &[Parsed], src: &[Item], coeffs: &[u128], failing: &mut Vec<usize>) {
+/// What [`locate`] found: invalid signatures, and groups where the equation and libsecp256k1
+/// disagree.
+struct Found<'a> {
+    failing: &'a mut Vec<usize>,
+    disagreements: &'a mut Vec<usize>,
+}
+
+fn locate(items: &[Parsed], src: &[Item], coeffs: &[u128], found: &mut Found<'_>) {
     if items.len() <= SINGLE_CHECK_MAX {
-        check_singly(items, src, failing);
+        check_singly(items, src, found.failing);
     } else if !batch_holds(items, coeffs) {
-        locate_known_failing(items, src, coeffs, failing);
+        locate_known_failing(items, src, coeffs, found);
     }
 }
 
 /// Like [`locate`] for a group already known to fail. The equation is linear in the items with
 /// fixed coefficients, so when the left half holds the right half must fail and is not
-/// re-checked. Fails closed: if the single checks of a group the equation rejected all pass,
-/// every item of the group is reported (a disagreement is a bug, never a reason to accept).
-fn locate_known_failing(items: &[Parsed], src: &[Item], coeffs: &[u128], failing: &mut Vec<usize>) {
+/// re-checked. If the single checks of a group the equation rejected all pass, the group is a
+/// disagreement: a bug, never a reason to accept the group nor to call its signatures invalid.
+fn locate_known_failing(items: &[Parsed], src: &[Item], coeffs: &[u128], found: &mut Found<'_>) {
     if items.len() <= SINGLE_CHECK_MAX {
-        if check_singly(items, src, failing) == 0 {
-            failing.extend(items.iter().map(|it| it.index));
+        if check_singly(items, src, found.failing) == 0 {
+            found.disagreements.extend(items.iter().map(|it| it.index));
         }
         return;
     }
     let (left, right) = items.split_at(items.len() / 2);
     if batch_holds(left, coeffs) {
-        locate_known_failing(right, src, coeffs, failing);
+        locate_known_failing(right, src, coeffs, found);
     } else {
-        locate_known_failing(left, src, coeffs, failing);
-        locate(right, src, coeffs, failing);
+        locate_known_failing(left, src, coeffs, found);
+        locate(right, src, coeffs, found);
     }
 }
 
@@ -391,9 +426,10 @@ mod tests {
     use super::*;
 
     /// If the equation rejects a group whose items libsecp256k1 accepts one by one (only an
-    /// arithmetic bug could do that), the group is reported, not accepted.
+    /// arithmetic bug could do that), the group is reported as a disagreement: neither accepted
+    /// nor called invalid.
     #[test]
-    fn disagreement_between_equation_and_single_checks_fails_closed() {
+    fn disagreement_between_equation_and_single_checks_is_a_fault() {
         let kp = secp256k1::Keypair::from_secret_bytes([5; 32]).unwrap();
         let pk = kp.x_only_public_key().0.to_byte_array();
         let mut bv = BatchVerifier::new();
@@ -402,16 +438,31 @@ mod tests {
             let sig = secp256k1::schnorr::sign_with_aux_rand(&msg, &kp, &[0; 32]);
             bv.push(msg, pk, sig.to_byte_array());
         }
-        let mut failing = Vec::new();
+        let (mut failing, mut disagreements) = (Vec::new(), Vec::new());
         let mut parsed = bv.parse_all(&mut failing);
         assert!(failing.is_empty());
         let coeffs = bv.coefficients(&[1; 32]);
-        locate(&parsed, &bv.items, &coeffs, &mut failing);
-        assert!(failing.is_empty(), "valid batch");
+        let mut found = Found {
+            failing: &mut failing,
+            disagreements: &mut disagreements,
+        };
+        locate(&parsed, &bv.items, &coeffs, &mut found);
+        assert!(
+            failing.is_empty() && disagreements.is_empty(),
+            "valid batch"
+        );
         // A wrong challenge for item 6 stands in for a bug: the equation now fails while every
         // signature is valid.
         parsed[6].e = parsed[6].e.add(&Scalar::ONE);
-        locate(&parsed, &bv.items, &coeffs, &mut failing);
-        assert!(failing.contains(&6), "{failing:?}");
+        let mut found = Found {
+            failing: &mut failing,
+            disagreements: &mut disagreements,
+        };
+        locate(&parsed, &bv.items, &coeffs, &mut found);
+        assert!(
+            failing.is_empty(),
+            "no signature is called invalid: {failing:?}"
+        );
+        assert!(disagreements.contains(&6), "{disagreements:?}");
     }
 }

@@ -73,6 +73,9 @@ pub enum BlockReject {
     /// Storage failed: not a verdict on the block, the import stops.
     #[error("storage: {0}")]
     Storage(String),
+    /// The verifier disagreed with itself or with libsecp256k1: not a verdict, the import stops.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl BlockReject {

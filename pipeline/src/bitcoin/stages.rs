@@ -13,7 +13,7 @@ use sluice_consensus::hash::{sha256d_many, to_display_hex, Hash256};
 use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
 use sluice_consensus::script::{verify_input_cached, MAX_SCRIPT_SIZE};
-use sluice_consensus::secp::BatchVerifier;
+use sluice_consensus::secp::{BatchFailure, BatchVerifier};
 use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
@@ -310,7 +310,17 @@ impl Stages for BitcoinStages {
             .flat_map(|(i, b)| b.schnorr.iter().map(move |s| (i, s)))
             .collect();
         let mut failed = vec![false; blocks.len()];
-        for owner in verify_schnorr_items(&items) {
+        let owners = match verify_schnorr_items(&items) {
+            Ok(owners) => owners,
+            Err(fault) => {
+                tracing::error!("{fault}");
+                return blocks
+                    .iter()
+                    .map(|_| Err(BlockReject::Internal(fault.clone())))
+                    .collect();
+            }
+        };
+        for owner in owners {
             if let Some(f) = failed.get_mut(owner) {
                 *f = true;
             }
@@ -369,11 +379,11 @@ impl Stages for BitcoinStages {
 }
 
 /// Batch-verifies deferred Schnorr checks with randomness from the OS; returns the owners of
-/// every failing signature. (Parallelism comes from several batch workers, each with its own
-/// batch, see `ShellConfig::batch_workers`.)
-fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Vec<usize> {
+/// every failing signature, or an internal fault. (Parallelism comes from several batch
+/// workers, each with its own batch, see `ShellConfig::batch_workers`.)
+fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Result<Vec<usize>, String> {
     if items.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut batch = BatchVerifier::with_capacity(items.len());
     for (_, s) in items {
@@ -381,17 +391,37 @@ fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Vec<usize> {
     }
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-    let failing = batch
-        .verify(seed)
-        .err()
-        .map(|f| f.failing)
-        .unwrap_or_default();
-    let owners: Option<Vec<usize>> = failing
+    owners_of_failures(items, batch.verify(seed))
+}
+
+/// Maps a batch result to the blocks owning its invalid signatures. A disagreement between the
+/// batch arithmetic and libsecp256k1, or a failure naming no item, is a bug in the verifier:
+/// an internal fault (the import stops, nothing is marked invalid), never a verdict.
+fn owners_of_failures(
+    items: &[(usize, &SchnorrItem)],
+    result: Result<(), BatchFailure>,
+) -> Result<Vec<usize>, String> {
+    let Err(failure) = result else {
+        return Ok(Vec::new());
+    };
+    if failure.is_fault() {
+        return Err(format!(
+            "internal fault: the Schnorr batch equation rejected signatures {:?} that libsecp256k1 accepts",
+            failure.disagreements
+        ));
+    }
+    failure
+        .failing
         .iter()
         .map(|&i| items.get(i).map(|(owner, _)| *owner))
-        .collect();
-    // A failing index that names no item is a bug: fail every block of the batch.
-    owners.unwrap_or_else(|| items.iter().map(|(owner, _)| *owner).collect())
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| {
+            format!(
+                "internal fault: the Schnorr batch names signatures {:?} of a batch of {}",
+                failure.failing,
+                items.len()
+            )
+        })
 }
 
 #[cfg(test)]
@@ -399,6 +429,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use sluice_storage::StoreConfig;
+
+    #[test]
+    fn a_batch_disagreement_is_a_fault_not_a_verdict() {
+        let item = SchnorrItem {
+            msg: [1; 32],
+            pubkey: [2; 32],
+            sig: [3; 64],
+        };
+        let items = [(0, &item), (1, &item), (1, &item)];
+        let fail = |failing: Vec<usize>, disagreements: Vec<usize>| {
+            Err(BatchFailure {
+                failing,
+                disagreements,
+            })
+        };
+        assert_eq!(owners_of_failures(&items, Ok(())), Ok(vec![]));
+        assert_eq!(
+            owners_of_failures(&items, fail(vec![2], vec![])),
+            Ok(vec![1])
+        );
+        // The equation and libsecp256k1 disagree: whatever else failed, no block is judged.
+        let r = owners_of_failures(&items, fail(vec![2], vec![0]));
+        assert!(r.is_err_and(|e| e.contains("internal fault")));
+        // A failing index outside the batch.
+        let r = owners_of_failures(&items, fail(vec![3], vec![]));
+        assert!(r.is_err_and(|e| e.contains("internal fault")));
+    }
 
     #[test]
     fn bytes_of_another_block_are_an_io_fault_not_a_verdict() {
