@@ -3,10 +3,10 @@
 //! (hello, stream routing, length checks). The connections themselves run in
 //! `crate::shell::quic`, feeding the same [`crate::Peer`] state machine as TCP.
 //!
-//! Crypto provider: rustls on `ring`. `aws-lc-rs` needs cmake, a C compiler pass over a large
-//! C/assembly tree and (for FIPS) Go; on this project's 2-core builders it adds minutes to
-//! every clean build, while ring builds in well under a minute and provides everything QUIC
-//! needs here (TLS 1.3 AEADs, X25519, ed25519 and ECDSA P-256 signatures).
+//! Crypto provider: rustls on `ring`. `aws-lc-rs` compiles AWS-LC, a large C/assembly tree
+//! driven by cmake, on every clean build of this project's 2-core builders; ring compiles a
+//! few C and pre-generated assembly files and provides everything QUIC needs here (TLS 1.3
+//! AEADs, X25519, ed25519 and ECDSA P-256 signatures).
 
 pub mod identity;
 pub mod limits;
