@@ -137,11 +137,19 @@ pub enum IdentityError {
 }
 
 /// A node's key and the certificate derived from it.
-#[derive(Debug)]
 pub struct Identity {
     key_pkcs8: Vec<u8>,
     cert: CertificateDer<'static>,
     fingerprint: Fingerprint,
+}
+
+impl fmt::Debug for Identity {
+    // The private key never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Clone for Identity {
@@ -342,6 +350,12 @@ mod tests {
         assert_ne!(
             Identity::ephemeral().unwrap().fingerprint(),
             a.fingerprint()
+        );
+        let shown = format!("{a:?}");
+        assert!(shown.contains(&a.fingerprint().to_string()));
+        assert!(
+            !shown.contains(&format!("{:?}", a.key_pkcs8)),
+            "no key in Debug"
         );
     }
 
