@@ -57,6 +57,53 @@ async fn three_nodes_sync_a_chain_over_quic() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_syncs_over_quic_while_its_peer_is_flooded() {
+    common::init_logs();
+    let chain = tempfile::tempdir().unwrap();
+    generate(&ChainSpec::small("mainnet-mix", 80, 19), chain.path()).unwrap();
+    let blocks = read_blocks(chain.path());
+    let tip = to_display_hex(&Header::decode(blocks.last().unwrap()).unwrap().block_hash());
+    let seed = ScriptedPeer::start(blocks, Script::Honest).await;
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut ca = node_config(da.path(), &[seed.addr.to_string()], false);
+    let mut cb = node_config(db.path(), &[], false);
+    let fb = with_quic(&mut cb, &[], &[]);
+    with_quic(&mut ca, &[format!("{fb}@127.0.0.1:1")], &[]);
+    let a = run::start(&ca).await.unwrap();
+    wait_tip(&a, &tip, Duration::from_secs(120)).await;
+    let (a_addr, a_fp) = (a.quic_addr.unwrap(), a.quic_fingerprint.unwrap());
+
+    // 300 connection attempts by an unpinned key, all at once, each bounded to 3 s.
+    let stranger = sluice_net::quic::Identity::ephemeral().unwrap();
+    let ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let limits = sluice_net::quic::QuicLimits::default();
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..300 {
+        let cc = sluice_net::quic::tls::client_config(&stranger, a_fp, &limits).unwrap();
+        let ep = ep.clone();
+        flood.spawn(async move {
+            let attempt = async {
+                let conn = ep.connect_with(cc, a_addr, "sluice").ok()?.await.ok()?;
+                Some(conn.closed().await)
+            };
+            tokio::time::timeout(Duration::from_secs(3), attempt).await
+        });
+    }
+    // The honest, pinned node syncs meanwhile (retrying if the per-IP limit turned it away).
+    cb.quic_connect = vec![pin_of(&a)];
+    let b = run::start(&cb).await.unwrap();
+    wait_tip(&b, &tip, Duration::from_secs(120)).await;
+    assert_eq!(muhash(&b), muhash(&a));
+    while let Some(r) = flood.join_next().await {
+        // Every attempt ended: closed by the node or timed out; none stayed.
+        assert!(r.is_ok());
+    }
+    for n in [b, a] {
+        n.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quic_connect_without_a_pin_is_a_config_error() {
     let d = tempfile::tempdir().unwrap();
     let mut cfg = node_config(d.path(), &[], false);
