@@ -4,12 +4,13 @@
 
 pub mod fuzz_harness;
 pub mod peer;
+pub mod quic;
 pub mod shell;
 pub mod sync;
 pub mod transport;
 pub mod wire;
 
 pub use peer::{ConnInfo, Direction, DisconnectReason, Peer, PeerConfig, PeerEvent, PeerInfo};
-pub use shell::{NetError, Network, NetworkConfig, PeerId};
+pub use shell::{NetError, Network, NetworkConfig, PeerId, QuicStats};
 pub use transport::TransportKind;
 pub use wire::Message;

@@ -2,11 +2,13 @@
 //! overridden by command-line flags.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use sluice_consensus::chain::Network;
 use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
+use sluice_net::quic::QuicLimits;
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
 
@@ -69,6 +71,99 @@ pub struct NodeConfig {
     /// Directory of rotated governance keyrings (from the pinned root); unset: the root keyring
     /// compiled into the binary.
     pub governance_keyrings: Option<PathBuf>,
+    /// Accept QUIC connections from other Sluice nodes on this address (`ip:port`); unset:
+    /// no QUIC listener.
+    pub quic_listen: Option<String>,
+    /// Sluice nodes to connect to over QUIC and keep connected: `host:port` (pinned by a
+    /// `quic_peer` entry for that address) or `<fingerprint>@host:port`.
+    pub quic_connect: Vec<String>,
+    /// Pinned Sluice peers, `<fingerprint>@host:port` (fingerprints from `sluice quic-id`).
+    /// Only these keys may connect to the QUIC listener, and a node dialled at that address
+    /// must present that key.
+    pub quic_peer: Vec<String>,
+    /// Let any key connect to the QUIC listener (then treated like an inbound TCP peer).
+    pub quic_open: bool,
+    /// QUIC resource limits (`[quic_limits]`).
+    pub quic_limits: QuicLimitsConfig,
+}
+
+/// QUIC resource limits as the config file spells them; defaults are `sluice_net`'s
+/// `QuicLimits::default()` (documented there).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuicLimitsConfig {
+    /// Per-stream flow-control window, bytes (default 2 MiB).
+    pub stream_receive_window: u64,
+    /// Per-connection flow-control window, bytes (default 16 MiB).
+    pub receive_window: u64,
+    /// Unacknowledged bytes we send, bytes (default 16 MiB).
+    pub send_window: u64,
+    /// Concurrent one-message streams a peer may open (default 8).
+    pub max_uni_streams: u32,
+    /// Concurrent bidirectional streams (the control stream; default 1).
+    pub max_bidi_streams: u32,
+    /// Inbound QUIC connections per IP (default 4).
+    pub max_connections_per_ip: usize,
+    /// QUIC/TLS handshake plus Sluice hello, milliseconds (default 10,000).
+    pub handshake_timeout_ms: u64,
+    /// Idle timeout, milliseconds (default 60,000).
+    pub idle_timeout_ms: u64,
+    /// Keep-alive interval, milliseconds (default 15,000).
+    pub keep_alive_ms: u64,
+    /// Handshakes in progress above which new clients get a Retry (default 16).
+    pub retry_above_handshakes: usize,
+    /// Time for one message on its own stream, milliseconds (default 120,000).
+    pub message_timeout_ms: u64,
+    /// Largest message payload, bytes (default and maximum 4,000,000).
+    pub max_message: usize,
+}
+
+impl Default for QuicLimitsConfig {
+    fn default() -> Self {
+        Self::from(&QuicLimits::default())
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl From<&QuicLimits> for QuicLimitsConfig {
+    fn from(l: &QuicLimits) -> Self {
+        Self {
+            stream_receive_window: l.stream_receive_window,
+            receive_window: l.receive_window,
+            send_window: l.send_window,
+            max_uni_streams: l.max_uni_streams,
+            max_bidi_streams: l.max_bidi_streams,
+            max_connections_per_ip: l.max_connections_per_ip,
+            handshake_timeout_ms: millis(l.handshake_timeout),
+            idle_timeout_ms: millis(l.idle_timeout),
+            keep_alive_ms: millis(l.keep_alive),
+            retry_above_handshakes: l.retry_above_handshakes,
+            message_timeout_ms: millis(l.message_timeout),
+            max_message: l.max_message,
+        }
+    }
+}
+
+impl From<&QuicLimitsConfig> for QuicLimits {
+    fn from(c: &QuicLimitsConfig) -> Self {
+        Self {
+            stream_receive_window: c.stream_receive_window,
+            receive_window: c.receive_window,
+            send_window: c.send_window,
+            max_uni_streams: c.max_uni_streams,
+            max_bidi_streams: c.max_bidi_streams,
+            max_connections_per_ip: c.max_connections_per_ip,
+            handshake_timeout: Duration::from_millis(c.handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(c.idle_timeout_ms),
+            keep_alive: Duration::from_millis(c.keep_alive_ms),
+            retry_above_handshakes: c.retry_above_handshakes,
+            message_timeout: Duration::from_millis(c.message_timeout_ms),
+            max_message: c.max_message,
+        }
+    }
 }
 
 impl Default for NodeConfig {
@@ -95,6 +190,11 @@ impl Default for NodeConfig {
             v2transport: true,
             release_manifest: None,
             governance_keyrings: None,
+            quic_listen: None,
+            quic_connect: Vec::new(),
+            quic_peer: Vec::new(),
+            quic_open: false,
+            quic_limits: QuicLimitsConfig::default(),
         }
     }
 }
@@ -157,6 +257,19 @@ pub struct ConfigFlags {
     /// keyring built in).
     #[arg(long)]
     pub governance_keyrings: Option<PathBuf>,
+    /// Accept QUIC connections from pinned Sluice nodes on this address (ip:port).
+    #[arg(long)]
+    pub quic_listen: Option<String>,
+    /// Connect over QUIC to this Sluice node and keep it connected: host:port (pinned by
+    /// --quic-peer) or <fingerprint>@host:port; repeatable.
+    #[arg(long)]
+    pub quic_connect: Vec<String>,
+    /// Pin a Sluice node's key: <fingerprint>@host:port (see `sluice quic-id`); repeatable.
+    #[arg(long)]
+    pub quic_peer: Vec<String>,
+    /// Let any key connect to the QUIC listener (default: pinned keys only).
+    #[arg(long)]
+    pub quic_open: bool,
 }
 
 impl NodeConfig {
@@ -225,6 +338,17 @@ impl NodeConfig {
         }
         if flags.no_muhash {
             c.muhash = false;
+        }
+        if let Some(v) = &flags.quic_listen {
+            c.quic_listen = Some(v.clone());
+        }
+        if !flags.quic_connect.is_empty() {
+            c.quic_connect.clone_from(&flags.quic_connect);
+        }
+        // Pins add up: the file's and the command line's.
+        c.quic_peer.extend(flags.quic_peer.iter().cloned());
+        if flags.quic_open {
+            c.quic_open = true;
         }
         if flags.quiet {
             c.progress = false;
@@ -296,6 +420,41 @@ mod tests {
         assert_eq!(ic.cache_bytes, 64 << 20);
         assert_eq!(ic.shell.script_workers, 5);
         assert_eq!(ic.key_cache_entries, 10);
+    }
+
+    #[test]
+    fn quic_fields_and_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sluice.toml");
+        let fp = "ab".repeat(32);
+        std::fs::write(
+            &p,
+            format!(
+                "quic_listen = \"127.0.0.1:9000\"\nquic_peer = [\"{fp}@10.0.0.1:9000\"]\n\
+                 [quic_limits]\nmax_uni_streams = 3\nidle_timeout_ms = 5000\n"
+            ),
+        )
+        .unwrap();
+        let flags = ConfigFlags {
+            config: Some(p),
+            quic_peer: vec![format!("{fp}@10.0.0.2:9000")],
+            quic_connect: vec!["10.0.0.1:9000".into()],
+            ..ConfigFlags::default()
+        };
+        let c = NodeConfig::resolve(&flags).unwrap();
+        assert_eq!(c.quic_listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(c.quic_peer.len(), 2, "file and flag pins add up");
+        assert_eq!(c.quic_connect, vec!["10.0.0.1:9000".to_owned()]);
+        assert!(!c.quic_open, "closed to unknown keys by default");
+        let l = QuicLimits::from(&c.quic_limits);
+        assert_eq!(l.max_uni_streams, 3);
+        assert_eq!(l.idle_timeout, Duration::from_secs(5));
+        // Unset limits keep the net crate's defaults, in both directions of the conversion.
+        assert_eq!(l.receive_window, QuicLimits::default().receive_window);
+        assert_eq!(
+            QuicLimits::from(&QuicLimitsConfig::default()),
+            QuicLimits::default()
+        );
     }
 
     #[test]

@@ -35,6 +35,12 @@ enum Command {
     },
     /// Generate a chain into a temporary directory and import it (no flags or network needed).
     Demo(demo::DemoArgs),
+    /// Print this node's QUIC key fingerprint (creating the key in the datadir on first use),
+    /// for other nodes' `quic_peer = "<fingerprint>@host:port"`.
+    QuicId {
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
     /// Print the version.
     Version,
 }
@@ -62,6 +68,10 @@ fn main() -> anyhow::Result<()> {
         }
         None => demo::run(&demo::DemoArgs::default())?,
         Some(Command::Demo(args)) => demo::run(&args)?,
+        Some(Command::QuicId { flags }) => {
+            let cfg = NodeConfig::resolve(&flags)?;
+            println!("{}", run::quic_fingerprint(&cfg)?);
+        }
         Some(Command::Version) => println!("sluice {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

@@ -100,6 +100,9 @@ pub enum DisconnectReason {
     /// The node is shutting down.
     #[error("shutting down")]
     Shutdown,
+    /// A QUIC connection failed or was refused (TLS, hello, stream rules, limits).
+    #[error("quic: {0}")]
+    Quic(String),
 }
 
 /// What a peer reports.

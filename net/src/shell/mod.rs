@@ -6,6 +6,8 @@
 //! unsent bytes (over the limit, the peer is disconnected: it is not reading).
 
 mod conn;
+mod quic;
+mod quic_conn;
 mod registry;
 
 use std::net::SocketAddr;
@@ -16,9 +18,11 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+pub use quic::QuicStats;
 pub use registry::PeerId;
 
 use crate::peer::{ConnInfo, DisconnectReason, Peer, PeerConfig, PeerEvent};
+use crate::quic::{Fingerprint, QuicConfig};
 use crate::transport::{Direction, TransportKind};
 use crate::wire::Message;
 use conn::{drive, Outcome};
@@ -45,6 +49,8 @@ pub struct NetworkConfig {
     pub max_send_queue: usize,
     /// Time allowed for a TCP connect.
     pub connect_timeout: Duration,
+    /// QUIC between Sluice nodes; `None`: TCP only.
+    pub quic: Option<QuicConfig>,
 }
 
 impl NetworkConfig {
@@ -64,6 +70,7 @@ impl NetworkConfig {
             // memory per peer.
             max_send_queue: 32 * 1024 * 1024,
             connect_timeout: Duration::from_secs(5),
+            quic: None,
         }
     }
 }
@@ -86,6 +93,9 @@ pub enum NetError {
     /// The network is shutting down.
     #[error("network shut down")]
     Shutdown,
+    /// QUIC is not configured.
+    #[error("quic is not enabled")]
+    NoQuic,
 }
 
 #[derive(Debug)]
@@ -99,6 +109,7 @@ pub(crate) struct Shared {
     registry: Mutex<Registry>,
     start_height: AtomicI32,
     shutdown: watch::Sender<bool>,
+    quic: Option<Arc<quic::QuicShared>>,
 }
 
 impl Shared {
@@ -145,6 +156,7 @@ impl Drop for SlotGuard<'_> {
 pub struct Network {
     shared: Arc<Shared>,
     local_addrs: Arc<[SocketAddr]>,
+    quic_addr: Option<SocketAddr>,
 }
 
 impl Network {
@@ -166,6 +178,7 @@ impl Network {
             registry: Mutex::new(Registry::new(config.max_inbound, config.max_outbound)),
             start_height: AtomicI32::new(0),
             shutdown: watch::Sender::new(false),
+            quic: config.quic.map(quic::QuicShared::bind).transpose()?,
         });
         let mut local_addrs = Vec::new();
         for addr in &config.listen {
@@ -174,9 +187,20 @@ impl Network {
             tracing::info!(addr = %listener.local_addr()?, "listening");
             tokio::spawn(accept_loop(shared.clone(), listener));
         }
+        let mut quic_addr = None;
+        if let Some(q) = &shared.quic {
+            let addr = q.endpoint.local_addr()?;
+            if q.config.listen.is_some() {
+                tracing::info!(%addr, transport = "quic", open = q.config.open,
+                    fingerprint = %q.config.identity.fingerprint(), "listening");
+                tokio::spawn(quic::accept_loop(shared.clone(), q.clone()));
+                quic_addr = Some(addr);
+            }
+        }
         let network = Self {
             shared,
             local_addrs: local_addrs.into(),
+            quic_addr,
         };
         Ok((network, rx))
     }
@@ -206,6 +230,48 @@ impl Network {
             })?;
         tokio::spawn(outbound(self.shared.clone(), id, addr, commands));
         Ok(id)
+    }
+
+    /// The QUIC listen address actually bound, if listening.
+    #[must_use]
+    pub fn quic_addr(&self) -> Option<SocketAddr> {
+        self.quic_addr
+    }
+
+    /// Opens an outbound QUIC connection to a peer that must authenticate with `key`. Like
+    /// [`Self::connect`], the id comes at once and `Connected` or `Disconnect` follows.
+    ///
+    /// # Errors
+    /// [`NetError::NoQuic`], [`NetError::TooManyConnections`], [`NetError::Discouraged`],
+    /// [`NetError::Shutdown`].
+    pub fn connect_quic(&self, addr: SocketAddr, key: Fingerprint) -> Result<PeerId, NetError> {
+        if *self.shared.shutdown.borrow() {
+            return Err(NetError::Shutdown);
+        }
+        let quic = self.shared.quic.clone().ok_or(NetError::NoQuic)?;
+        let (id, commands) = self
+            .shared
+            .registry()
+            .register(addr, Direction::Outbound, self.shared.command_capacity)
+            .map_err(|r| match r {
+                Refusal::Full => NetError::TooManyConnections,
+                Refusal::Discouraged => NetError::Discouraged,
+            })?;
+        tokio::spawn(quic::outbound(
+            self.shared.clone(),
+            quic,
+            id,
+            addr,
+            key,
+            commands,
+        ));
+        Ok(id)
+    }
+
+    /// Counters of QUIC admission (per-IP refusals, retries, failed and completed handshakes).
+    #[must_use]
+    pub fn quic_stats(&self) -> Option<&QuicStats> {
+        self.shared.quic.as_ref().map(|q| &q.stats)
     }
 
     /// Queues a message to a peer, waiting while its command queue is full.

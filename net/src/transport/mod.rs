@@ -20,6 +20,8 @@ pub enum TransportKind {
     V1,
     /// BIP324 encrypted v2 (with fallback to v1 as Core does).
     V2,
+    /// QUIC between Sluice nodes: v1 frames over TLS 1.3 streams (see `crate::quic`).
+    Quic,
 }
 
 /// Who opened the connection.
@@ -62,6 +64,8 @@ pub struct Transport {
 enum Inner {
     V1(V1Transport),
     V2(Box<V2Transport>),
+    /// v1 framing inside QUIC streams (QUIC provides the encryption).
+    Quic(V1Transport),
 }
 
 impl Transport {
@@ -71,6 +75,7 @@ impl Transport {
     pub fn new(magic: [u8; 4], direction: Direction, kind: TransportKind) -> Self {
         let inner = match (kind, direction) {
             (TransportKind::V1, _) => Inner::V1(V1Transport::new(magic)),
+            (TransportKind::Quic, _) => Inner::Quic(V1Transport::new(magic)),
             (TransportKind::V2, Direction::Outbound) => {
                 Inner::V2(Box::new(V2Transport::initiator(magic)))
             }
@@ -99,7 +104,7 @@ impl Transport {
         out: &mut VecDeque<RawMessage>,
     ) -> Result<(), TransportError> {
         match &mut self.inner {
-            Inner::V1(t) => Ok(t.receive(input, out)?),
+            Inner::V1(t) | Inner::Quic(t) => Ok(t.receive(input, out)?),
             Inner::V2(t) => t.receive(input, out),
         }
     }
@@ -107,7 +112,7 @@ impl Transport {
     /// Queues a message for sending.
     pub fn send(&mut self, command: Command, payload: &[u8]) {
         match &mut self.inner {
-            Inner::V1(t) => t.send(command, payload),
+            Inner::V1(t) | Inner::Quic(t) => t.send(command, payload),
             Inner::V2(t) => t.send(command, payload),
         }
     }
@@ -115,7 +120,7 @@ impl Transport {
     /// The next bytes to write to the socket.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         match &mut self.inner {
-            Inner::V1(t) => t.poll_transmit(),
+            Inner::V1(t) | Inner::Quic(t) => t.poll_transmit(),
             Inner::V2(t) => t.poll_transmit(),
         }
     }
@@ -124,7 +129,7 @@ impl Transport {
     #[must_use]
     pub fn queued_bytes(&self) -> usize {
         match &self.inner {
-            Inner::V1(t) => t.queued_bytes(),
+            Inner::V1(t) | Inner::Quic(t) => t.queued_bytes(),
             Inner::V2(t) => t.queued_bytes(),
         }
     }
@@ -134,6 +139,7 @@ impl Transport {
     pub fn kind(&self) -> TransportKind {
         match &self.inner {
             Inner::V1(_) => TransportKind::V1,
+            Inner::Quic(_) => TransportKind::Quic,
             Inner::V2(t) if t.is_v1() => TransportKind::V1,
             Inner::V2(_) => TransportKind::V2,
         }
@@ -144,7 +150,7 @@ impl Transport {
     #[must_use]
     pub fn should_reconnect_v1(&self) -> bool {
         match &self.inner {
-            Inner::V1(_) => false,
+            Inner::V1(_) | Inner::Quic(_) => false,
             Inner::V2(t) => t.should_reconnect_v1(),
         }
     }

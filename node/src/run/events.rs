@@ -11,6 +11,7 @@ use anyhow::Context;
 use sluice_consensus::block::Block;
 use sluice_consensus::hash::{to_display_hex, Hash256};
 use sluice_consensus::header::Header;
+use sluice_net::quic::Fingerprint;
 use sluice_net::sync::{BlockArrival, Sync, SyncAction};
 use sluice_net::wire::{GetHeaders, InvType, Inventory};
 use sluice_net::{Message, Network, PeerEvent, PeerId};
@@ -48,6 +49,8 @@ struct PeerMeta {
 #[derive(Debug)]
 struct Target {
     addr: SocketAddr,
+    /// Over QUIC, to the node with this key; `None`: TCP.
+    quic: Option<Fingerprint>,
     next_try: Instant,
     backoff: Duration,
     connected: bool,
@@ -72,7 +75,7 @@ impl NodeLoop {
         blocks: Arc<Mutex<BlockStore>>,
         chain: ChainThread,
         status: watch::Receiver<TipStatus>,
-        targets: Vec<SocketAddr>,
+        targets: Vec<(SocketAddr, Option<Fingerprint>)>,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -84,8 +87,9 @@ impl NodeLoop {
             peers: HashMap::new(),
             targets: targets
                 .into_iter()
-                .map(|addr| Target {
+                .map(|(addr, quic)| Target {
                     addr,
+                    quic,
                     next_try: now,
                     backoff: RECONNECT_FIRST,
                     connected: false,
@@ -192,7 +196,11 @@ impl NodeLoop {
             }
             t.next_try = now + t.backoff;
             t.backoff = (t.backoff * 2).min(RECONNECT_MAX);
-            match self.network.connect(t.addr) {
+            let connected = match t.quic {
+                Some(key) => self.network.connect_quic(t.addr, key),
+                None => self.network.connect(t.addr),
+            };
+            match connected {
                 Ok(id) => {
                     t.connected = true;
                     self.peers.insert(

@@ -8,6 +8,7 @@
 
 mod chain;
 mod events;
+mod quic;
 mod serve;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -23,6 +24,7 @@ use sluice_storage::blockstore::BlockStore;
 use tokio::sync::{mpsc, watch};
 
 pub use chain::TipStatus;
+pub use quic::fingerprint as quic_fingerprint;
 
 use crate::config::NodeConfig;
 
@@ -33,6 +35,10 @@ pub struct NodeHandle {
     pub status: watch::Receiver<TipStatus>,
     /// The P2P addresses the node listens on (ports resolved).
     pub p2p_addrs: Vec<SocketAddr>,
+    /// The QUIC address the node listens on (port resolved), if it does.
+    pub quic_addr: Option<SocketAddr>,
+    /// The node's QUIC key fingerprint, when QUIC is configured.
+    pub quic_fingerprint: Option<sluice_net::quic::Fingerprint>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -112,8 +118,6 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         &cfg.connect
     };
     let targets = resolve(outbound, cfg.default_port())?;
-    net_cfg.max_outbound = targets.len().max(8).min(cfg.maxconnections);
-    net_cfg.max_inbound = cfg.maxconnections.saturating_sub(net_cfg.max_outbound);
     if cfg.listen {
         net_cfg.listen = if cfg.bind.is_empty() {
             vec![SocketAddr::from(([0, 0, 0, 0], cfg.default_port()))]
@@ -127,10 +131,23 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
                 .collect::<anyhow::Result<_>>()?
         };
     }
+    let quic = quic::setup(cfg)?;
+    let quic_fingerprint = quic.config.as_ref().map(|q| q.identity.fingerprint());
+    net_cfg.quic = quic.config;
+    net_cfg.max_outbound = (targets.len() + quic.targets.len())
+        .max(8)
+        .min(cfg.maxconnections);
+    net_cfg.max_inbound = cfg.maxconnections.saturating_sub(net_cfg.max_outbound);
     let (network, net_events) = Network::start(net_cfg)
         .await
         .context("starting the P2P listener")?;
     let p2p_addrs = network.local_addrs().to_vec();
+    let quic_addr = network.quic_addr();
+    let targets = targets
+        .into_iter()
+        .map(|a| (a, None))
+        .chain(quic.targets.into_iter().map(|(a, f)| (a, Some(f))))
+        .collect();
 
     let sync = Sync::new(
         &params,
@@ -145,6 +162,8 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
     Ok(NodeHandle {
         status,
         p2p_addrs,
+        quic_addr,
+        quic_fingerprint,
         stop: Some(stop_tx),
         task,
     })

@@ -3,6 +3,7 @@
 
 pub mod scripted;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sluice_consensus::hash::to_display_hex;
@@ -23,6 +24,25 @@ pub fn node_config(datadir: &std::path::Path, connect: &[String], v2: bool) -> N
         script_workers: 2,
         ..NodeConfig::default()
     }
+}
+
+/// Adds QUIC to a node config: listen on a free loopback port, pin `peers`
+/// (`<fingerprint>@host:port`) and connect to `connect` (pinned addresses). Returns the node's
+/// fingerprint (its key is created in the datadir now).
+pub fn with_quic(cfg: &mut NodeConfig, peers: &[String], connect: &[SocketAddr]) -> String {
+    cfg.quic_listen = Some("127.0.0.1:0".into());
+    cfg.quic_peer = peers.to_vec();
+    cfg.quic_connect = connect.iter().map(ToString::to_string).collect();
+    sluice_node::run::quic_fingerprint(cfg).unwrap().to_string()
+}
+
+/// `<fingerprint>@addr` of a running node.
+pub fn pin_of(node: &NodeHandle) -> String {
+    format!(
+        "{}@{}",
+        node.quic_fingerprint.unwrap(),
+        node.quic_addr.unwrap()
+    )
 }
 
 /// Waits until Sluice's tip is `hash` (display hex); panics after `limit`.
