@@ -239,7 +239,7 @@ mod tests {
         // Same fee in more space: below at x=100, equal at the end.
         let bigger = [FeeFrac::new(100, 200)];
         assert_eq!(compare_diagrams(&bigger, &old), Some(Ordering::Less));
-        let crossing = [FeeFrac::new(90, 50), FeeFrac::new(100, 150)];
+        let crossing = [FeeFrac::new(60, 50), FeeFrac::new(100, 150)];
         assert_eq!(compare_diagrams(&crossing, &old), None);
     }
 }
