@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sluice_consensus::chain::locktime::{calculate_sequence_locks, evaluate_sequence_locks, is_final_tx};
+use sluice_consensus::chain::locktime::{
+    calculate_sequence_locks, evaluate_sequence_locks, is_final_tx,
+};
 use sluice_consensus::chain::tx_inputs::{check_tx_inputs, tx_version_u32};
 use sluice_consensus::chain::AncestorView;
 use sluice_consensus::coin::{Amount, Coin, OutPoint};
@@ -112,7 +114,8 @@ pub fn script_error_string(e: ScriptError) -> String {
         other => {
             let s = other.to_string();
             let mut c = s.chars();
-            c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
         }
     }
 }
@@ -147,9 +150,8 @@ impl Mempool {
         chain: &ChainTip<'_>,
         args: AcceptArgs,
     ) -> Result<Accepted, Reject> {
-        let tx = Transaction::parse_exact(raw).map_err(|e| {
-            Reject::with(RejectKind::Consensus, "tx-decode-failed", e.to_string())
-        })?;
+        let tx = Transaction::parse_exact(raw)
+            .map_err(|e| Reject::with(RejectKind::Consensus, "tx-decode-failed", e.to_string()))?;
         self.accept_parsed(&tx, chain, args)
     }
 
@@ -162,8 +164,7 @@ impl Mempool {
         let txid = tx.txid();
         let wtxid = tx.wtxid();
         // ---- PreChecks ----
-        check_transaction(tx)
-            .map_err(|e| Reject::new(RejectKind::Consensus, e.reject_reason()))?;
+        check_transaction(tx).map_err(|e| Reject::new(RejectKind::Consensus, e.reject_reason()))?;
         if tx.is_coinbase() {
             return Err(Reject::new(RejectKind::Consensus, "coinbase"));
         }
@@ -175,10 +176,16 @@ impl Mempool {
         }
         let tip = chain.view.tip_height();
         let next = tip + 1;
-        let mtp = chain.view.median_time_past(tip).map_err(|e| {
-            Reject::with(RejectKind::PrematureSpend, "non-final", e.to_string())
-        })?;
-        if !is_final_tx(tx.lock_time, tx.inputs.iter().map(|i| i.sequence), next, mtp) {
+        let mtp = chain
+            .view
+            .median_time_past(tip)
+            .map_err(|e| Reject::with(RejectKind::PrematureSpend, "non-final", e.to_string()))?;
+        if !is_final_tx(
+            tx.lock_time,
+            tx.inputs.iter().map(|i| i.sequence),
+            next,
+            mtp,
+        ) {
             return Err(Reject::new(RejectKind::PrematureSpend, "non-final"));
         }
         if self.contains_wtxid(&wtxid) {
@@ -233,7 +240,10 @@ impl Mempool {
         // BIP68 for the next block (always enforced by policy).
         let lock = calculate_sequence_locks(
             tx_version_u32(tx),
-            tx.inputs.iter().zip(&coins).map(|(i, c)| (i.sequence, c.height)),
+            tx.inputs
+                .iter()
+                .zip(&coins)
+                .map(|(i, c)| (i.sequence, c.height)),
             true,
             chain.view,
         )
@@ -349,7 +359,9 @@ impl Mempool {
             let (orig_fees, _size) = all_conflicts
                 .iter()
                 .filter_map(|t| self.entries.get(t))
-                .fold((0i64, 0i64), |(f, s), e| (f + e.modified_fee(), s + e.vsize));
+                .fold((0i64, 0i64), |(f, s), e| {
+                    (f + e.modified_fee(), s + e.vsize)
+                });
             if modified < orig_fees {
                 return Err(Reject::with(
                     RejectKind::Reconsiderable,
@@ -417,7 +429,11 @@ impl Mempool {
                 return Err(Reject::with(
                     RejectKind::Consensus,
                     "bad-txns-spends-conflicting-tx",
-                    format!("{} spends conflicting transaction {}", hex_id(&txid), hex_id(a)),
+                    format!(
+                        "{} spends conflicting transaction {}",
+                        hex_id(&txid),
+                        hex_id(a)
+                    ),
                 ));
             }
         }
@@ -433,7 +449,10 @@ impl Mempool {
             };
             return Err(Reject::new(
                 kind,
-                format!("mempool-script-verify-flag-failed ({})", script_error_string(e)),
+                format!(
+                    "mempool-script-verify-flag-failed ({})",
+                    script_error_string(e)
+                ),
             ));
         }
         // ConsensusScriptChecks: the standard flags include every consensus flag of a tip
@@ -442,7 +461,10 @@ impl Mempool {
             if let Err(e) = self.check_scripts(tx, &spent, &wtxid, chain.script_flags) {
                 return Err(Reject::new(
                     RejectKind::Consensus,
-                    format!("block-script-verify-flag-failed ({})", script_error_string(e)),
+                    format!(
+                        "block-script-verify-flag-failed ({})",
+                        script_error_string(e)
+                    ),
                 ));
             }
         }
@@ -576,8 +598,12 @@ impl Mempool {
     ) -> Result<(), Reject> {
         let spent: BTreeSet<OutPoint> = tx.inputs.iter().map(|i| i.prevout()).collect();
         for p in parents {
-            let Some(pe) = self.entries.get(p) else { continue };
-            let Ok(ptx) = Transaction::parse_exact(&pe.raw) else { continue };
+            let Some(pe) = self.entries.get(p) else {
+                continue;
+            };
+            let Ok(ptx) = Transaction::parse_exact(&pe.raw) else {
+                continue;
+            };
             for vout in dust_outputs(&ptx, self.opts.dust_relay_feerate) {
                 if !spent.contains(&OutPoint { txid: *p, vout }) {
                     return Err(Reject::with(
@@ -609,7 +635,8 @@ impl Mempool {
         let mut first_error: Option<ScriptError> = None;
         for i in 0..tx.inputs.len() {
             let before = items.len();
-            if let Err(e) = verify_input(tx, i, spent, &pre, flags, SchnorrMode::Defer(&mut items)) {
+            if let Err(e) = verify_input(tx, i, spent, &pre, flags, SchnorrMode::Defer(&mut items))
+            {
                 items.truncate(before);
                 first_error = Some(e);
                 break;

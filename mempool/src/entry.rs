@@ -60,7 +60,11 @@ impl Entry {
         const OVERHEAD: usize = 320;
         self.raw.len()
             + self.prevouts.len() * 2 * 48
-            + self.outputs.iter().map(|(_, s)| s.len() + 40).sum::<usize>()
+            + self
+                .outputs
+                .iter()
+                .map(|(_, s)| s.len() + 40)
+                .sum::<usize>()
             + OVERHEAD
     }
 }

@@ -65,7 +65,11 @@ impl PartialOrd for FeeFrac {
 impl Ord for FeeFrac {
     /// Rate order (fee/size); rates with an empty size count as zero.
     fn cmp(&self, o: &Self) -> Ordering {
-        let (a_fee, a_size) = if self.size > 0 { (self.fee, self.size) } else { (0, 1) };
+        let (a_fee, a_size) = if self.size > 0 {
+            (self.fee, self.size)
+        } else {
+            (0, 1)
+        };
         let (b_fee, b_size) = if o.size > 0 { (o.fee, o.size) } else { (0, 1) };
         (i128::from(a_fee) * i128::from(b_size)).cmp(&(i128::from(b_fee) * i128::from(a_size)))
     }

@@ -162,7 +162,9 @@ impl Orphanage {
     }
 
     fn remove_announcement(&mut self, wtxid: &Hash256, peer: PeerId) {
-        let Some(o) = self.orphans.get_mut(wtxid) else { return };
+        let Some(o) = self.orphans.get_mut(wtxid) else {
+            return;
+        };
         if o.announcers.remove(&peer).is_none() {
             return;
         }

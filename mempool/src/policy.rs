@@ -31,7 +31,10 @@ pub enum TxoutType {
     PubKeyHash,
     ScriptHash,
     /// Bare multisig: `m` of `n`.
-    Multisig { m: u8, n: u8 },
+    Multisig {
+        m: u8,
+        n: u8,
+    },
     NullData,
     WitnessV0ScriptHash,
     WitnessV0KeyHash,
@@ -228,7 +231,9 @@ pub fn is_standard_tx(tx: &Transaction<'_>, opts: &MempoolOptions) -> Result<(),
 
 /// The stack a scriptSig leaves when run with no flags (the P2SH redeem-script extraction
 /// Core does with `EvalScript(.., SCRIPT_VERIFY_NONE, BaseSignatureChecker())`).
-fn script_sig_stack(script_sig: &[u8]) -> Result<Vec<Vec<u8>>, sluice_consensus::script::ScriptError> {
+fn script_sig_stack(
+    script_sig: &[u8],
+) -> Result<Vec<Vec<u8>>, sluice_consensus::script::ScriptError> {
     let mut stack = Vec::new();
     eval_script(
         &mut stack,
@@ -343,7 +348,9 @@ pub fn is_witness_standard(tx: &Transaction<'_>, coins: &[Coin]) -> bool {
             };
             if script.len() > MAX_STANDARD_P2WSH_SCRIPT_SIZE
                 || rest.len() > MAX_STANDARD_P2WSH_STACK_ITEMS
-                || rest.iter().any(|it| it.len() > MAX_STANDARD_P2WSH_STACK_ITEM_SIZE)
+                || rest
+                    .iter()
+                    .any(|it| it.len() > MAX_STANDARD_P2WSH_STACK_ITEM_SIZE)
             {
                 return false;
             }
@@ -459,7 +466,10 @@ mod tests {
         let ms4 = format!("5121{key}21{key}21{key}21{key}54ae");
         assert_eq!(solver(&h(&ms4)), TxoutType::Multisig { m: 1, n: 4 });
         assert!(is_standard_output(&h(&ms4)).is_none());
-        assert_eq!(solver(&h(&format!("5121{key}53ae"))), TxoutType::NonStandard);
+        assert_eq!(
+            solver(&h(&format!("5121{key}53ae"))),
+            TxoutType::NonStandard
+        );
     }
 
     #[test]

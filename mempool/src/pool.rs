@@ -146,9 +146,17 @@ impl Mempool {
         self.walk(txid, |e| &e.children)
     }
 
-    fn walk(&self, txid: &Hash256, next: impl Fn(&Entry) -> &BTreeSet<Hash256>) -> BTreeSet<Hash256> {
+    fn walk(
+        &self,
+        txid: &Hash256,
+        next: impl Fn(&Entry) -> &BTreeSet<Hash256>,
+    ) -> BTreeSet<Hash256> {
         let mut out = BTreeSet::new();
-        let mut todo: Vec<Hash256> = self.entries.get(txid).map(|e| next(e).iter().copied().collect()).unwrap_or_default();
+        let mut todo: Vec<Hash256> = self
+            .entries
+            .get(txid)
+            .map(|e| next(e).iter().copied().collect())
+            .unwrap_or_default();
         while let Some(t) = todo.pop() {
             if out.insert(t) {
                 if let Some(e) = self.entries.get(&t) {
@@ -165,7 +173,9 @@ impl Mempool {
         let mut out = BTreeSet::new();
         let mut todo = vec![*txid];
         while let Some(t) = todo.pop() {
-            let Some(e) = self.entries.get(&t) else { continue };
+            let Some(e) = self.entries.get(&t) else {
+                continue;
+            };
             if out.insert(t) {
                 todo.extend(e.parents.iter().chain(&e.children).copied());
             }
@@ -175,7 +185,10 @@ impl Mempool {
 
     pub(crate) fn node(&self, e: &Entry) -> Node {
         Node {
-            fee_size: FeeFrac::new(e.modified_fee(), e.adjusted_weight(self.opts.bytes_per_sigop)),
+            fee_size: FeeFrac::new(
+                e.modified_fee(),
+                e.adjusted_weight(self.opts.bytes_per_sigop),
+            ),
             parents: e.parents.iter().copied().collect(),
         }
     }
@@ -198,9 +211,11 @@ impl Mempool {
         let anc = self.ancestors(txid);
         let desc = self.descendants(txid);
         let sum = |s: &BTreeSet<Hash256>| {
-            s.iter().filter_map(|t| self.entries.get(t)).fold((0i64, 0i64), |(v, f), x| {
-                (v + x.vsize, f + x.modified_fee())
-            })
+            s.iter()
+                .filter_map(|t| self.entries.get(t))
+                .fold((0i64, 0i64), |(v, f), x| {
+                    (v + x.vsize, f + x.modified_fee())
+                })
         };
         let (anc_size, anc_fee) = sum(&anc);
         let (desc_size, desc_fee) = sum(&desc);
@@ -271,17 +286,16 @@ impl Mempool {
             } else if self.total_usage < self.opts.max_size_bytes / 2 {
                 halflife /= 2.0;
             }
-            self.rolling_min_fee /=
-                2f64.powf((now - self.last_rolling_update) as f64 / halflife);
+            self.rolling_min_fee /= 2f64.powf((now - self.last_rolling_update) as f64 / halflife);
             self.last_rolling_update = now;
-            if self.rolling_min_fee
-                < self.opts.incremental_relay_feerate.sat_per_kvb() as f64 / 2.0
+            if self.rolling_min_fee < self.opts.incremental_relay_feerate.sat_per_kvb() as f64 / 2.0
             {
                 self.rolling_min_fee = 0.0;
                 return FeeRate::default();
             }
         }
-        FeeRate::per_kvb(self.rolling_min_fee.round() as i64).max(self.opts.incremental_relay_feerate)
+        FeeRate::per_kvb(self.rolling_min_fee.round() as i64)
+            .max(self.opts.incremental_relay_feerate)
     }
 
     fn track_removed(&mut self, rate: FeeRate, now: i64) {
@@ -324,7 +338,9 @@ impl Mempool {
 
     /// Removes exactly `txid` (no descendants), unlinking it.
     fn remove_one(&mut self, txid: &Hash256, reason: RemovalReason, out: &mut Vec<Removed>) {
-        let Some(e) = self.entries.remove(txid) else { return };
+        let Some(e) = self.entries.remove(txid) else {
+            return;
+        };
         for p in &e.prevouts {
             if self.spenders.get(p) == Some(txid) {
                 self.spenders.remove(p);
@@ -409,7 +425,9 @@ impl Mempool {
     pub fn trim_to_size(&mut self, now: i64) -> Vec<Removed> {
         let mut out = Vec::new();
         while !self.entries.is_empty() && self.total_usage > self.opts.max_size_bytes {
-            let Some(worst) = self.worst_chunk() else { break };
+            let Some(worst) = self.worst_chunk() else {
+                break;
+            };
             // Chunk feerates are per weight; Core turns them into per-vbyte rounding the size up.
             let vsize = (worst.feerate.size + 3) / 4;
             let removed = FeeRate::from_fee(worst.feerate.fee, vsize);

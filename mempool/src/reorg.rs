@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use sluice_consensus::chain::locktime::{calculate_sequence_locks, evaluate_sequence_locks, is_final_tx};
+use sluice_consensus::chain::locktime::{
+    calculate_sequence_locks, evaluate_sequence_locks, is_final_tx,
+};
 use sluice_consensus::chain::params::COINBASE_MATURITY;
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::tx::Transaction;
@@ -59,7 +61,12 @@ impl Mempool {
             let Ok(tx) = Transaction::parse_exact(&e.raw) else {
                 continue;
             };
-            if !is_final_tx(tx.lock_time, tx.inputs.iter().map(|i| i.sequence), next, mtp) {
+            if !is_final_tx(
+                tx.lock_time,
+                tx.inputs.iter().map(|i| i.sequence),
+                next,
+                mtp,
+            ) {
                 bad.insert(e.txid);
                 continue;
             }
@@ -69,7 +76,9 @@ impl Mempool {
                 if self.entries.contains_key(&p.txid) {
                     heights.push(next);
                 } else if let Some(c) = chain.coins.coin(p) {
-                    if c.coinbase && i64::from(next) - i64::from(c.height) < i64::from(COINBASE_MATURITY) {
+                    if c.coinbase
+                        && i64::from(next) - i64::from(c.height) < i64::from(COINBASE_MATURITY)
+                    {
                         immature = true;
                     }
                     heights.push(c.height);

@@ -21,7 +21,8 @@ pub(crate) fn single_truc_checks(
     conflicts: &BTreeSet<Hash256>,
     vsize: i64,
 ) -> Option<(String, Option<Hash256>)> {
-    let id = |t: &Hash256, w: &Hash256| format!("{} (wtxid={})", to_display_hex(t), to_display_hex(w));
+    let id =
+        |t: &Hash256, w: &Hash256| format!("{} (wtxid={})", to_display_hex(t), to_display_hex(w));
     let me = id(txid, wtxid);
     for p in parents {
         let Some(pe) = pool.get(p) else { continue };

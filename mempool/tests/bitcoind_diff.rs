@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, ScriptBuf, TxOut};
-use sluice_consensus::chain::AncestorView;
 use common::{build, build_with_fee, outputs_of, raw, wallet_utxos, Chain, Shape, Utxo};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use sluice_bitcoind::Bitcoind;
+use sluice_consensus::chain::AncestorView;
 use sluice_loadgen::wallet::{SpendKind, Wallet};
 use sluice_loadgen::{generate, ChainSpec};
 use sluice_mempool::{AcceptArgs, Mempool, MempoolOptions};
@@ -128,7 +128,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
     let tip = BLOCKS;
     let (mut mature, immature): (Vec<Utxo>, Vec<Utxo>) = all
         .into_iter()
-        .filter(|u| u.txout.value.to_sat() > 20_000)
+        .filter(|u| u.txout.value.to_sat() > 100_000)
         .partition(|u| !u.coinbase || tip + 1 - u.height.unwrap_or(0) >= 100);
     assert!(mature.len() > 600, "{} mature wallet coins", mature.len());
     assert!(!immature.is_empty());
@@ -169,7 +169,15 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             0 | 1 => {
                 let u = next(&mut rng, &mut mature);
                 let rate = rng.gen_range(1_000..20_000);
-                let tx = build_with_fee(&wallet, &[u.clone()], vec![out(&wallet, kind, key, 10_000)], Some((SpendKind::P2wpkh, key)), rate, &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &[u.clone()],
+                    vec![out(&wallet, kind, key, 10_000)],
+                    Some((SpendKind::P2wpkh, key)),
+                    rate,
+                    &dflt,
+                    salt,
+                );
                 if h.offer(&label, &tx, true) {
                     unconfirmed.extend(outputs_of(&tx, &wallet));
                     submitted.push((u, tx));
@@ -178,15 +186,33 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             // Standard test-only spends of 1-3 coins of every kind.
             2 | 3 => {
                 let n = rng.gen_range(1..=3);
-                let ins: Vec<Utxo> = (0..n).map(|_| mature[rng.gen_range(0..mature.len())].clone()).collect();
+                let ins: Vec<Utxo> = (0..n)
+                    .map(|_| mature[rng.gen_range(0..mature.len())].clone())
+                    .collect();
                 let mut ins2 = ins.clone();
                 ins2.dedup_by_key(|u| u.outpoint);
-                let tx = build_with_fee(&wallet, &ins2, vec![], Some((kind, key)), rng.gen_range(100..50_000), &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &ins2,
+                    vec![],
+                    Some((kind, key)),
+                    rng.gen_range(100..50_000),
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Fee below the minimum relay fee (0.1 sat/vB).
             4 => {
-                let tx = build_with_fee(&wallet, &[peek], vec![], Some((kind, key)), rng.gen_range(0..90), &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![],
+                    Some((kind, key)),
+                    rng.gen_range(0..90),
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Dust: one dust output with a fee, or two dust outputs.
@@ -196,7 +222,8 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 if rng.gen_bool(0.5) {
                     pay.push(out(&wallet, SpendKind::P2pkh, key, rng.gen_range(1..540)));
                 }
-                let tx = build_with_fee(&wallet, &[peek], pay, Some((kind, key)), 2_000, &dflt, salt);
+                let tx =
+                    build_with_fee(&wallet, &[peek], pay, Some((kind, key)), 2_000, &dflt, salt);
                 h.offer(&label, &tx, false);
             }
             // Non-standard output scripts.
@@ -210,7 +237,15 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                     format!("{}ac", "4c21".to_string() + &"02".repeat(33)),
                 ];
                 let s = &scripts[rng.gen_range(0..scripts.len())];
-                let tx = build_with_fee(&wallet, &[peek], vec![script_out(s, 10_000)], Some((kind, key)), 2_000, &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![script_out(s, 10_000)],
+                    Some((kind, key)),
+                    2_000,
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Standard output scripts of other templates: data carriers, P2A, future witness.
@@ -223,36 +258,85 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                     (&*format!("6a4c50{}", "ab".repeat(80)), 0),
                 ];
                 let (s, val) = scripts[rng.gen_range(0..scripts.len())];
-                let tx = build_with_fee(&wallet, &[peek], vec![script_out(s, val)], Some((kind, key)), 2_000, &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![script_out(s, val)],
+                    Some((kind, key)),
+                    2_000,
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Versions outside 1..=3, and TRUC without unconfirmed parents.
             8 => {
                 let version = [0, 1, 3, 4, -1][rng.gen_range(0..5)];
-                let shape = Shape { version, ..Shape::default() };
-                let tx = build_with_fee(&wallet, &[peek], vec![], Some((kind, key)), 2_000, &shape, salt);
+                let shape = Shape {
+                    version,
+                    ..Shape::default()
+                };
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![],
+                    Some((kind, key)),
+                    2_000,
+                    &shape,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Absolute lock times around the next block.
             9 => {
                 let lock = tip - 1 + rng.gen_range(0..4);
-                let shape = Shape { lock_time: lock, ..Shape::default() };
-                let tx = build_with_fee(&wallet, &[peek], vec![], Some((kind, key)), 2_000, &shape, salt);
+                let shape = Shape {
+                    lock_time: lock,
+                    ..Shape::default()
+                };
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![],
+                    Some((kind, key)),
+                    2_000,
+                    &shape,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // BIP68 relative locks (blocks) against confirmation depth.
             10 => {
                 let depth = tip + 1 - peek.height.unwrap_or(tip);
                 let seq = depth.saturating_sub(1) + rng.gen_range(0..3);
-                let shape = Shape { sequence: seq, ..Shape::default() };
-                let tx = build_with_fee(&wallet, &[peek], vec![], Some((kind, key)), 2_000, &shape, salt);
+                let shape = Shape {
+                    sequence: seq,
+                    ..Shape::default()
+                };
+                let tx = build_with_fee(
+                    &wallet,
+                    &[peek],
+                    vec![],
+                    Some((kind, key)),
+                    2_000,
+                    &shape,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Missing inputs.
             11 => {
                 let mut fake = peek.clone();
                 fake.outpoint.vout += 1000;
-                let tx = build_with_fee(&wallet, &[fake], vec![], Some((kind, key)), 2_000, &dflt, salt);
+                let tx = build_with_fee(
+                    &wallet,
+                    &[fake],
+                    vec![],
+                    Some((kind, key)),
+                    2_000,
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // Double spends of submitted transactions: fee too low, barely enough, ample,
@@ -260,21 +344,52 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             12 | 13 if !submitted.is_empty() => {
                 let j = rng.gen_range(0..submitted.len());
                 let (coin, old) = submitted[j].clone();
-                let old_fee = coin.txout.value.to_sat() - old.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
+                let old_fee = coin.txout.value.to_sat()
+                    - old.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
                 let choice = rng.gen_range(0..4);
                 let tx = match choice {
-                    0 => build_with_fee(&wallet, &[coin.clone()], vec![], Some((kind, key)), 500, &dflt, salt),
+                    0 => build_with_fee(
+                        &wallet,
+                        &[coin.clone()],
+                        vec![],
+                        Some((kind, key)),
+                        500,
+                        &dflt,
+                        salt,
+                    ),
                     1 | 2 => {
-                        let extra = if choice == 1 { rng.gen_range(0..30) } else { 3_000 };
+                        let extra = if choice == 1 {
+                            rng.gen_range(0..30)
+                        } else {
+                            3_000
+                        };
                         let total = coin.txout.value.to_sat();
-                        build(&wallet, &[coin.clone()], vec![out(&wallet, SpendKind::P2wpkh, key, total - old_fee - extra)], &dflt, salt)
+                        build(
+                            &wallet,
+                            &[coin.clone()],
+                            vec![out(
+                                &wallet,
+                                SpendKind::P2wpkh,
+                                key,
+                                total.saturating_sub(old_fee + extra),
+                            )],
+                            &dflt,
+                            salt,
+                        )
                     }
                     _ => {
                         // Many outputs: more absolute fee, lower feerate.
                         let total = coin.txout.value.to_sat();
-                        let outs: Vec<TxOut> = (0..40).map(|k| out(&wallet, SpendKind::P2wpkh, k, 1_000)).collect();
+                        let outs: Vec<TxOut> = (0..40)
+                            .map(|k| out(&wallet, SpendKind::P2wpkh, k, 1_000))
+                            .collect();
                         let mut outs = outs;
-                        outs.push(out(&wallet, SpendKind::P2wpkh, key, total - 40_000 - old_fee - 200));
+                        outs.push(out(
+                            &wallet,
+                            SpendKind::P2wpkh,
+                            key,
+                            total.saturating_sub(40_000 + old_fee + 200),
+                        ));
                         build(&wallet, &[coin.clone()], outs, &dflt, salt)
                     }
                 };
@@ -290,8 +405,23 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             // Children of unconfirmed parents (chains, submitted), with relative locks at times.
             14 | 15 | 16 if !unconfirmed.is_empty() => {
                 let u = next(&mut rng, &mut unconfirmed);
-                let shape = if rng.gen_bool(0.1) { Shape { sequence: 1, ..Shape::default() } } else { dflt.clone() };
-                let tx = build_with_fee(&wallet, &[u.clone()], vec![], Some((SpendKind::P2wpkh, key)), rng.gen_range(1_000..5_000), &shape, salt);
+                let shape = if rng.gen_bool(0.1) {
+                    Shape {
+                        sequence: 1,
+                        ..Shape::default()
+                    }
+                } else {
+                    dflt.clone()
+                };
+                let tx = build_with_fee(
+                    &wallet,
+                    &[u.clone()],
+                    vec![],
+                    Some((SpendKind::P2wpkh, key)),
+                    rng.gen_range(1_000..5_000),
+                    &shape,
+                    salt,
+                );
                 if h.offer(&label, &tx, true) {
                     unconfirmed.extend(outputs_of(&tx, &wallet));
                 } else if h.pool.get(&u.outpoint.txid.to_byte_array()).is_some() {
@@ -301,27 +431,55 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             // Immature coinbase spends.
             17 => {
                 let u = immature[rng.gen_range(0..immature.len())].clone();
-                let tx = build_with_fee(&wallet, &[u], vec![], Some((kind, key)), 2_000, &dflt, salt);
+                let tx =
+                    build_with_fee(&wallet, &[u], vec![], Some((kind, key)), 2_000, &dflt, salt);
                 h.offer(&label, &tx, false);
             }
             // Outputs above inputs; duplicate inputs; no outputs; negative / too large output.
             18 => {
                 let tx = match rng.gen_range(0..4) {
-                    0 => build(&wallet, &[peek.clone()], vec![out(&wallet, kind, key, v + 1)], &dflt, salt),
-                    1 => build(&wallet, &[peek.clone(), peek.clone()], vec![out(&wallet, kind, key, v / 2)], &dflt, salt),
+                    0 => build(
+                        &wallet,
+                        &[peek.clone()],
+                        vec![out(&wallet, kind, key, v + 1)],
+                        &dflt,
+                        salt,
+                    ),
+                    1 => build(
+                        &wallet,
+                        &[peek.clone(), peek.clone()],
+                        vec![out(&wallet, kind, key, v / 2)],
+                        &dflt,
+                        salt,
+                    ),
                     2 => build(&wallet, &[peek.clone()], vec![], &dflt, salt),
-                    _ => build(&wallet, &[peek.clone()], vec![out(&wallet, kind, key, 21_000_000 * 100_000_000 + 1)], &dflt, salt),
+                    _ => build(
+                        &wallet,
+                        &[peek.clone()],
+                        vec![out(&wallet, kind, key, 21_000_000 * 100_000_000 + 1)],
+                        &dflt,
+                        salt,
+                    ),
                 };
                 h.offer(&label, &tx, false);
             }
             // Broken signatures and stripped witnesses.
             19 => {
-                let mut tx = build_with_fee(&wallet, &[peek.clone()], vec![], Some((kind, key)), 2_000, &dflt, salt);
+                let mut tx = build_with_fee(
+                    &wallet,
+                    &[peek.clone()],
+                    vec![],
+                    Some((kind, key)),
+                    2_000,
+                    &dflt,
+                    salt,
+                );
                 let input = &mut tx.input[0];
                 if rng.gen_bool(0.5) && !input.witness.is_empty() {
                     input.witness = bitcoin::Witness::new();
                 } else if !input.witness.is_empty() {
-                    let mut items: Vec<Vec<u8>> = input.witness.iter().map(<[u8]>::to_vec).collect();
+                    let mut items: Vec<Vec<u8>> =
+                        input.witness.iter().map(<[u8]>::to_vec).collect();
                     let first = items.iter_mut().find(|w| w.len() >= 64).unwrap();
                     first[10] ^= 1;
                     input.witness = bitcoin::Witness::from_slice(&items);
@@ -337,7 +495,15 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 let choice = rng.gen_range(0..4);
                 let tx = match choice {
                     0 | 1 => {
-                        let mut tx = build_with_fee(&wallet, &[peek.clone()], vec![], Some((kind, key)), 2_000, &dflt, salt);
+                        let mut tx = build_with_fee(
+                            &wallet,
+                            &[peek.clone()],
+                            vec![],
+                            Some((kind, key)),
+                            2_000,
+                            &dflt,
+                            salt,
+                        );
                         let mut s = tx.input[0].script_sig.to_bytes();
                         if choice == 0 {
                             s.push(0x61);
@@ -350,39 +516,119 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                         tx.input[0].script_sig = ScriptBuf::from_bytes(s);
                         tx
                     }
-                    2 => build(&wallet, &[peek.clone()], vec![script_out("6a", v.saturating_sub(5_000))], &dflt, salt),
-                    _ => build(&wallet, &[peek.clone()], vec![script_out(&format!("6a4e{}{}", hex::encode(100_001u32.to_le_bytes()), "00".repeat(100_001)), 0), out(&wallet, kind, key, v.saturating_sub(500_000))], &dflt, salt),
+                    2 => build(
+                        &wallet,
+                        &[peek.clone()],
+                        vec![script_out("6a", v.saturating_sub(5_000))],
+                        &dflt,
+                        salt,
+                    ),
+                    _ => build(
+                        &wallet,
+                        &[peek.clone()],
+                        vec![
+                            script_out(
+                                &format!(
+                                    "6a4e{}{}",
+                                    hex::encode(100_001u32.to_le_bytes()),
+                                    "00".repeat(100_001)
+                                ),
+                                0,
+                            ),
+                            out(&wallet, kind, key, v.saturating_sub(500_000)),
+                        ],
+                        &dflt,
+                        salt,
+                    ),
                 };
                 h.offer(&label, &tx, false);
             }
             // Too many sigops (bare multisig outputs cost 80 each).
             21 => {
                 let n = rng.gen_range(195..205);
-                let u = mature.iter().find(|u| u.txout.value.to_sat() > 1_000_000).cloned().unwrap_or(peek);
-                let pay: Vec<TxOut> = (0..n).map(|k| out(&wallet, SpendKind::BareMultisig, k, 1_000)).collect();
-                let tx = build_with_fee(&wallet, &[u], pay, Some((SpendKind::P2wpkh, key)), 1_500, &dflt, salt);
+                let u = mature
+                    .iter()
+                    .find(|u| u.txout.value.to_sat() > 1_000_000)
+                    .cloned()
+                    .unwrap_or(peek);
+                let pay: Vec<TxOut> = (0..n)
+                    .map(|k| out(&wallet, SpendKind::BareMultisig, k, 1_000))
+                    .collect();
+                let tx = build_with_fee(
+                    &wallet,
+                    &[u],
+                    pay,
+                    Some((SpendKind::P2wpkh, key)),
+                    1_500,
+                    &dflt,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             // TRUC: version 3 children of unconfirmed parents (which are not v3), and
             // non-v3 spends of v3 parents.
             22 if !unconfirmed.is_empty() => {
                 let u = unconfirmed[rng.gen_range(0..unconfirmed.len())].clone();
-                let shape = Shape { version: 3, ..Shape::default() };
-                let tx = build_with_fee(&wallet, &[u], vec![], Some((kind, key)), 3_000, &shape, salt);
+                let shape = Shape {
+                    version: 3,
+                    ..Shape::default()
+                };
+                let tx = build_with_fee(
+                    &wallet,
+                    &[u],
+                    vec![],
+                    Some((kind, key)),
+                    3_000,
+                    &shape,
+                    salt,
+                );
                 h.offer(&label, &tx, false);
             }
             23 => {
                 let u = next(&mut rng, &mut mature);
-                let shape = Shape { version: 3, ..Shape::default() };
-                let parent = build_with_fee(&wallet, &[u], vec![], Some((SpendKind::P2wpkh, key)), 3_000, &shape, salt);
+                let shape = Shape {
+                    version: 3,
+                    ..Shape::default()
+                };
+                let parent = build_with_fee(
+                    &wallet,
+                    &[u],
+                    vec![],
+                    Some((SpendKind::P2wpkh, key)),
+                    3_000,
+                    &shape,
+                    salt,
+                );
                 if h.offer(&label, &parent, true) {
                     let outs = outputs_of(&parent, &wallet);
                     let version = [2, 3][rng.gen_range(0..2)];
-                    let child = build_with_fee(&wallet, &outs, vec![], Some((kind, key)), 5_000, &Shape { version, ..Shape::default() }, salt + 1_000_000);
+                    let child = build_with_fee(
+                        &wallet,
+                        &outs,
+                        vec![],
+                        Some((kind, key)),
+                        5_000,
+                        &Shape {
+                            version,
+                            ..Shape::default()
+                        },
+                        salt + 1_000_000,
+                    );
                     let label = format!("{label} child v{version}");
                     if h.offer(&label, &child, true) && version == 3 {
                         // A second child: TRUC sibling eviction or a descendant-limit reject.
-                        let sib = build_with_fee(&wallet, &outs, vec![], Some((SpendKind::P2trKey, key)), rng.gen_range(1_000..20_000), &Shape { version: 3, ..Shape::default() }, salt + 2_000_000);
+                        let sib = build_with_fee(
+                            &wallet,
+                            &outs,
+                            vec![],
+                            Some((SpendKind::P2trKey, key)),
+                            rng.gen_range(1_000..20_000),
+                            &Shape {
+                                version: 3,
+                                ..Shape::default()
+                            },
+                            salt + 2_000_000,
+                        );
                         h.offer(&format!("{label} sibling"), &sib, false);
                     }
                 }
@@ -398,9 +644,17 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
     for (r, n) in &h.by_reason {
         eprintln!("  {n:5}  {r}");
     }
-    let size = h.core.rpc("getmempoolinfo", &json!([])).unwrap()["size"].as_u64().unwrap();
+    let size = h.core.rpc("getmempoolinfo", &json!([])).unwrap()["size"]
+        .as_u64()
+        .unwrap();
     if size != h.pool.len() as u64 {
-        h.mismatches.push(format!("mempool size ours {} core {size}", h.pool.len()));
+        h.mismatches
+            .push(format!("mempool size ours {} core {size}", h.pool.len()));
     }
-    assert!(h.mismatches.is_empty(), "{} mismatches:\n{}", h.mismatches.len(), h.mismatches.join("\n"));
+    assert!(
+        h.mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        h.mismatches.len(),
+        h.mismatches.join("\n")
+    );
 }

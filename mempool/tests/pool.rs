@@ -21,7 +21,15 @@ fn id(tx: &bitcoin::Transaction) -> [u8; 32] {
 }
 
 fn pay(wallet: &Wallet, u: &Utxo, rate_milli: u64, salt: u64) -> bitcoin::Transaction {
-    build_with_fee(wallet, &[u.clone()], vec![], Some((SpendKind::P2wpkh, u.key)), rate_milli, &Shape::default(), salt)
+    build_with_fee(
+        wallet,
+        &[u.clone()],
+        vec![],
+        Some((SpendKind::P2wpkh, u.key)),
+        rate_milli,
+        &Shape::default(),
+        salt,
+    )
 }
 
 #[test]
@@ -39,9 +47,11 @@ fn accepts_chains_and_reports_entries() {
     // A child of the first, then a grandchild.
     let first = pay(&wallet, &utxos[0], 2_000, 0);
     let child = pay(&wallet, &outputs_of(&first, &wallet)[0], 10_000, 100);
-    pool.accept(&raw(&child), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+    pool.accept(&raw(&child), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
     let grand = pay(&wallet, &outputs_of(&child, &wallet)[0], 10_000, 101);
-    pool.accept(&raw(&grand), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+    pool.accept(&raw(&grand), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
     let info = pool.entry_info(&id(&child)).unwrap();
     assert_eq!(info.ancestor_count, 2);
     assert_eq!(info.descendant_count, 2);
@@ -54,7 +64,9 @@ fn accepts_chains_and_reports_entries() {
     assert_eq!(pi.size, utxos.len() + 2);
     assert_eq!(pi.min_relay_tx_fee, 100);
     // Test mode changes nothing; a resubmission is known.
-    let again = pool.accept(&raw(&grand), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
+    let again = pool
+        .accept(&raw(&grand), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
     assert_eq!(again.reason, "txn-already-in-mempool");
     // A block confirms the first transaction: it leaves, its child stays with no parent.
     let removed = pool.remove_for_block(&[(id(&first), vec![common::op(&utxos[0].outpoint)])]);
@@ -70,20 +82,38 @@ fn replacement_rules() {
     let mut pool = Mempool::new(MempoolOptions::default(), [2; 32]);
     let u = &utxos[1];
     let orig = pay(&wallet, u, 5_000, 1);
-    pool.accept(&raw(&orig), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+    pool.accept(&raw(&orig), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
     let low = pay(&wallet, u, 4_000, 2);
-    let e = pool.accept(&raw(&low), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
-    assert_eq!((e.kind, e.reason.as_str()), (RejectKind::Reconsiderable, "insufficient fee"));
+    let e = pool
+        .accept(&raw(&low), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.reason.as_str()),
+        (RejectKind::Reconsiderable, "insufficient fee")
+    );
     assert!(e.details.contains("less fees than conflicting txs"), "{e}");
     // More fee but a worse diagram: many outputs, same coin.
     let fee = 100_000 - orig.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
-    let mut outs: Vec<TxOut> = (0..40).map(|k| TxOut { value: Amount::from_sat(1_000), script_pubkey: wallet.spk(SpendKind::P2wpkh, k).clone() }).collect();
-    outs.push(TxOut { value: Amount::from_sat(100_000 - 40_000 - fee - 200), script_pubkey: wallet.spk(SpendKind::P2wpkh, 1).clone() });
+    let mut outs: Vec<TxOut> = (0..40)
+        .map(|k| TxOut {
+            value: Amount::from_sat(1_000),
+            script_pubkey: wallet.spk(SpendKind::P2wpkh, k).clone(),
+        })
+        .collect();
+    outs.push(TxOut {
+        value: Amount::from_sat(100_000 - 40_000 - fee - 200),
+        script_pubkey: wallet.spk(SpendKind::P2wpkh, 1).clone(),
+    });
     let wide = build(&wallet, &[u.clone()], outs, &Shape::default(), 3);
-    let e = pool.accept(&raw(&wide), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
+    let e = pool
+        .accept(&raw(&wide), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
     assert_eq!(e.reason, "replacement-failed");
     let good = pay(&wallet, u, 20_000, 4);
-    let a = pool.accept(&raw(&good), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+    let a = pool
+        .accept(&raw(&good), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
     assert_eq!(a.replaced, vec![id(&orig)]);
     assert!(pool.get(&id(&orig)).is_none());
     assert_eq!(pool.len(), 1);
@@ -97,29 +127,56 @@ fn cluster_limit_and_trimming() {
     let mut u = utxos[1].clone();
     for n in 0..64u64 {
         let tx = pay(&wallet, &u, 1_000, n);
-        pool.accept(&raw(&tx), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+        pool.accept(&raw(&tx), &chain.tip(), AcceptArgs::submit(NOW))
+            .unwrap();
         u = outputs_of(&tx, &wallet)[0].clone();
     }
     let tx = pay(&wallet, &u, 1_000, 99);
-    let e = pool.accept(&raw(&tx), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
+    let e = pool
+        .accept(&raw(&tx), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
     assert_eq!(e.reason, "too-large-cluster");
 
     // A small pool: the lowest feerate chunk goes, the minimum fee rises.
-    let opts = MempoolOptions { max_size_bytes: 20_000, ..MempoolOptions::default() };
+    let opts = MempoolOptions {
+        max_size_bytes: 20_000,
+        ..MempoolOptions::default()
+    };
     let mut small = Mempool::new(opts, [4; 32]);
     let mut evicted = 0;
-    for (n, u) in utxos.iter().filter(|u| u.kind == SpendKind::P2wpkh).enumerate() {
+    for (n, u) in utxos
+        .iter()
+        .filter(|u| u.kind == SpendKind::P2wpkh)
+        .enumerate()
+    {
         let rate = 1_000 + 1_000 * n as u64;
         let tx = pay(&wallet, u, rate, n as u64);
         match small.accept(&raw(&tx), &chain.tip(), AcceptArgs::submit(NOW)) {
-            Ok(a) => evicted += a.removed.iter().filter(|r| r.reason == RemovalReason::SizeLimit).count(),
+            Ok(a) => {
+                evicted += a
+                    .removed
+                    .iter()
+                    .filter(|r| r.reason == RemovalReason::SizeLimit)
+                    .count()
+            }
             Err(e) => panic!("{e}"),
         }
     }
     assert!(evicted > 0);
     assert!(small.min_fee(NOW).sat_per_kvb() > 1_000);
-    let cheap = pay(&wallet, &utxos.iter().find(|u| u.kind == SpendKind::P2trKey).unwrap().clone(), 1_000, 7);
-    let e = small.accept(&raw(&cheap), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
+    let cheap = pay(
+        &wallet,
+        &utxos
+            .iter()
+            .find(|u| u.kind == SpendKind::P2trKey)
+            .unwrap()
+            .clone(),
+        1_000,
+        7,
+    );
+    let e = small
+        .accept(&raw(&cheap), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
     assert_eq!(e.reason, "mempool min fee not met");
     // Expiry removes everything older than two weeks.
     let later = NOW + 336 * 3600 + 1;
@@ -136,9 +193,12 @@ fn reorg_returns_transactions_and_drops_immature() {
     let mut pool = Mempool::new(MempoolOptions::default(), [5; 32]);
     let a = pay(&wallet, &utxos[1], 2_000, 1);
     let b = pay(&wallet, &outputs_of(&a, &wallet)[0], 4_000, 2);
-    pool.accept(&raw(&b), &chain.tip(), AcceptArgs::test(NOW)).unwrap_err();
-    pool.accept(&raw(&a), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
-    pool.accept(&raw(&b), &chain.tip(), AcceptArgs::submit(NOW)).unwrap();
+    pool.accept(&raw(&b), &chain.tip(), AcceptArgs::test(NOW))
+        .unwrap_err();
+    pool.accept(&raw(&a), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
+    pool.accept(&raw(&b), &chain.tip(), AcceptArgs::submit(NOW))
+        .unwrap();
     // a confirms; then the block is disconnected and a returns as b's parent.
     pool.remove_for_block(&[(id(&a), vec![common::op(&utxos[1].outpoint)])]);
     assert_eq!(pool.len(), 1);
@@ -148,7 +208,10 @@ fn reorg_returns_transactions_and_drops_immature() {
     assert_eq!(pool.entry_info(&id(&b)).unwrap().depends, vec![id(&a)]);
     assert_eq!(pool.get(&id(&a)).unwrap().sequence, 0);
     // A coin that becomes an immature coinbase output after a reorg takes its spender out.
-    let coin = chain.coins.get_mut(&common::op(&utxos[1].outpoint)).unwrap();
+    let coin = chain
+        .coins
+        .get_mut(&common::op(&utxos[1].outpoint))
+        .unwrap();
     coin.coinbase = true;
     coin.height = 150;
     let removed = pool.remove_for_reorg(&chain.tip());
@@ -160,7 +223,10 @@ fn reorg_returns_transactions_and_drops_immature() {
 fn orphanage_limits_per_peer() {
     let wallet = Wallet::new(5);
     let (_, utxos) = synthetic(&wallet, 10, 40, 100_000);
-    let mut orphans = Orphanage::new(OrphanLimits { max_global_latency_score: 50, reserved_weight_per_peer: 404_000 });
+    let mut orphans = Orphanage::new(OrphanLimits {
+        max_global_latency_score: 50,
+        reserved_weight_per_peer: 404_000,
+    });
     for (n, u) in utxos.iter().take(100).enumerate() {
         orphans.add(&raw(&pay(&wallet, u, 2_000, n as u64)), 1);
     }

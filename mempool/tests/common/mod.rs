@@ -9,7 +9,9 @@ use bitcoin::absolute::LockTime;
 use bitcoin::consensus::encode::serialize;
 use bitcoin::hashes::Hash;
 use bitcoin::transaction::Version;
-use bitcoin::{Amount, OutPoint as BOutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use bitcoin::{
+    Amount, OutPoint as BOutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+};
 use sluice_consensus::chain::{AncestorInfo, AncestorView};
 use sluice_consensus::coin::{Coin, OutPoint};
 use sluice_consensus::script::ScriptFlags;
@@ -164,7 +166,13 @@ impl Default for Shape {
 }
 
 /// Builds and signs a transaction spending `inputs` to `outputs`.
-pub fn build(wallet: &Wallet, inputs: &[Utxo], outputs: Vec<TxOut>, shape: &Shape, salt: u64) -> Transaction {
+pub fn build(
+    wallet: &Wallet,
+    inputs: &[Utxo],
+    outputs: Vec<TxOut>,
+    shape: &Shape,
+    salt: u64,
+) -> Transaction {
     let mut tx = Transaction {
         version: Version(shape.version),
         lock_time: LockTime::from_consensus(shape.lock_time),
