@@ -284,7 +284,7 @@ impl Mempool {
             .collect();
         let sigops = sigop_cost(tx, &spent, STANDARD_SCRIPT_VERIFY_FLAGS);
         let sigops_i = i64::try_from(sigops).unwrap_or(i64::MAX);
-        let weight = tx.weight() as i64;
+        let weight = i64::try_from(tx.weight()).unwrap_or(i64::MAX);
         let vsize = virtual_size(weight, sigops_i, self.opts.bytes_per_sigop);
         let delta = self.deltas.get(&txid).copied().unwrap_or(0);
         let modified = fee + delta;
@@ -507,7 +507,11 @@ impl Mempool {
             spends_coinbase: coins.iter().any(|c| c.coinbase),
             version: tx.version,
             signals_rbf: tx.inputs.iter().any(|i| i.sequence < 0xffff_fffe),
-            prevouts: tx.inputs.iter().map(|i| i.prevout()).collect(),
+            prevouts: tx
+                .inputs
+                .iter()
+                .map(sluice_consensus::tx::TxIn::prevout)
+                .collect(),
             outputs: tx
                 .outputs
                 .iter()
@@ -596,7 +600,11 @@ impl Mempool {
         wtxid: &Hash256,
         parents: &BTreeSet<Hash256>,
     ) -> Result<(), Reject> {
-        let spent: BTreeSet<OutPoint> = tx.inputs.iter().map(|i| i.prevout()).collect();
+        let spent: BTreeSet<OutPoint> = tx
+            .inputs
+            .iter()
+            .map(sluice_consensus::tx::TxIn::prevout)
+            .collect();
         for p in parents {
             let Some(pe) = self.entries.get(p) else {
                 continue;

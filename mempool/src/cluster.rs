@@ -58,7 +58,7 @@ pub fn chunks(graph: &BTreeMap<Hash256, Node>) -> Vec<Chunk> {
             let rate = set
                 .iter()
                 .filter_map(|x| graph.get(x))
-                .fold(FeeFrac::default(), |a, n| a.add(n.fee_size));
+                .fold(FeeFrac::default(), |a, n| a + n.fee_size);
             let better = match &best {
                 None => true,
                 Some((b, bs)) => match rate.cmp(b) {
@@ -114,7 +114,7 @@ pub fn chunk_linearization(graph: &BTreeMap<Hash256, Node>, order: &[Hash256]) -
             if c.feerate > prev.feerate {
                 let Some(mut prev) = out.pop() else { break };
                 prev.txids.append(&mut c.txids);
-                prev.feerate = prev.feerate.add(c.feerate);
+                prev.feerate = prev.feerate + c.feerate;
                 c = prev;
             } else {
                 break;

@@ -39,15 +39,12 @@ impl FeeFrac {
         let num = i128::from(self.fee) * i128::from(size);
         i64::try_from(num.div_euclid(i128::from(self.size))).unwrap_or(i64::MAX)
     }
+}
 
-    #[must_use]
-    pub fn add(self, o: Self) -> Self {
+impl std::ops::Add for FeeFrac {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
         Self::new(self.fee + o.fee, self.size + o.size)
-    }
-
-    #[must_use]
-    pub fn sub(self, o: Self) -> Self {
-        Self::new(self.fee - o.fee, self.size - o.size)
     }
 }
 

@@ -123,7 +123,11 @@ impl Orphanage {
         if tx.weight() > MAX_STANDARD_TX_WEIGHT {
             return false;
         }
-        let prevouts: Vec<OutPoint> = tx.inputs.iter().map(|i| i.prevout()).collect();
+        let prevouts: Vec<OutPoint> = tx
+            .inputs
+            .iter()
+            .map(sluice_consensus::tx::TxIn::prevout)
+            .collect();
         for p in &prevouts {
             self.by_prevout.entry(*p).or_default().insert(wtxid);
         }

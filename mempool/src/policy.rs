@@ -169,9 +169,9 @@ pub fn dust_threshold(out: &TxOut<'_>, dust_relay: FeeRate) -> Amount {
     if is_unspendable(out.script_pubkey) {
         return 0;
     }
-    let mut size = out.raw.len() as i64;
+    let mut size = i64::try_from(out.raw.len()).unwrap_or(i64::MAX);
     size += if witness_program(out.script_pubkey).is_some() {
-        32 + 4 + 1 + (107 / WITNESS_SCALE_FACTOR as i64) + 4
+        32 + 4 + 1 + (107 / i64::try_from(WITNESS_SCALE_FACTOR).unwrap_or(4)) + 4
     } else {
         32 + 4 + 1 + 107 + 4
     };
