@@ -171,7 +171,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 let rate = rng.gen_range(1_000..20_000);
                 let tx = build_with_fee(
                     &wallet,
-                    &[u.clone()],
+                    std::slice::from_ref(&u),
                     vec![out(&wallet, kind, key, 10_000)],
                     Some((SpendKind::P2wpkh, key)),
                     rate,
@@ -350,7 +350,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 let tx = match choice {
                     0 => build_with_fee(
                         &wallet,
-                        &[coin.clone()],
+                        std::slice::from_ref(&coin),
                         vec![],
                         Some((kind, key)),
                         500,
@@ -366,7 +366,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                         let total = coin.txout.value.to_sat();
                         build(
                             &wallet,
-                            &[coin.clone()],
+                            std::slice::from_ref(&coin),
                             vec![out(
                                 &wallet,
                                 SpendKind::P2wpkh,
@@ -390,7 +390,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                             key,
                             total.saturating_sub(40_000 + old_fee + 200),
                         ));
-                        build(&wallet, &[coin.clone()], outs, &dflt, salt)
+                        build(&wallet, std::slice::from_ref(&coin), outs, &dflt, salt)
                     }
                 };
                 let submit = case == 13;
@@ -403,7 +403,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 }
             }
             // Children of unconfirmed parents (chains, submitted), with relative locks at times.
-            14 | 15 | 16 if !unconfirmed.is_empty() => {
+            14..=16 if !unconfirmed.is_empty() => {
                 let u = next(&mut rng, &mut unconfirmed);
                 let shape = if rng.gen_bool(0.1) {
                     Shape {
@@ -415,7 +415,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 };
                 let tx = build_with_fee(
                     &wallet,
-                    &[u.clone()],
+                    std::slice::from_ref(&u),
                     vec![],
                     Some((SpendKind::P2wpkh, key)),
                     rng.gen_range(1_000..5_000),
@@ -440,7 +440,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                 let tx = match rng.gen_range(0..4) {
                     0 => build(
                         &wallet,
-                        &[peek.clone()],
+                        std::slice::from_ref(&peek),
                         vec![out(&wallet, kind, key, v + 1)],
                         &dflt,
                         salt,
@@ -452,10 +452,10 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                         &dflt,
                         salt,
                     ),
-                    2 => build(&wallet, &[peek.clone()], vec![], &dflt, salt),
+                    2 => build(&wallet, std::slice::from_ref(&peek), vec![], &dflt, salt),
                     _ => build(
                         &wallet,
-                        &[peek.clone()],
+                        std::slice::from_ref(&peek),
                         vec![out(&wallet, kind, key, 21_000_000 * 100_000_000 + 1)],
                         &dflt,
                         salt,
@@ -467,7 +467,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
             19 => {
                 let mut tx = build_with_fee(
                     &wallet,
-                    &[peek.clone()],
+                    std::slice::from_ref(&peek),
                     vec![],
                     Some((kind, key)),
                     2_000,
@@ -497,7 +497,7 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                     0 | 1 => {
                         let mut tx = build_with_fee(
                             &wallet,
-                            &[peek.clone()],
+                            std::slice::from_ref(&peek),
                             vec![],
                             Some((kind, key)),
                             2_000,
@@ -518,14 +518,14 @@ fn corpus_matches_bitcoind_testmempoolaccept() {
                     }
                     2 => build(
                         &wallet,
-                        &[peek.clone()],
+                        std::slice::from_ref(&peek),
                         vec![script_out("6a", v.saturating_sub(5_000))],
                         &dflt,
                         salt,
                     ),
                     _ => build(
                         &wallet,
-                        &[peek.clone()],
+                        std::slice::from_ref(&peek),
                         vec![
                             script_out(
                                 &format!(

@@ -23,7 +23,7 @@ fn id(tx: &bitcoin::Transaction) -> [u8; 32] {
 fn pay(wallet: &Wallet, u: &Utxo, rate_milli: u64, salt: u64) -> bitcoin::Transaction {
     build_with_fee(
         wallet,
-        &[u.clone()],
+        std::slice::from_ref(u),
         vec![],
         Some((SpendKind::P2wpkh, u.key)),
         rate_milli,
@@ -105,7 +105,7 @@ fn replacement_rules() {
         value: Amount::from_sat(100_000 - 40_000 - fee - 200),
         script_pubkey: wallet.spk(SpendKind::P2wpkh, 1).clone(),
     });
-    let wide = build(&wallet, &[u.clone()], outs, &Shape::default(), 3);
+    let wide = build(&wallet, std::slice::from_ref(u), outs, &Shape::default(), 3);
     let e = pool
         .accept(&raw(&wide), &chain.tip(), AcceptArgs::test(NOW))
         .unwrap_err();
@@ -157,7 +157,7 @@ fn cluster_limit_and_trimming() {
                     .removed
                     .iter()
                     .filter(|r| r.reason == RemovalReason::SizeLimit)
-                    .count()
+                    .count();
             }
             Err(e) => panic!("{e}"),
         }

@@ -82,7 +82,7 @@ impl Chain {
                         vout: vout as u32,
                     },
                     Coin {
-                        value: o.value.to_sat() as i64,
+                        value: o.value.to_sat().cast_signed(),
                         script_pubkey: o.script_pubkey.to_bytes(),
                         height,
                         coinbase: cb,
@@ -133,7 +133,7 @@ pub fn wallet_utxos(chain: &Chain, wallet: &Wallet) -> Vec<Utxo> {
                     vout: o.vout,
                 },
                 txout: TxOut {
-                    value: Amount::from_sat(c.value as u64),
+                    value: Amount::from_sat(c.value.cast_unsigned()),
                     script_pubkey: spk,
                 },
                 kind,
@@ -214,7 +214,7 @@ pub fn build_with_fee(
 ) -> Transaction {
     let total: u64 = inputs.iter().map(|u| u.txout.value.to_sat()).sum();
     let fixed: u64 = pay.iter().map(|o| o.value.to_sat()).sum();
-    let mut outs = pay.clone();
+    let mut outs = pay;
     if let Some((k, i)) = change {
         outs.push(TxOut {
             value: Amount::from_sat(total.saturating_sub(fixed)),
@@ -283,7 +283,7 @@ pub fn synthetic(wallet: &Wallet, height: u32, n: u16, value: u64) -> (Chain, Ve
             chain.coins.insert(
                 OutPoint { txid, vout: 0 },
                 Coin {
-                    value: value as i64,
+                    value: value.cast_signed(),
                     script_pubkey: spk.to_bytes(),
                     height: 1,
                     coinbase: false,
