@@ -9,7 +9,7 @@ mod conn;
 mod registry;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -99,6 +99,9 @@ pub(crate) struct Shared {
     registry: Mutex<Registry>,
     start_height: AtomicI32,
     shutdown: watch::Sender<bool>,
+    /// Bytes read from and written to every peer's socket (for metrics).
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
 }
 
 impl Shared {
@@ -166,6 +169,8 @@ impl Network {
             registry: Mutex::new(Registry::new(config.max_inbound, config.max_outbound)),
             start_height: AtomicI32::new(0),
             shutdown: watch::Sender::new(false),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
         });
         let mut local_addrs = Vec::new();
         for addr in &config.listen {
@@ -276,6 +281,15 @@ impl Network {
     #[must_use]
     pub fn connection_counts(&self) -> (usize, usize) {
         self.shared.registry().counts()
+    }
+
+    /// Bytes (received, sent) over every connection so far, as on the wire.
+    #[must_use]
+    pub fn traffic(&self) -> (u64, u64) {
+        (
+            self.shared.bytes_in.load(Ordering::Relaxed),
+            self.shared.bytes_out.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops listening and ends every connection (each reports `Disconnect { Shutdown }`).
