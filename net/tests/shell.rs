@@ -71,12 +71,20 @@ async fn talk(v2_server: bool, v2_client: bool, expect: TransportKind) {
         locator: vec![[7; 32]],
         stop: [0; 32],
     });
+    let (received, sent) = (server.traffic().0, client.traffic().1);
+    assert!(
+        received > 0 && sent >= received,
+        "the handshake's bytes are counted"
+    );
     client.send(id, gh.clone()).await.unwrap();
     let (_, ev) = wait_for(&mut server_rx, |e| {
         matches!(e, PeerEvent::Message(Message::GetHeaders(_)))
     })
     .await;
     assert_eq!(ev, PeerEvent::Message(gh));
+    // The getheaders payload alone is 69 bytes (version, count, locator, stop).
+    assert!(server.traffic().0 >= received + 69);
+    assert!(client.traffic().1 >= sent + 69);
     server.send(sid, Message::Headers(vec![])).await.unwrap();
     let (_, ev) = wait_for(&mut client_rx, |e| {
         matches!(e, PeerEvent::Message(Message::Headers(_)))

@@ -1,6 +1,7 @@
 //! The node's typed configuration: one struct, read from an optional TOML file, then
 //! overridden by command-line flags.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +12,13 @@ use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
 use sluice_net::quic::QuicLimits;
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
+
+pub use crate::logging::LogFormat;
+
+/// Port of `/metrics` when `metrics_bind` names only an address.
+pub const DEFAULT_METRICS_PORT: u16 = 9332;
+/// `metrics_bind` when `--metrics-bind` is given without a value: loopback only.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1";
 
 /// Networks selectable on the command line and in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -85,6 +93,14 @@ pub struct NodeConfig {
     pub quic_open: bool,
     /// QUIC resource limits (`[quic_limits]`).
     pub quic_limits: QuicLimitsConfig,
+    /// Serve Prometheus metrics at `/metrics` on this address (`ip` or `ip:port`, port
+    /// 9332 by default); unset: no metrics server.
+    pub metrics_bind: Option<String>,
+    /// Log lines as text for people or JSON for collectors.
+    pub log_format: LogFormat,
+    /// Which log events to keep (`tracing` filter directives, e.g. `info,sluice_net=debug`);
+    /// unset: `RUST_LOG`, else `info` for `run` and `warn` for the other commands.
+    pub log_filter: Option<String>,
 }
 
 /// QUIC resource limits as the config file spells them; defaults are `sluice_net`'s
@@ -195,6 +211,9 @@ impl Default for NodeConfig {
             quic_peer: Vec::new(),
             quic_open: false,
             quic_limits: QuicLimitsConfig::default(),
+            metrics_bind: None,
+            log_format: LogFormat::Human,
+            log_filter: None,
         }
     }
 }
@@ -270,6 +289,17 @@ pub struct ConfigFlags {
     /// Let any key connect to the QUIC listener (default: pinned keys only).
     #[arg(long)]
     pub quic_open: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (`ip` or `ip:port`; port 9332 by
+    /// default). Without a value: 127.0.0.1:9332. Off unless given.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_METRICS_ADDR)]
+    pub metrics_bind: Option<String>,
+    /// Log format: human (default) or json (one object per line).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter (tracing directives, e.g. `info,sluice_net=debug`). Default: RUST_LOG, else
+    /// info for `run`, warn otherwise.
+    #[arg(long)]
+    pub log_filter: Option<String>,
 }
 
 impl NodeConfig {
@@ -336,6 +366,15 @@ impl NodeConfig {
         if let Some(v) = &flags.governance_keyrings {
             c.governance_keyrings = Some(v.clone());
         }
+        if let Some(v) = &flags.metrics_bind {
+            c.metrics_bind = Some(v.clone());
+        }
+        if let Some(v) = flags.log_format {
+            c.log_format = v;
+        }
+        if let Some(v) = &flags.log_filter {
+            c.log_filter = Some(v.clone());
+        }
         if flags.no_muhash {
             c.muhash = false;
         }
@@ -365,6 +404,23 @@ impl NodeConfig {
             NetworkArg::Signet => 38333,
             NetworkArg::Regtest => 18444,
         }
+    }
+
+    /// Where to serve `/metrics`, if anywhere.
+    ///
+    /// # Errors
+    /// `metrics_bind` is neither an IP address nor `ip:port`.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let Some(text) = &self.metrics_bind else {
+            return Ok(None);
+        };
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(Some(addr));
+        }
+        let ip = text.trim_start_matches('[').trim_end_matches(']');
+        ip.parse::<IpAddr>()
+            .map(|ip| Some(SocketAddr::new(ip, DEFAULT_METRICS_PORT)))
+            .map_err(|_| anyhow::anyhow!("metrics_bind {text:?}: not an IP address or ip:port"))
     }
 
     /// The pipeline's import configuration.
@@ -455,6 +511,61 @@ mod tests {
             QuicLimits::from(&QuicLimitsConfig::default()),
             QuicLimits::default()
         );
+    }
+
+    #[test]
+    fn metrics_and_log_settings() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            flags: ConfigFlags,
+        }
+        let parse = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied())).unwrap();
+            NodeConfig::resolve(&cli.flags).unwrap()
+        };
+        let c = parse(&[]);
+        assert_eq!(c.metrics_addr().unwrap(), None, "off unless asked for");
+        assert_eq!(c.log_format, LogFormat::Human);
+        let c = parse(&["--metrics-bind"]);
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
+            "loopback when enabled without an address"
+        );
+        let c = parse(&["--metrics-bind", "0.0.0.0:9999", "--log-format", "json"]);
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some(SocketAddr::from(([0, 0, 0, 0], 9999)))
+        );
+        assert_eq!(c.log_format, LogFormat::Json);
+        let c = parse(&["--metrics-bind", "[::1]", "--log-filter", "debug"]);
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some(SocketAddr::new(
+                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+                9332
+            ))
+        );
+        assert_eq!(c.log_filter.as_deref(), Some("debug"));
+        let c = parse(&["--metrics-bind", "localhost:1"]);
+        assert!(c.metrics_addr().is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sluice.toml");
+        std::fs::write(
+            &p,
+            "metrics_bind = \"127.0.0.1:9400\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let c = NodeConfig::from_file(&p).unwrap();
+        assert_eq!(
+            c.metrics_addr().unwrap(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 9400)))
+        );
+        assert_eq!(c.log_format, LogFormat::Json);
     }
 
     #[test]

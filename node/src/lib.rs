@@ -2,5 +2,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod logging;
+pub mod metrics;
 pub mod release;
 pub mod run;
+pub mod secret;

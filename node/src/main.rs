@@ -46,30 +46,35 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let start_logs = |cfg: &NodeConfig, default: &str| {
+        sluice_node::logging::init(cfg.log_format, cfg.log_filter.as_deref(), default)
+    };
     match cli.command {
         Some(Command::Import { paths, flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
+            start_logs(&cfg, "warn")?;
             sluice_node::release::check(&cfg, sluice_governance::now())?;
             let report = sluice_pipeline::import(&cfg.import_config(), &paths)?;
             print!("{}", report.summary());
         }
         Some(Command::Run { flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
+            start_logs(&cfg, "info")?;
             sluice_node::release::check(&cfg, sluice_governance::now())?;
             run::run_until_signal(&cfg)?;
         }
-        None => demo::run(&demo::DemoArgs::default())?,
-        Some(Command::Demo(args)) => demo::run(&args)?,
+        None => {
+            start_logs(&NodeConfig::default(), "warn")?;
+            demo::run(&demo::DemoArgs::default())?;
+        }
+        Some(Command::Demo(args)) => {
+            start_logs(&NodeConfig::default(), "warn")?;
+            demo::run(&args)?;
+        }
         Some(Command::QuicId { flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
+            start_logs(&cfg, "warn")?;
             println!("{}", run::quic_fingerprint(&cfg)?);
         }
         Some(Command::Version) => println!("sluice {}", env!("CARGO_PKG_VERSION")),

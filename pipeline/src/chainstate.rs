@@ -14,7 +14,7 @@ use sluice_storage::{ChainStore, StoreConfig};
 
 use crate::bitcoin::{BitcoinStages, BlockJob, ChainSnapshot};
 use crate::coordinator::{Command, Coordinator, CoordinatorLimits, Resolved};
-use crate::engine::{Pipeline, PipelineStats};
+use crate::engine::{Pipeline, PipelineProbe, PipelineStats};
 use crate::import::{ImportConfig, ImportError};
 
 /// Reads a block's bytes back from where its source put them.
@@ -115,6 +115,12 @@ impl<L: Clone> Chainstate<L> {
             .as_ref()
             .map(Pipeline::stats)
             .unwrap_or_default()
+    }
+
+    /// Live counters of the running pipeline (for metrics); `None` once it has finished.
+    #[must_use]
+    pub fn probe(&self) -> Option<PipelineProbe> {
+        self.pipeline.as_ref().map(Pipeline::probe)
     }
 
     /// The coordinator, to offer blocks ([`Coordinator::offer`]) and take refusals

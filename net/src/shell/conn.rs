@@ -2,6 +2,7 @@
 //! forwards its events and applies commands from the layer above.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -99,6 +100,7 @@ pub(crate) async fn drive(
                 match r {
                     Ok(0) => peer.disconnect(DisconnectReason::Io(std::io::ErrorKind::WriteZero)),
                     Ok(n) => {
+                        shared.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                         written += n;
                         out_bytes -= n;
                         if out.front().is_some_and(|b| written == b.len()) {
@@ -113,7 +115,10 @@ pub(crate) async fn drive(
             r = rd.read(&mut rbuf), if pending.is_empty() => match r {
                 Ok(0) | Err(_) if peer.should_reconnect_v1() => return Outcome::RetryV1,
                 Ok(0) => peer.disconnect(DisconnectReason::Closed),
-                Ok(n) => peer.handle_bytes(&rbuf[..n], Instant::now()),
+                Ok(n) => {
+                    shared.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    peer.handle_bytes(&rbuf[..n], Instant::now());
+                }
                 Err(e) => peer.disconnect(DisconnectReason::Io(e.kind())),
             },
             () = sleep_until(deadline), if deadline.is_some() => peer.handle_timeout(Instant::now()),

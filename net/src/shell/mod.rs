@@ -11,7 +11,7 @@ mod quic_conn;
 mod registry;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -110,6 +110,9 @@ pub(crate) struct Shared {
     start_height: AtomicI32,
     shutdown: watch::Sender<bool>,
     quic: Option<Arc<quic::QuicShared>>,
+    /// Bytes read from and written to every peer's socket (for metrics).
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
 }
 
 impl Shared {
@@ -179,6 +182,8 @@ impl Network {
             start_height: AtomicI32::new(0),
             shutdown: watch::Sender::new(false),
             quic: config.quic.map(quic::QuicShared::bind).transpose()?,
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
         });
         let mut local_addrs = Vec::new();
         for addr in &config.listen {
@@ -342,6 +347,15 @@ impl Network {
     #[must_use]
     pub fn connection_counts(&self) -> (usize, usize) {
         self.shared.registry().counts()
+    }
+
+    /// Bytes (received, sent) over every connection so far, as on the wire.
+    #[must_use]
+    pub fn traffic(&self) -> (u64, u64) {
+        (
+            self.shared.bytes_in.load(Ordering::Relaxed),
+            self.shared.bytes_out.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops listening and ends every connection (each reports `Disconnect { Shutdown }`).

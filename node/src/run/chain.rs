@@ -76,6 +76,8 @@ impl BlockReader<BlockPos> for Reader {
 #[derive(Debug)]
 pub struct ChainThread {
     pub input: Sender<ChainMsg>,
+    /// The pipeline's live counters (for metrics).
+    pub probe: Option<sluice_pipeline::engine::PipelineProbe>,
     /// Joined after the thread reports `Stopped` or a fault.
     pub handle: Option<JoinHandle<()>>,
 }
@@ -97,6 +99,7 @@ pub fn start(
     status: watch::Sender<TipStatus>,
 ) -> anyhow::Result<ChainThread> {
     let chain = Chainstate::<BlockPos>::open(cfg, CoordinatorLimits::default())?;
+    let probe = chain.probe();
     let (input, rx) = unbounded();
     let handle = std::thread::Builder::new()
         .name("chain".into())
@@ -121,6 +124,7 @@ pub fn start(
         })?;
     Ok(ChainThread {
         input,
+        probe,
         handle: Some(handle),
     })
 }

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::chain::{ChainEvent, ChainMsg, ChainThread, TipStatus};
 use super::serve;
+use crate::metrics::NodeMetrics;
 
 /// Protocol version sent in `getheaders` (Core's `PROTOCOL_VERSION`).
 const PROTOCOL_VERSION: u32 = 70016;
@@ -66,6 +67,7 @@ pub(super) struct NodeLoop {
     targets: Vec<Target>,
     /// The last tip announced to peers.
     announced: Option<Hash256>,
+    metrics: Arc<NodeMetrics>,
 }
 
 impl NodeLoop {
@@ -76,6 +78,7 @@ impl NodeLoop {
         chain: ChainThread,
         status: watch::Receiver<TipStatus>,
         targets: Vec<(SocketAddr, Option<Fingerprint>)>,
+        metrics: Arc<NodeMetrics>,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -96,6 +99,7 @@ impl NodeLoop {
                 })
                 .collect(),
             announced: None,
+            metrics,
         }
     }
 
@@ -145,6 +149,7 @@ impl NodeLoop {
                 _ = tick.tick() => {
                     self.sync.tick(Instant::now());
                     self.reconnect();
+                    self.metrics.set_header_height(self.sync.headers().best_height());
                     Ok(())
                 }
                 _ = &mut stop => break Ok(()),
@@ -227,6 +232,8 @@ impl NodeLoop {
                     info.transport,
                     info.start_height
                 );
+                self.metrics
+                    .peer_connected(peer, info.direction, info.transport);
                 let meta = self.peers.entry(peer).or_default();
                 meta.connected = true;
                 meta.wants_headers |= info.sendheaders;
@@ -240,6 +247,7 @@ impl NodeLoop {
             }
             PeerEvent::Disconnect { reason, discourage } => {
                 tracing::info!("peer {peer} disconnected: {reason} (discouraged: {discourage})");
+                self.metrics.peer_disconnected(peer);
                 if let Some(meta) = self.peers.remove(&peer) {
                     if let Some(t) = meta.target {
                         if let Some(t) = self.targets.iter_mut().find(|x| x.addr == t) {
@@ -351,12 +359,14 @@ impl NodeLoop {
         let now = Instant::now();
         match ev {
             ChainEvent::Connected { hash, height } => {
+                self.metrics.block_connected();
                 tracing::debug!("connected {} at height {height}", to_display_hex(&hash));
                 self.network
                     .set_start_height(i32::try_from(height).unwrap_or(i32::MAX));
                 self.announce();
             }
             ChainEvent::Disconnected { hash, height } => {
+                self.metrics.block_disconnected();
                 tracing::info!("disconnected {} at height {height}", to_display_hex(&hash));
             }
             ChainEvent::Invalid {

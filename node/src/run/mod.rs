@@ -27,6 +27,7 @@ pub use chain::TipStatus;
 pub use quic::fingerprint as quic_fingerprint;
 
 use crate::config::NodeConfig;
+use crate::metrics::{self, NodeMetrics, Sources};
 
 /// A running node.
 #[derive(Debug)]
@@ -39,6 +40,10 @@ pub struct NodeHandle {
     pub quic_addr: Option<SocketAddr>,
     /// The node's QUIC key fingerprint, when QUIC is configured.
     pub quic_fingerprint: Option<sluice_net::quic::Fingerprint>,
+    /// The node's metrics (also for the RPC server and the mempool to update).
+    pub metrics: Arc<NodeMetrics>,
+    /// Where `/metrics` is served (port resolved), when enabled.
+    pub metrics_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -97,6 +102,15 @@ fn resolve(addrs: &[String], default_port: u16) -> anyhow::Result<Vec<SocketAddr
 /// The datadir, block files or listen addresses cannot be opened.
 pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
     let params = Params::new(cfg.network.into());
+    // Bound first: a busy port stops the start before anything else is opened.
+    let metrics_listener = match cfg.metrics_addr()? {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("binding the metrics address {a}"))?,
+        ),
+        None => None,
+    };
     let blocks_dir = cfg.datadir.join("blocks");
     let (store, stored) = BlockStore::open(&blocks_dir, params.magic)
         .with_context(|| format!("opening block files in {}", blocks_dir.display()))?;
@@ -155,15 +169,48 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         minimum_chain_work(params.network),
         random_salt(),
     );
-    let mut state = events::NodeLoop::new(sync, network, blocks, chain, status.clone(), targets);
+    let metrics = Arc::new(NodeMetrics::new(Sources {
+        status: Some(status.clone()),
+        network: Some(network.clone()),
+        pipeline: chain.probe.clone(),
+    }));
+    // Helpers (metrics server, progress) stop when the node's loop ends.
+    let (helpers_stop, helpers) = watch::channel(false);
+    let metrics_addr = match metrics_listener {
+        Some(l) => Some(
+            metrics::server::start(l, metrics.clone(), helpers.clone())
+                .context("serving metrics")?,
+        ),
+        None => None,
+    };
+    tokio::spawn(metrics::progress::report(
+        metrics.clone(),
+        cfg.progress,
+        helpers,
+    ));
+    let mut state = events::NodeLoop::new(
+        sync,
+        network,
+        blocks,
+        chain,
+        status.clone(),
+        targets,
+        metrics.clone(),
+    );
     state.replay(stored)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(async move { state.run(net_events, chain_events, stop_rx).await });
+    let task = tokio::spawn(async move {
+        let r = state.run(net_events, chain_events, stop_rx).await;
+        helpers_stop.send_replace(true);
+        r
+    });
     Ok(NodeHandle {
         status,
         p2p_addrs,
         quic_addr,
         quic_fingerprint,
+        metrics,
+        metrics_addr,
         stop: Some(stop_tx),
         task,
     })

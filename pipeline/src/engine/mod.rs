@@ -10,5 +10,5 @@ pub mod stats;
 pub use gate::{Body, CommitGate, Envelope, Epoch, Outcome, Schedule, Ticket, Verdict};
 pub use overlay::{Lookup, Overlay};
 pub use reorder::ReorderBuffer;
-pub use shell::{Feedback, FeedbackOf, Pipeline, ShellConfig, Stages};
-pub use stats::{PipelineStats, StageStats};
+pub use shell::{Feedback, FeedbackOf, Pipeline, PipelineProbe, ShellConfig, Stages};
+pub use stats::{BatchCounters, Histogram, HistogramSnapshot, PipelineStats, StageStats};

@@ -17,7 +17,7 @@ use crossbeam::channel::{bounded, unbounded, Receiver, Sender, TryRecvError};
 
 use super::gate::{Body, CommitGate, Envelope, Epoch, Ticket, Verdict};
 use super::reorder::ReorderBuffer;
-use super::stats::{PipelineStats, StageCounters};
+use super::stats::{BatchCounters, PipelineStats, StageCounters};
 
 /// The work of each stage for one kind of block. Methods take `&self`: implementations keep
 /// shared state (UTXO store, overlay) behind their own locks.
@@ -136,8 +136,34 @@ pub struct Pipeline<S: Stages> {
     epoch: Epoch,
     threads: Vec<JoinHandle<()>>,
     counters: Arc<[StageCounters; 7]>,
+    batches: Arc<BatchCounters>,
     workers: [usize; 7],
     started: Instant,
+}
+
+/// Live counters of a running pipeline, readable from any thread without locks (for metrics).
+#[derive(Debug, Clone)]
+pub struct PipelineProbe {
+    counters: Arc<[StageCounters; 7]>,
+    batches: Arc<BatchCounters>,
+    workers: [usize; 7],
+}
+
+impl PipelineProbe {
+    /// Every stage: its name, workers and counters, in pipeline order.
+    pub fn stages(&self) -> impl Iterator<Item = (&'static str, usize, &StageCounters)> + '_ {
+        STAGE_NAMES
+            .iter()
+            .zip(self.workers)
+            .zip(self.counters.iter())
+            .map(|((n, w), c)| (*n, w, c))
+    }
+
+    /// Sizes of signature batches.
+    #[must_use]
+    pub fn batches(&self) -> &BatchCounters {
+        &self.batches
+    }
 }
 
 impl<S: Stages> std::fmt::Debug for Pipeline<S> {
@@ -184,6 +210,7 @@ impl<S: Stages> Pipeline<S> {
     pub fn start(stages: &Arc<S>, cfg: &ShellConfig) -> Self {
         let epoch = Epoch::default();
         let counters: Arc<[StageCounters; 7]> = Arc::new(Default::default());
+        let batches = Arc::new(BatchCounters::default());
         let q = cfg.queue_depth.max(1);
         let (in_tx, in_rx) = bounded::<Env<S, S::Input>>(q);
         let (p_tx, p_rx) = bounded::<Env<S, S::Parsed>>(q);
@@ -224,7 +251,7 @@ impl<S: Stages> Pipeline<S> {
                 s_rx.clone(),
                 v_tx.clone(),
                 ctx(4),
-                cfg.batch_target,
+                (cfg.batch_target, batches.clone()),
             ));
         }
         drop((s_rx, v_tx));
@@ -244,8 +271,19 @@ impl<S: Stages> Pipeline<S> {
             epoch,
             threads,
             counters,
+            batches,
             workers,
             started: Instant::now(),
+        }
+    }
+
+    /// Live counters, to read while the pipeline runs.
+    #[must_use]
+    pub fn probe(&self) -> PipelineProbe {
+        PipelineProbe {
+            counters: self.counters.clone(),
+            batches: self.batches.clone(),
+            workers: self.workers,
         }
     }
 
@@ -335,7 +373,7 @@ fn spawn_batch<S: Stages>(
     rx: Receiver<Env<S, S::Checked>>,
     tx: Sender<Env<S, S::Verified>>,
     (stages, epoch, counters, idx): (&Arc<S>, &Epoch, &Arc<[StageCounters; 7]>, usize),
-    target: usize,
+    (target, batches): (usize, Arc<BatchCounters>),
 ) -> JoinHandle<()> {
     let (stages, epoch, counters) = (stages.clone(), epoch.clone(), counters.clone());
     std::thread::spawn(move || {
@@ -380,6 +418,11 @@ fn spawn_batch<S: Stages>(
                 });
             }
             let (slots, blocks): (Vec<usize>, Vec<S::Checked>) = live.into_iter().unzip();
+            if !blocks.is_empty() {
+                let sigs: usize = blocks.iter().map(|b| stages.batch_weight(b)).sum();
+                batches.signatures.record(sigs as u64);
+                batches.blocks.record(blocks.len() as u64);
+            }
             let results = stages.batch_verify(blocks);
             // One verdict per block, or a placeholder would pass a block on unverified.
             assert_eq!(

@@ -1,0 +1,338 @@
+//! The node's metrics: a registry of atomics the running node updates ([`NodeMetrics`]), the
+//! Prometheus text encoder ([`encode`]), the `/metrics` HTTP endpoint ([`server`]) and the IBD
+//! progress reports ([`progress`]).
+//!
+//! Updates on hot paths are single relaxed atomic operations; figures that already live
+//! elsewhere (the chain tip, the pipeline's stage counters, the network's byte counts) are read
+//! when scraped, not copied as they change. No lock is taken while validating: the only locks
+//! are the peer table (touched on connect and disconnect) and the RPC method table (read-locked
+//! per call, written once per new method).
+//!
+//! Seams for other parts of the node: [`NodeMetrics::set_mempool`] (the mempool, after every
+//! change), [`NodeMetrics::observe_rpc`] (the RPC server, once per request).
+
+pub mod encode;
+pub mod progress;
+pub mod server;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sluice_net::{Direction, Network, PeerId, TransportKind};
+use sluice_pipeline::engine::{Histogram, PipelineProbe};
+use tokio::sync::watch;
+
+use crate::run::TipStatus;
+use encode::{Encoder, Labels, Value};
+
+/// Upper bounds of RPC latency buckets, microseconds (100 µs to 10 s).
+pub const RPC_LATENCY_BOUNDS_US: [u64; 16] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000,
+];
+
+/// Distinct RPC method labels kept; calls beyond them are counted under [`OTHER_METHOD`], so
+/// callers sending arbitrary method names cannot grow the registry without bound.
+pub const MAX_RPC_METHODS: usize = 64;
+/// The label of methods past [`MAX_RPC_METHODS`].
+pub const OTHER_METHOD: &str = "other";
+
+/// Where figures owned by other parts of the node are read from at scrape time.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// The committed tip.
+    pub status: Option<watch::Receiver<TipStatus>>,
+    /// The P2P network (bytes in and out).
+    pub network: Option<Network>,
+    /// The validation pipeline's counters.
+    pub pipeline: Option<PipelineProbe>,
+}
+
+/// Every series the node exports. Cheap to share (`Arc`); every method takes `&self`.
+#[derive(Debug)]
+pub struct NodeMetrics {
+    sources: Sources,
+    started_unix: u64,
+    header_height: AtomicU64,
+    blocks_connected: AtomicU64,
+    blocks_disconnected: AtomicU64,
+    peers: Mutex<HashMap<PeerId, (Direction, TransportKind)>>,
+    mempool_txs: AtomicU64,
+    mempool_bytes: AtomicU64,
+    rpc: RwLock<BTreeMap<String, Arc<Histogram>>>,
+}
+
+/// The figures the progress reports need, read together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub height: u32,
+    pub headers: u64,
+    pub peers: usize,
+    pub blocks_connected: u64,
+}
+
+impl NodeMetrics {
+    /// A registry reading the given sources.
+    #[must_use]
+    pub fn new(sources: Sources) -> Self {
+        Self {
+            sources,
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            header_height: AtomicU64::new(0),
+            blocks_connected: AtomicU64::new(0),
+            blocks_disconnected: AtomicU64::new(0),
+            peers: Mutex::new(HashMap::new()),
+            mempool_txs: AtomicU64::new(0),
+            mempool_bytes: AtomicU64::new(0),
+            rpc: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The best header's height (the sync's header tree).
+    pub fn set_header_height(&self, height: u32) {
+        self.header_height
+            .store(u64::from(height), Ordering::Relaxed);
+    }
+
+    /// A block was connected to the active chain.
+    pub fn block_connected(&self) {
+        self.blocks_connected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The tip was disconnected (reorganisation).
+    pub fn block_disconnected(&self) {
+        self.blocks_disconnected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A peer finished its handshake.
+    pub fn peer_connected(&self, peer: PeerId, direction: Direction, transport: TransportKind) {
+        self.peer_table().insert(peer, (direction, transport));
+    }
+
+    /// A peer's connection ended (whether or not it had finished its handshake).
+    pub fn peer_disconnected(&self, peer: PeerId) {
+        self.peer_table().remove(&peer);
+    }
+
+    fn peer_table(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, (Direction, TransportKind)>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Seam for the mempool: its size after a change (transactions and their serialized bytes).
+    pub fn set_mempool(&self, transactions: u64, bytes: u64) {
+        self.mempool_txs.store(transactions, Ordering::Relaxed);
+        self.mempool_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Seam for the RPC server: one request to `method` took `elapsed` (from the request
+    /// being read to the reply being written). Pass only known method names; past
+    /// [`MAX_RPC_METHODS`] distinct names the rest count as [`OTHER_METHOD`].
+    pub fn observe_rpc(&self, method: &str, elapsed: Duration) {
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let found = self
+            .rpc
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method)
+            .cloned();
+        let h = found.unwrap_or_else(|| {
+            let mut map = self.rpc.write().unwrap_or_else(PoisonError::into_inner);
+            let key = if map.len() < MAX_RPC_METHODS - 1 || map.contains_key(method) {
+                method
+            } else {
+                OTHER_METHOD
+            };
+            map.entry(key.to_owned())
+                .or_insert_with(|| Arc::new(Histogram::new(&RPC_LATENCY_BOUNDS_US)))
+                .clone()
+        });
+        h.record(us);
+    }
+
+    /// Height, headers, peers and blocks connected, for progress reports.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            height: self
+                .sources
+                .status
+                .as_ref()
+                .map_or(0, |s| s.borrow().height),
+            headers: self.header_height.load(Ordering::Relaxed),
+            peers: self.peer_table().len(),
+            blocks_connected: self.blocks_connected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every series in Prometheus' text format.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut e = Encoder::default();
+        let int = Value::Int;
+        let none: Labels<'_> = &[];
+        let (height, utxos) = self.sources.status.as_ref().map_or((0, 0), |s| {
+            let s = s.borrow();
+            (s.height, s.utxo_count)
+        });
+        e.gauge(
+            "sluice_chain_height",
+            "Height of the committed (validated) tip.",
+            &[(none, int(u64::from(height)))],
+        );
+        e.gauge(
+            "sluice_header_height",
+            "Height of the best known header.",
+            &[(none, int(self.header_height.load(Ordering::Relaxed)))],
+        );
+        e.gauge(
+            "sluice_utxos",
+            "Unspent outputs in the UTXO set.",
+            &[(none, int(utxos))],
+        );
+        e.counter(
+            "sluice_blocks_connected_total",
+            "Blocks connected to the active chain (rate() gives blocks per second).",
+            &[(none, int(self.blocks_connected.load(Ordering::Relaxed)))],
+        );
+        e.counter(
+            "sluice_blocks_disconnected_total",
+            "Blocks disconnected from the active chain by reorganisations.",
+            &[(none, int(self.blocks_disconnected.load(Ordering::Relaxed)))],
+        );
+        e.gauge(
+            "sluice_start_time_seconds",
+            "Start time of the node, seconds since the UNIX epoch.",
+            &[(none, int(self.started_unix))],
+        );
+        self.render_peers(&mut e);
+        self.render_pipeline(&mut e);
+        e.gauge(
+            "sluice_mempool_transactions",
+            "Transactions in the mempool.",
+            &[(none, int(self.mempool_txs.load(Ordering::Relaxed)))],
+        );
+        e.gauge(
+            "sluice_mempool_bytes",
+            "Serialized size of the mempool's transactions, bytes.",
+            &[(none, int(self.mempool_bytes.load(Ordering::Relaxed)))],
+        );
+        let rpc: Vec<(String, _)> = self
+            .rpc
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(m, h)| (m.clone(), h.snapshot()))
+            .collect();
+        let rows: Vec<([(&str, &str); 1], _)> = rpc
+            .iter()
+            .map(|(m, h)| ([("method", m.as_str())], h))
+            .collect();
+        let samples: Vec<(Labels<'_>, _)> = rows.iter().map(|(l, h)| (&l[..], *h)).collect();
+        e.histogram(
+            "sluice_rpc_request_duration_seconds",
+            "Time to answer JSON-RPC requests, by method.",
+            1e6,
+            &samples,
+        );
+        e.finish()
+    }
+
+    fn render_peers(&self, e: &mut Encoder) {
+        let mut counts = [[0u64; 2]; 2];
+        for (d, t) in self.peer_table().values() {
+            counts[usize::from(*d == Direction::Outbound)][usize::from(*t == TransportKind::V2)] +=
+                1;
+        }
+        let mut samples = Vec::new();
+        for (di, d) in ["inbound", "outbound"].iter().enumerate() {
+            for (ti, t) in ["v1", "v2"].iter().enumerate() {
+                samples.push((
+                    [("direction", *d), ("transport", *t)],
+                    Value::Int(counts[di][ti]),
+                ));
+            }
+        }
+        let samples: Vec<(Labels<'_>, Value)> = samples.iter().map(|(l, v)| (&l[..], *v)).collect();
+        e.gauge(
+            "sluice_peers",
+            "Connected peers (handshake done) by direction and transport.",
+            &samples,
+        );
+        let traffic = self
+            .sources
+            .network
+            .as_ref()
+            .map_or((0, 0), Network::traffic);
+        e.counter(
+            "sluice_net_bytes_total",
+            "Bytes received from and sent to peers (on the wire, all transports).",
+            &[
+                (&[("direction", "in")], Value::Int(traffic.0)),
+                (&[("direction", "out")], Value::Int(traffic.1)),
+            ],
+        );
+    }
+
+    fn render_pipeline(&self, e: &mut Encoder) {
+        let Some(p) = &self.sources.pipeline else {
+            return;
+        };
+        let stages: Vec<_> = p.stages().collect();
+        let rows = |f: &dyn Fn(&sluice_pipeline::engine::stats::StageCounters, usize) -> Value| {
+            stages
+                .iter()
+                .map(|(n, w, c)| ([("stage", *n)], f(c, *w)))
+                .collect::<Vec<_>>()
+        };
+        let busy = rows(&|c, _| Value::Float(c.busy().as_secs_f64()));
+        e.counter(
+            "sluice_stage_busy_seconds_total",
+            "Worker time spent on items per pipeline stage, summed over the stage's workers.",
+            &labelled(&busy),
+        );
+        let items = rows(&|c, _| Value::Int(c.items()));
+        e.counter(
+            "sluice_stage_items_total",
+            "Items (blocks or batches) each pipeline stage has processed.",
+            &labelled(&items),
+        );
+        let workers = rows(&|_, w| Value::Int(w as u64));
+        e.gauge(
+            "sluice_stage_workers",
+            "Worker threads per pipeline stage.",
+            &labelled(&workers),
+        );
+        let depth = rows(&|c, _| Value::Int(c.depth_now()));
+        e.gauge(
+            "sluice_stage_queue_depth",
+            "Items waiting in each pipeline stage's input queue, at the stage's last look.",
+            &labelled(&depth),
+        );
+        let sigs = p.batches().signatures.snapshot();
+        e.histogram(
+            "sluice_batch_signatures",
+            "Deferred signatures per verification batch.",
+            1.0,
+            &[(&[], &sigs)],
+        );
+        let blocks = p.batches().blocks.snapshot();
+        e.histogram(
+            "sluice_batch_blocks",
+            "Blocks per verification batch.",
+            1.0,
+            &[(&[], &blocks)],
+        );
+    }
+}
+
+/// Rows of one-label samples as the encoder takes them.
+fn labelled<'a>(rows: &'a [([(&'a str, &'a str); 1], Value)]) -> Vec<(Labels<'a>, Value)> {
+    rows.iter().map(|(l, v)| (&l[..], *v)).collect()
+}
+
+#[cfg(test)]
+mod tests;
