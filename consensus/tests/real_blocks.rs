@@ -1,5 +1,7 @@
 //! Every input of real mainnet blocks verifies with the consensus flags of its height; flipping
-//! one byte of one signature makes exactly that input fail.
+//! one byte of one signature makes exactly that input fail. Both hold with ECDSA checks
+//! deferred and verified by every backend (libsecp256k1, portable lanes, IFMA where present),
+//! and the deferred path gives the in-place path's verdict and error for every input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,8 +10,11 @@ use common::{data, report};
 use sluice_consensus::block::Block;
 use sluice_consensus::encode::Reader;
 use sluice_consensus::keycache::PubkeyCache;
+use sluice_consensus::script::deferred::{verify_ecdsa_items, verify_input_with_backend};
 use sluice_consensus::script::sigops::sigop_cost;
-use sluice_consensus::script::{verify_input_cached, ScriptFlags};
+use sluice_consensus::script::{
+    verify_input_cached, verify_input_deferring, Deferral, ScriptFlags,
+};
 use sluice_consensus::sigcheck::{verify_schnorr, SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
@@ -77,6 +82,8 @@ fn signature_byte(tx: &Transaction<'_>, i: usize) -> Option<usize> {
     None
 }
 
+/// Each input's error (`None`: valid), in place; with ECDSA deferred to every backend the
+/// results must be the same (a difference is reported as that input's error).
 fn verify_all(
     tx: &Transaction<'_>,
     spent: &[SpentOutput<'_>],
@@ -86,9 +93,20 @@ fn verify_all(
     let pre = PrecomputedTxData::new(tx, spent);
     (0..tx.inputs.len())
         .map(|i| {
-            verify_input_cached(tx, i, spent, &pre, flags, SchnorrMode::Verify, Some(keys))
-                .err()
-                .map(|e| e.name().to_owned())
+            let direct =
+                verify_input_cached(tx, i, spent, &pre, flags, SchnorrMode::Verify, Some(keys))
+                    .err();
+            for b in common::ecdsa_backends() {
+                let deferred = verify_input_with_backend(tx, i, spent, &pre, flags, b, Some(keys))
+                    .err()
+                    .map(|e| e.to_string());
+                if deferred != direct.map(|e| e.to_string()) {
+                    return Some(format!(
+                        "deferred to {b:?}: {deferred:?}, in place {direct:?}"
+                    ));
+                }
+            }
+            direct.map(|e| e.name().to_owned())
         })
         .collect()
 }
@@ -103,6 +121,7 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
     let mut flips = 0usize;
     let mut sig_inputs = 0usize;
     let mut deferred: Vec<SchnorrItem> = Vec::new();
+    let mut ecdsa = Vec::new();
     let mut sigops = 0u64;
     // One key memo for the whole block, as the node's script stage shares one: a flipped
     // signature must still fail with every key already remembered.
@@ -128,13 +147,16 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
         let pre = PrecomputedTxData::new(tx, &spent);
         for i in 0..tx.inputs.len() {
             total += 1;
-            if let Err(e) = verify_input_cached(
+            if let Err(e) = verify_input_deferring(
                 tx,
                 i,
                 &spent,
                 &pre,
                 flags,
-                SchnorrMode::Defer(&mut deferred),
+                Deferral {
+                    schnorr: Some(&mut deferred),
+                    ecdsa: Some(&mut ecdsa),
+                },
                 Some(&keys),
             ) {
                 failures.push(format!("tx {t} input {i}: {}", e.name()));
@@ -180,14 +202,27 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
             deferred.len()
         ));
     }
+    // The block's deferred ECDSA checks as one group per backend (as the script stage hands them
+    // over); every one holds.
+    for b in common::ecdsa_backends() {
+        total += 1;
+        match verify_ecdsa_items(b, &ecdsa) {
+            Ok(bad) if bad.is_empty() => {}
+            other => failures.push(format!(
+                "{b:?}: deferred ECDSA checks {other:?} of {}",
+                ecdsa.len()
+            )),
+        }
+    }
     total += 1;
     // MAX_BLOCK_SIGOPS_COST; every real block has some.
     if sigops == 0 || sigops > 80_000 {
         failures.push(format!("block sigop cost {sigops} out of range"));
     }
     println!(
-        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks, {} distinct compressed keys",
+        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks, {} deferred ECDSA checks, {} distinct compressed keys",
         deferred.len(),
+        ecdsa.len(),
         keys.len()
     );
     report(name, total, &failures);

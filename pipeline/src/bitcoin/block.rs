@@ -73,6 +73,10 @@ pub enum BlockReject {
     /// Storage failed: not a verdict on the block, the import stops.
     #[error("storage: {0}")]
     Storage(String),
+    /// An internal disagreement (two signature verifiers differ): not a verdict, the import
+    /// stops.
+    #[error("internal fault: {0}")]
+    Internal(String),
 }
 
 impl BlockReject {

@@ -106,6 +106,9 @@ pub enum Fault {
     Storage(String),
     #[error("checkpoint failed: {0}")]
     Checkpoint(String),
+    /// Two verifiers disagreed (e.g. a vector backend and libsecp256k1): no verdict.
+    #[error("internal fault: {0}")]
+    Internal(String),
     #[error("feedback for unknown sequence {0}")]
     UnknownSequence(u64),
 }
@@ -414,6 +417,7 @@ impl<L: Clone> Coordinator<L> {
                 let id = self.sched.resolve(seq, Outcome::Rejected { new_epoch });
                 let (reason, mutated) = match error {
                     BlockReject::Storage(e) => return Err(Fault::Storage(e)),
+                    BlockReject::Internal(e) => return Err(Fault::Internal(e)),
                     BlockReject::Consensus { reason, mutation } => (reason, mutation),
                 };
                 let id = id.ok_or(Fault::UnknownSequence(seq))?;
