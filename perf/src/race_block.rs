@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use sluice_consensus::keycache::PubkeyCache;
-use sluice_consensus::script::deferred::{verify_ecdsa_items, EcdsaBackend};
+use sluice_consensus::script::deferred::{verify_ecdsa_items, EcdsaBackend, ECDSA_GROUP};
 use sluice_consensus::script::{verify_input_deferring, Deferral, ScriptFlags};
 use sluice_consensus::secp::BatchVerifier;
 use sluice_consensus::sigcheck::{EcdsaItem, SchnorrItem};
@@ -243,9 +243,6 @@ type Acc = (
     Vec<EcdsaItem>,
     Vec<(usize, usize)>,
 );
-
-/// Deferred ECDSA checks per verifier call (as the pipeline's script stage).
-const ECDSA_GROUP: usize = 256;
 
 /// Verifies every input with Sluice on `pool`: `verify_input` per input in parallel, with
 /// signatures deferred as `mode` says; then the deferred Schnorr signatures batch-verified (one

@@ -54,6 +54,11 @@ use super::{ScriptError, ScriptFlags};
 
 pub use sluice_vecsecp::Backend as EcdsaBackend;
 
+/// Deferred ECDSA checks handed to [`verify_ecdsa_items`] at a time by the block's script
+/// stage (one rayon task each): a multiple of the 8 IFMA lanes, large enough to amortise the
+/// batched inversion of s, small enough to spread a block over the pool.
+pub const ECDSA_GROUP: usize = 256;
+
 /// An internal disagreement while verifying deferred checks: not a verdict on anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeferredFault {

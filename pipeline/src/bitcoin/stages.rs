@@ -12,7 +12,9 @@ use sluice_consensus::coin::{Coin, OutPoint};
 use sluice_consensus::hash::{sha256d_many, to_display_hex, Hash256};
 use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
-use sluice_consensus::script::deferred::{explain_failure, verify_ecdsa_items, EcdsaBackend};
+use sluice_consensus::script::deferred::{
+    explain_failure, verify_ecdsa_items, EcdsaBackend, ECDSA_GROUP,
+};
 use sluice_consensus::script::{verify_input_deferring, Deferral, ScriptFlags, MAX_SCRIPT_SIZE};
 use sluice_consensus::secp::BatchVerifier;
 use sluice_consensus::sigcheck::{EcdsaItem, SchnorrItem};
@@ -41,11 +43,6 @@ pub struct BitcoinStages {
     /// (see `sluice_consensus::script::deferred`); `None`: every check in place.
     pub ecdsa: Option<EcdsaBackend>,
 }
-
-/// Deferred ECDSA checks handed to the verifier at a time (one rayon task each): a multiple
-/// of the 8 IFMA lanes, large enough to amortise the batched inversion of s, small enough to
-/// spread a block over the pool.
-const ECDSA_GROUP: usize = 256;
 
 impl BitcoinStages {
     /// `key_cache_entries` bounds the memo of parsed ECDSA keys (0: no memo). Deferrable ECDSA
