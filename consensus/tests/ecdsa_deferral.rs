@@ -293,13 +293,14 @@ fn templates() -> Vec<Template> {
     let ws = script(&[&[OP_1], &push(&pk1), &push(&pk2), &[OP_2, OP_CHECKMULTISIG]]);
     let w = ws.clone();
     v.push(Template {
-        name: "P2WSH 1-of-2 signed by the second key",
+        name: "P2WSH 1-of-2 signed by the first key",
         spk: p2wsh(&ws),
         code: ws,
         version: Version::SegwitV0,
-        signers: vec![2],
+        signers: vec![1],
         complete: Box::new(move |s| (vec![], vec![vec![], s[0].clone(), w.clone()])),
-        // The check against key 1 has a spare key: in place (false); key 2's is deferred.
+        // Keys are tried from the last one pushed: the check against key 2 has a spare key,
+        // in place (false); the one against key 1 has none and is deferred.
         expect: [
             (Valid, Ok(1), Ok(1)),
             (Wrong, Err(EvalFalse), Err(SigNullFail)),
@@ -322,8 +323,9 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1, 3],
         complete: Box::new(move |s| (vec![], vec![vec![], s[0].clone(), s[1].clone(), w.clone()])),
-        // sig1/key1 and sig3/key2 have a spare key (in place); sig3/key3 is deferred. With
-        // wrong signatures the deferred path assumes sig1/key2 true, which Core never reaches.
+        // From the top: sig3/key3 and sig1/key2 have a spare key (in place: true, false);
+        // sig1/key1 has none and is deferred. With wrong signatures sig3/key3 fails in place,
+        // then sig3/key2 and sig1/key1 are deferred, and the input fails.
         expect: [
             (Valid, Ok(1), Ok(1)),
             (Wrong, Err(EvalFalse), Err(SigNullFail)),
