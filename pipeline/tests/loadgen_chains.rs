@@ -112,7 +112,7 @@ fn every_ecdsa_backend_gives_the_same_verdicts() {
     use sluice_consensus::script::deferred::EcdsaBackend;
     let tmp = tempfile::tempdir().unwrap();
     let chain_dir = tmp.path().join("chain");
-    let manifest = generate(&ChainSpec::small("mainnet-mix", 115, 21), &chain_dir).unwrap();
+    let manifest = generate(&ChainSpec::small("mainnet-mix", 130, 11), &chain_dir).unwrap();
     let (_, chain) = read_chain(&chain_dir).unwrap();
     let chain: Vec<Vec<u8>> = chain.iter().map(serialize).collect();
     let tip = chain.len() - 1;
