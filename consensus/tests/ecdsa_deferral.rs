@@ -75,6 +75,12 @@ enum Version {
     SegwitV0,
 }
 
+/// Builds (scriptSig, witness) from the signatures.
+type Complete = Box<dyn Fn(&[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>)>;
+/// Per kind of signatures, NULLFAIL off then on: `Ok(n)` accepted with `n` checks deferred,
+/// else the error.
+type Expect = [(Sigs, Result<usize, ScriptError>, Result<usize, ScriptError>); 3];
+
 /// One spend template: the output, how its input is completed from signatures, the script
 /// code the signatures commit to, and the keys that sign (in witness/scriptSig order).
 struct Template {
@@ -83,11 +89,8 @@ struct Template {
     version: Version,
     code: Vec<u8>,
     signers: Vec<u8>,
-    /// (scriptSig, witness) from the signatures.
-    complete: Box<dyn Fn(&[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>)>,
-    /// Expected outcome per kind of signatures, NULLFAIL off then on: `Ok(n)` accepted with
-    /// `n` checks deferred, else the error.
-    expect: [(Sigs, Result<usize, ScriptError>, Result<usize, ScriptError>); 3],
+    complete: Complete,
+    expect: Expect,
 }
 
 fn spend_tx(script_sig: Vec<u8>, witness: Vec<Vec<u8>>) -> Vec<u8> {
@@ -169,7 +172,7 @@ fn templates() -> Vec<Template> {
         version: Version::Legacy,
         signers: vec![1],
         complete: Box::new(|s| (push(&s[0]), vec![])),
-        expect: single.clone(),
+        expect: single,
     });
 
     let pk = pk1.clone();
@@ -180,7 +183,7 @@ fn templates() -> Vec<Template> {
         version: Version::Legacy,
         signers: vec![1],
         complete: Box::new(move |s| (script(&[&push(&s[0]), &push(&pk)]), vec![])),
-        expect: single.clone(),
+        expect: single,
     });
 
     let pk = pk1.clone();
@@ -191,7 +194,7 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1],
         complete: Box::new(move |s| (vec![], vec![s[0].clone(), pk.clone()])),
-        expect: single.clone(),
+        expect: single,
     });
 
     let pk = pk1.clone();
@@ -203,7 +206,7 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1],
         complete: Box::new(move |s| (push(&redeem), vec![s[0].clone(), pk.clone()])),
-        expect: single.clone(),
+        expect: single,
     });
 
     let redeem = script(&[&push(&pk1), &[OP_CHECKSIG]]);
@@ -215,7 +218,7 @@ fn templates() -> Vec<Template> {
         version: Version::Legacy,
         signers: vec![1],
         complete: Box::new(move |s| (script(&[&push(&s[0]), &push(&r)]), vec![])),
-        expect: single.clone(),
+        expect: single,
     });
 
     let ws = script(&[&push(&pk1), &[OP_CHECKSIGVERIFY, OP_1]]);
@@ -243,7 +246,7 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1],
         complete: Box::new(move |s| (vec![], vec![s[0].clone(), w.clone()])),
-        expect: consumed.clone(),
+        expect: consumed,
     });
 
     let ws = script(&[
@@ -258,7 +261,7 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1],
         complete: Box::new(move |s| (vec![], vec![s[0].clone(), w.clone()])),
-        expect: consumed.clone(),
+        expect: consumed,
     });
 
     // A scriptSig that ends in CHECKSIG: its result feeds the scriptPubKey (here OP_NOT).
@@ -271,7 +274,7 @@ fn templates() -> Vec<Template> {
         version: Version::Legacy,
         signers: vec![1],
         complete: Box::new(move |s| (script(&[&push(&s[0]), &c]), vec![])),
-        expect: consumed.clone(),
+        expect: consumed,
     });
 
     let ws = script(&[&[OP_2], &push(&pk1), &push(&pk2), &[OP_2, OP_CHECKMULTISIG]]);
@@ -342,7 +345,7 @@ fn templates() -> Vec<Template> {
         version: Version::SegwitV0,
         signers: vec![1],
         complete: Box::new(move |s| (vec![], vec![vec![], s[0].clone(), w.clone()])),
-        expect: consumed.clone(),
+        expect: consumed,
     });
 
     let redeem = script(&[&[OP_1], &push(&pk1), &[OP_1, OP_CHECKMULTISIGVERIFY, OP_1]]);
@@ -472,6 +475,6 @@ fn a_failing_input_leaves_no_deferred_checks() {
         },
         None,
     );
-    assert_eq!(r, Err(t.expect[0].1.clone().unwrap_err()));
+    assert_eq!(r, Err(t.expect[0].1.unwrap_err()));
     assert!(items.is_empty(), "{} left {} checks", t.name, items.len());
 }
