@@ -1,5 +1,6 @@
 //! Signature checking behind a trait (Core's `BaseSignatureChecker`), and the transaction
-//! checker that hashes and verifies with libsecp256k1, or defers Schnorr checks to a batch.
+//! checker that hashes and verifies with libsecp256k1, or defers Schnorr checks to a batch and
+//! deferrable ECDSA checks to a group verification (see [`crate::script::deferred`]).
 
 use secp256k1::{ecdsa, schnorr, Message, PublicKey, XOnlyPublicKey};
 
@@ -34,6 +35,19 @@ pub trait SignatureChecker {
         _sigversion: SigVersion,
     ) -> bool {
         false
+    }
+    /// The same check, called by the interpreter only where a false answer makes the input
+    /// fail whatever the script does next (see [`crate::script::deferred`] for the forms and
+    /// why). An implementation may record the check and answer true, provided its caller
+    /// verifies every record and fails the input when one is false. Default: in place.
+    fn check_ecdsa_deferrable(
+        &mut self,
+        sig: &[u8],
+        pubkey: &[u8],
+        script_code: &[u8],
+        sigversion: SigVersion,
+    ) -> bool {
+        self.check_ecdsa(sig, pubkey, script_code, sigversion)
     }
     /// `pubkey` is 32 bytes; `sig` 64 or 65 bytes is the caller's responsibility to check
     /// (this returns `SchnorrSigSize` otherwise).
@@ -71,6 +85,25 @@ pub struct SchnorrItem {
     pub sig: [u8; 64],
 }
 
+/// An ECDSA check recorded for later verification: everything but the curve equation is done
+/// (sighash, lax DER parse with S normalised, key parse), so the check holds exactly when
+/// `secp256k1::ecdsa::verify(&sig, msg, &pubkey)` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EcdsaItem {
+    pub msg: Hash256,
+    /// Lax-parsed, low-S.
+    pub sig: ecdsa::Signature,
+    pub pubkey: PublicKey,
+}
+
+impl EcdsaItem {
+    /// libsecp256k1's verdict: the referee every other verifier must agree with.
+    #[must_use]
+    pub fn verify_libsecp(&self) -> bool {
+        ecdsa::verify(&self.sig, Message::from_digest(self.msg), &self.pubkey).is_ok()
+    }
+}
+
 /// How Schnorr signatures are handled.
 #[derive(Debug)]
 pub enum SchnorrMode<'v> {
@@ -91,6 +124,8 @@ pub struct TxSignatureChecker<'t, 'a, 'v> {
     precomputed: &'t PrecomputedTxData,
     schnorr: SchnorrMode<'v>,
     keys: Option<&'t PubkeyCache>,
+    /// Where deferrable ECDSA checks are recorded; `None`: every check in place.
+    ecdsa: Option<&'v mut Vec<EcdsaItem>>,
 }
 
 impl<'t, 'a, 'v> TxSignatureChecker<'t, 'a, 'v> {
@@ -113,7 +148,50 @@ impl<'t, 'a, 'v> TxSignatureChecker<'t, 'a, 'v> {
             precomputed,
             schnorr,
             keys: None,
+            ecdsa: None,
         }
+    }
+
+    /// Records deferrable ECDSA checks in `items` instead of verifying them (the caller must
+    /// verify every record and fail the input on a false one).
+    #[must_use]
+    pub fn with_ecdsa_deferral(mut self, items: Option<&'v mut Vec<EcdsaItem>>) -> Self {
+        self.ecdsa = items;
+        self
+    }
+
+    /// Everything of an ECDSA check but the curve equation; `None` when the check is false
+    /// without it (bad key or signature encoding, negative amount, empty signature).
+    fn prepare_ecdsa(
+        &self,
+        sig: &[u8],
+        pubkey: &[u8],
+        script_code: &[u8],
+        sigversion: SigVersion,
+    ) -> Option<EcdsaItem> {
+        if !pubkey_len_ok(pubkey) {
+            return None;
+        }
+        let (&hash_type, der) = sig.split_last()?;
+        let hash_type = i32::from(hash_type);
+        let msg = match sigversion {
+            SigVersion::WitnessV0 => {
+                if self.amount < 0 {
+                    return None;
+                }
+                segwit_v0_sighash(
+                    self.tx,
+                    self.input_index,
+                    script_code,
+                    self.amount,
+                    hash_type,
+                    self.precomputed,
+                )
+            }
+            _ => legacy_sighash(self.tx, self.input_index, script_code, hash_type),
+        };
+        let (sig, pubkey) = parse_ecdsa_lax(der, pubkey, self.keys)?;
+        Some(EcdsaItem { msg, sig, pubkey })
     }
 
     /// Parses ECDSA keys through `keys` (a memo shared with other inputs and threads).
@@ -140,6 +218,25 @@ fn pubkey_len_ok(pubkey: &[u8]) -> bool {
     }
 }
 
+/// The parsing half of Core's `CPubKey::Verify`: key (through `keys` when given, a memo that
+/// changes no verdict), lax DER signature with S normalised. `None` means the check is false.
+fn parse_ecdsa_lax(
+    der_sig: &[u8],
+    pubkey: &[u8],
+    keys: Option<&PubkeyCache>,
+) -> Option<(ecdsa::Signature, PublicKey)> {
+    if !pubkey_len_ok(pubkey) {
+        return None;
+    }
+    let pk = match keys {
+        Some(cache) => cache.parse(pubkey),
+        None => PublicKey::from_slice(pubkey).ok(),
+    }?;
+    let mut sig = ecdsa::Signature::from_der_lax(der_sig).ok()?;
+    sig.normalize_s();
+    Some((sig, pk))
+}
+
 /// ECDSA verification as Core's `CPubKey::Verify`: lax DER parse, normalise S, verify. The key
 /// is parsed through `keys` when given (a memo that changes no verdict).
 #[must_use]
@@ -149,21 +246,14 @@ pub fn verify_ecdsa_lax(
     pubkey: &[u8],
     keys: Option<&PubkeyCache>,
 ) -> bool {
-    if !pubkey_len_ok(pubkey) {
-        return false;
-    }
-    let parsed = match keys {
-        Some(cache) => cache.parse(pubkey),
-        None => PublicKey::from_slice(pubkey).ok(),
-    };
-    let Some(pk) = parsed else {
-        return false;
-    };
-    let Ok(mut sig) = ecdsa::Signature::from_der_lax(der_sig) else {
-        return false;
-    };
-    sig.normalize_s();
-    ecdsa::verify(&sig, Message::from_digest(*sighash), &pk).is_ok()
+    parse_ecdsa_lax(der_sig, pubkey, keys).is_some_and(|(sig, pubkey)| {
+        EcdsaItem {
+            msg: *sighash,
+            sig,
+            pubkey,
+        }
+        .verify_libsecp()
+    })
 }
 
 /// Core's `CPubKey::CheckLowS`: the lax-parsed signature's S is already normalised.
@@ -195,30 +285,27 @@ impl SignatureChecker for TxSignatureChecker<'_, '_, '_> {
         script_code: &[u8],
         sigversion: SigVersion,
     ) -> bool {
-        if !pubkey_len_ok(pubkey) {
-            return false;
-        }
-        let Some((&hash_type, der)) = sig.split_last() else {
+        self.prepare_ecdsa(sig, pubkey, script_code, sigversion)
+            .is_some_and(|item| item.verify_libsecp())
+    }
+
+    fn check_ecdsa_deferrable(
+        &mut self,
+        sig: &[u8],
+        pubkey: &[u8],
+        script_code: &[u8],
+        sigversion: SigVersion,
+    ) -> bool {
+        let Some(item) = self.prepare_ecdsa(sig, pubkey, script_code, sigversion) else {
             return false;
         };
-        let hash_type = i32::from(hash_type);
-        let sighash = match sigversion {
-            SigVersion::WitnessV0 => {
-                if self.amount < 0 {
-                    return false;
-                }
-                segwit_v0_sighash(
-                    self.tx,
-                    self.input_index,
-                    script_code,
-                    self.amount,
-                    hash_type,
-                    self.precomputed,
-                )
+        match self.ecdsa.as_deref_mut() {
+            Some(items) => {
+                items.push(item);
+                true
             }
-            _ => legacy_sighash(self.tx, self.input_index, script_code, hash_type),
-        };
-        verify_ecdsa_lax(&sighash, der, pubkey, self.keys)
+            None => item.verify_libsecp(),
+        }
     }
 
     fn check_schnorr(

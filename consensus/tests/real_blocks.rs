@@ -1,5 +1,7 @@
 //! Every input of real mainnet blocks verifies with the consensus flags of its height; flipping
-//! one byte of one signature makes exactly that input fail.
+//! one byte of one signature makes exactly that input fail. Both hold with ECDSA checks
+//! deferred and verified by every backend (libsecp256k1, portable lanes, IFMA where present),
+//! and the deferred path gives the in-place path's verdict and error for every input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,8 +10,11 @@ use common::{data, report};
 use sluice_consensus::block::Block;
 use sluice_consensus::encode::Reader;
 use sluice_consensus::keycache::PubkeyCache;
+use sluice_consensus::script::deferred::{verify_ecdsa_items, verify_input_with_backend};
 use sluice_consensus::script::sigops::sigop_cost;
-use sluice_consensus::script::{verify_input_cached, ScriptFlags};
+use sluice_consensus::script::{
+    verify_input_cached, verify_input_deferring, Deferral, ScriptFlags,
+};
 use sluice_consensus::sigcheck::{verify_schnorr, SchnorrItem, SchnorrMode};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
@@ -77,18 +82,39 @@ fn signature_byte(tx: &Transaction<'_>, i: usize) -> Option<usize> {
     None
 }
 
+/// Each input's error (`None`: valid), in place; for the inputs `deferred_too` selects, with
+/// ECDSA deferred to every backend the results must be the same (a difference is reported as
+/// that input's error). One input at a time through a lane backend is slow (a whole lane group
+/// for one check), hence the selection.
 fn verify_all(
     tx: &Transaction<'_>,
     spent: &[SpentOutput<'_>],
     flags: ScriptFlags,
     keys: &PubkeyCache,
+    deferred_too: impl Fn(usize) -> bool,
 ) -> Vec<Option<String>> {
     let pre = PrecomputedTxData::new(tx, spent);
     (0..tx.inputs.len())
         .map(|i| {
-            verify_input_cached(tx, i, spent, &pre, flags, SchnorrMode::Verify, Some(keys))
-                .err()
-                .map(|e| e.name().to_owned())
+            let direct =
+                verify_input_cached(tx, i, spent, &pre, flags, SchnorrMode::Verify, Some(keys))
+                    .err();
+            let backends = if deferred_too(i) {
+                common::ecdsa_backends()
+            } else {
+                Vec::new()
+            };
+            for b in backends {
+                let deferred = verify_input_with_backend(tx, i, spent, &pre, flags, b, Some(keys))
+                    .err()
+                    .map(|e| e.to_string());
+                if deferred != direct.map(|e| e.to_string()) {
+                    return Some(format!(
+                        "deferred to {b:?}: {deferred:?}, in place {direct:?}"
+                    ));
+                }
+            }
+            direct.map(|e| e.name().to_owned())
         })
         .collect()
 }
@@ -103,6 +129,7 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
     let mut flips = 0usize;
     let mut sig_inputs = 0usize;
     let mut deferred: Vec<SchnorrItem> = Vec::new();
+    let mut ecdsa = Vec::new();
     let mut sigops = 0u64;
     // One key memo for the whole block, as the node's script stage shares one: a flipped
     // signature must still fail with every key already remembered.
@@ -128,13 +155,16 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
         let pre = PrecomputedTxData::new(tx, &spent);
         for i in 0..tx.inputs.len() {
             total += 1;
-            if let Err(e) = verify_input_cached(
+            if let Err(e) = verify_input_deferring(
                 tx,
                 i,
                 &spent,
                 &pre,
                 flags,
-                SchnorrMode::Defer(&mut deferred),
+                Deferral {
+                    schnorr: Some(&mut deferred),
+                    ecdsa: Some(&mut ecdsa),
+                },
                 Some(&keys),
             ) {
                 failures.push(format!("tx {t} input {i}: {}", e.name()));
@@ -154,7 +184,7 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
             let mut raw = tx.raw().to_vec();
             raw[at] ^= 0x01;
             let (bad, _) = Transaction::parse(&raw).unwrap();
-            let results = verify_all(&bad, &spent, flags, &keys);
+            let results = verify_all(&bad, &spent, flags, &keys, |k| k == i);
             let failing: Vec<usize> = results
                 .iter()
                 .enumerate()
@@ -180,14 +210,27 @@ fn run_block(name: &str, height: u32, spent_all: &[(i64, Vec<u8>)], flip_every: 
             deferred.len()
         ));
     }
+    // The block's deferred ECDSA checks as one group per backend (as the script stage hands them
+    // over); every one holds.
+    for b in common::ecdsa_backends() {
+        total += 1;
+        match verify_ecdsa_items(b, &ecdsa) {
+            Ok(bad) if bad.is_empty() => {}
+            other => failures.push(format!(
+                "{b:?}: deferred ECDSA checks {other:?} of {}",
+                ecdsa.len()
+            )),
+        }
+    }
     total += 1;
     // MAX_BLOCK_SIGOPS_COST; every real block has some.
     if sigops == 0 || sigops > 80_000 {
         failures.push(format!("block sigop cost {sigops} out of range"));
     }
     println!(
-        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks, {} distinct compressed keys",
+        "{name}: sigop cost {sigops}, {flips} signature flips, {} deferred Schnorr checks, {} deferred ECDSA checks, {} distinct compressed keys",
         deferred.len(),
+        ecdsa.len(),
         keys.len()
     );
     report(name, total, &failures);
@@ -242,7 +285,10 @@ fn mainnet_0_438_spends_verify() {
                         script_pubkey: s,
                     })
                     .collect();
-                for (i, r) in verify_all(tx, &spent, flags, &keys).into_iter().enumerate() {
+                for (i, r) in verify_all(tx, &spent, flags, &keys, |_| true)
+                    .into_iter()
+                    .enumerate()
+                {
                     total += 1;
                     if let Some(e) = r {
                         failures.push(format!("height {height} input {i}: {e}"));

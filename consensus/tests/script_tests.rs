@@ -6,6 +6,7 @@ mod common;
 use common::{build_tx, parse_script, read_json, report, TxIn, TxOut};
 use secp256k1::{Scalar, SecretKey};
 use sluice_consensus::hash::sha256d;
+use sluice_consensus::script::deferred::{verify_input_with_backend, InputCheckError};
 use sluice_consensus::script::verify::{tapleaf_hash, TAPROOT_LEAF_TAPSCRIPT};
 use sluice_consensus::script::{verify_input, ScriptFlags};
 use sluice_consensus::sigcheck::SchnorrMode;
@@ -63,7 +64,17 @@ fn run(
         script_pubkey: spk,
     }];
     let pre = PrecomputedTxData::new_forced(&tx, &spent);
-    verify_input(&tx, 0, &spent, &pre, flags, SchnorrMode::Verify).map_err(|e| e.name().to_owned())
+    let direct = verify_input(&tx, 0, &spent, &pre, flags, SchnorrMode::Verify);
+    // With ECDSA deferred to each backend: the same verdict and error.
+    for backend in common::ecdsa_backends() {
+        let deferred = verify_input_with_backend(&tx, 0, &spent, &pre, flags, backend, None);
+        if deferred != direct.map_err(InputCheckError::Script) {
+            return Err(format!(
+                "deferred to {backend:?}: {deferred:?}, in place {direct:?}"
+            ));
+        }
+    }
+    direct.map_err(|e| e.name().to_owned())
 }
 
 fn valid_combination(f: ScriptFlags) -> bool {

@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{parse_script, read_json, report};
+use sluice_consensus::script::deferred::{verify_input_with_backend, InputCheckError};
 use sluice_consensus::script::{verify_input, ScriptError, ScriptFlags};
 use sluice_consensus::sigcheck::SchnorrMode;
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
@@ -73,7 +74,17 @@ fn check_scripts(tx: &Transaction<'_>, case: &Case, flags: ScriptFlags) -> Resul
         .collect();
     let pre = PrecomputedTxData::new(tx, &spent);
     for i in 0..tx.inputs.len() {
-        verify_input(tx, i, &spent, &pre, flags, SchnorrMode::Verify)?;
+        let direct = verify_input(tx, i, &spent, &pre, flags, SchnorrMode::Verify);
+        // With ECDSA deferred to each backend: the same verdict and error.
+        for backend in common::ecdsa_backends() {
+            let deferred = verify_input_with_backend(tx, i, &spent, &pre, flags, backend, None);
+            assert_eq!(
+                deferred,
+                direct.map_err(InputCheckError::Script),
+                "input {i}, deferred to {backend:?}"
+            );
+        }
+        direct?;
     }
     Ok(())
 }

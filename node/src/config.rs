@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use sluice_consensus::chain::Network;
 use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
+use sluice_consensus::script::deferred::EcdsaBackend;
 use sluice_net::quic::QuicLimits;
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
@@ -41,6 +42,37 @@ impl From<NetworkArg> for Network {
     }
 }
 
+/// Who verifies the ECDSA checks the interpreter may defer (see
+/// `sluice_consensus::script::deferred`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EcdsaArg {
+    /// The fastest vector backend this CPU has (AVX-512 IFMA), else libsecp256k1.
+    Auto,
+    /// No deferral: every ECDSA check verified in place, one at a time.
+    InPlace,
+    /// AVX-512 IFMA lanes (refused at start on a CPU without them).
+    Ifma,
+    /// The portable twin of the lane code (for comparisons).
+    Portable,
+    /// Deferred, then libsecp256k1 one at a time.
+    Libsecp,
+}
+
+impl EcdsaArg {
+    /// The pipeline's setting.
+    #[must_use]
+    pub fn backend(self) -> Option<EcdsaBackend> {
+        match self {
+            EcdsaArg::Auto => Some(EcdsaBackend::detect()),
+            EcdsaArg::InPlace => None,
+            EcdsaArg::Ifma => Some(EcdsaBackend::Ifma),
+            EcdsaArg::Portable => Some(EcdsaBackend::Portable),
+            EcdsaArg::Libsecp => Some(EcdsaBackend::Libsecp),
+        }
+    }
+}
+
 /// Everything configurable. Every field is optional in the file; unset means the default.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -60,6 +92,8 @@ pub struct NodeConfig {
     /// Parsed ECDSA public keys remembered across blocks (about 100 bytes each; 0 turns the
     /// memo off).
     pub key_cache_entries: usize,
+    /// Verifier of deferrable ECDSA checks (`auto`, `in-place`, `ifma`, `portable`, `libsecp`).
+    pub ecdsa: EcdsaArg,
     pub progress: bool,
     /// Connect only to these peers (`host:port`); no other outbound connections.
     pub connect: Vec<String>,
@@ -197,6 +231,7 @@ impl Default for NodeConfig {
             checkpoint_secs: 30,
             muhash: true,
             key_cache_entries: DEFAULT_KEY_CACHE_ENTRIES,
+            ecdsa: EcdsaArg::Auto,
             progress: true,
             connect: Vec::new(),
             addnode: Vec::new(),
@@ -245,6 +280,10 @@ pub struct ConfigFlags {
     /// Parsed ECDSA keys to remember (0: none).
     #[arg(long)]
     pub key_cache_entries: Option<usize>,
+    /// Who verifies deferrable ECDSA checks: auto (vector lanes when the CPU has them),
+    /// in-place (no deferral), ifma, portable or libsecp.
+    #[arg(long, value_enum)]
+    pub ecdsa: Option<EcdsaArg>,
     /// Do not maintain the UTXO set's MuHash.
     #[arg(long)]
     pub no_muhash: bool,
@@ -325,6 +364,9 @@ impl NodeConfig {
         };
         if let Some(v) = flags.network {
             c.network = v;
+        }
+        if let Some(v) = flags.ecdsa {
+            c.ecdsa = v;
         }
         if let Some(v) = &flags.datadir {
             c.datadir.clone_from(v);
@@ -443,6 +485,7 @@ impl NodeConfig {
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             muhash: self.muhash,
             key_cache_entries: self.key_cache_entries,
+            ecdsa: self.ecdsa.backend(),
             progress: self.progress,
         }
     }
@@ -458,7 +501,7 @@ mod tests {
         let p = dir.path().join("sluice.toml");
         std::fs::write(
             &p,
-            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\nkey_cache_entries = 10\n",
+            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\nkey_cache_entries = 10\necdsa = \"portable\"\n",
         )
         .unwrap();
         let flags = ConfigFlags {
@@ -476,6 +519,7 @@ mod tests {
         assert_eq!(ic.cache_bytes, 64 << 20);
         assert_eq!(ic.shell.script_workers, 5);
         assert_eq!(ic.key_cache_entries, 10);
+        assert_eq!(ic.ecdsa, Some(EcdsaBackend::Portable));
     }
 
     #[test]

@@ -6,9 +6,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sluice_node::config::EcdsaArg;
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
 use sluice_perf::machine::default_threads;
 use sluice_perf::race::{self, RaceConfig};
+use sluice_perf::race_block::SluiceMode;
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
 use sluice_perf::usage::Usage;
 use sluice_perf::{block_inputs::BlockInputs, stats};
@@ -43,6 +45,10 @@ enum Cmd {
         /// Test hook: Sluice imports this chain instead (exercises the disagreement path).
         #[arg(long, hide = true)]
         sluice_chain: Option<PathBuf>,
+        /// Who verifies Sluice's deferrable ECDSA checks: auto, in-place (no deferral), ifma,
+        /// portable or libsecp.
+        #[arg(long, value_enum, default_value = "auto")]
+        sluice_ecdsa: EcdsaArg,
     },
     /// Initial block download over loopback P2P: a fresh bitcoind and a fresh Sluice node sync
     /// the same chain from a seed bitcoind, alternating, and a report is written.
@@ -61,6 +67,9 @@ enum Cmd {
         /// Fresh, empty directory for the engine's on-disk state.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Sluice's verifier of deferrable ECDSA checks (see `race`).
+        #[arg(long, value_enum, default_value = "auto")]
+        sluice_ecdsa: EcdsaArg,
     },
     /// Script-verify every input of one real block with both engines.
     RaceBlock {
@@ -96,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             out,
             work_dir,
             sluice_chain,
+            sluice_ecdsa,
         } => {
             let cfg = RaceConfig {
                 chain,
@@ -105,6 +115,7 @@ fn main() -> anyhow::Result<()> {
                 work_dir,
                 exe: std::env::current_exe()?,
                 sluice_chain,
+                sluice_ecdsa,
             };
             let rep = race::race(&cfg)?;
             print!("{}", sluice_perf::markdown::render(&rep));
@@ -123,6 +134,7 @@ fn main() -> anyhow::Result<()> {
             chain,
             threads,
             data_dir,
+            sluice_ecdsa,
         } => {
             let run = engine::run(
                 engine,
@@ -130,6 +142,7 @@ fn main() -> anyhow::Result<()> {
                     chain,
                     threads,
                     data_dir,
+                    sluice_ecdsa: sluice_ecdsa.backend(),
                 },
             )?;
             println!("{}", serde_json::to_string(&run)?);
@@ -165,11 +178,12 @@ fn run_race_block(
         .build()?;
     let kernel = KernelInputs::new(&inputs)?;
     let sluice = SluiceInputs::new(&inputs)?;
-    let mut times: [Vec<f64>; 3] = Default::default();
-    let mut cpu: [Vec<f64>; 3] = Default::default();
+    let mut times: [Vec<f64>; 4] = Default::default();
+    let mut cpu: [Vec<f64>; 4] = Default::default();
     let load_average = sluice_perf::machine::load_average();
     for _ in 0..runs.max(1) {
-        // Order within a round: Core, Sluice (batched Schnorr), Sluice (in-place Schnorr).
+        // Order within a round: Core, Sluice (batched Schnorr, deferred ECDSA), Sluice with
+        // ECDSA in place, Sluice with every signature in place.
         for (slot, times, cpu) in times
             .iter_mut()
             .zip(cpu.iter_mut())
@@ -179,8 +193,16 @@ fn run_race_block(
             let before = Usage::now()?;
             let (t, failures) = match slot {
                 0 => race_block::run_core(&kernel, &pool)?,
-                1 => race_block::run_sluice(&sluice, &pool, true)?,
-                _ => race_block::run_sluice(&sluice, &pool, false)?,
+                1 => race_block::run_sluice(&sluice, &pool, SluiceMode::pipeline())?,
+                2 => race_block::run_sluice(
+                    &sluice,
+                    &pool,
+                    SluiceMode {
+                        ecdsa: None,
+                        ..SluiceMode::pipeline()
+                    },
+                )?,
+                _ => race_block::run_sluice(&sluice, &pool, SluiceMode::IN_PLACE)?,
             };
             let after = Usage::now()?;
             anyhow::ensure!(
@@ -194,8 +216,8 @@ fn run_race_block(
             cpu.push(user + sys);
         }
     }
-    let [core_times, sluice_times, unbatched_times] = times;
-    let [core_cpu, sluice_cpu, unbatched_cpu] = cpu;
+    let [core_times, sluice_times, ecdsa_in_place_times, unbatched_times] = times;
+    let [core_cpu, sluice_cpu, ecdsa_in_place_cpu, unbatched_cpu] = cpu;
     let speedup_pairs = stats::pairwise_ratios(&core_times, &sluice_times)?;
     let cpu_speedup_median = stats::median(&stats::pairwise_ratios(&core_cpu, &sluice_cpu)?)?;
     Ok(BlockRace {
@@ -209,6 +231,12 @@ fn run_race_block(
         results: vec![
             race_block::engine_result("core", core_times, core_cpu, n)?,
             race_block::engine_result("sluice", sluice_times, sluice_cpu, n)?,
+            race_block::engine_result(
+                "sluice-ecdsa-in-place",
+                ecdsa_in_place_times,
+                ecdsa_in_place_cpu,
+                n,
+            )?,
             race_block::engine_result("sluice-no-batch", unbatched_times, unbatched_cpu, n)?,
         ],
     })

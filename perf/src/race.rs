@@ -13,6 +13,7 @@ use crate::lower_bound;
 use crate::machine::{self, Machine};
 use crate::report::{self, ChainInfo, Report, METHOD};
 use crate::{markdown, plot};
+use sluice_node::config::EcdsaArg;
 
 /// What `perf race` was asked to do.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct RaceConfig {
     /// Test hook: Sluice imports this chain instead of `chain` (e.g. a copy with one block
     /// corrupted), to exercise the disagreement path end to end. `None` in real races.
     pub sluice_chain: Option<PathBuf>,
+    /// Who verifies Sluice's deferrable ECDSA checks (`InPlace`: no deferral).
+    pub sluice_ecdsa: EcdsaArg,
 }
 
 /// The engines ended on different tips: the race has no meaningful ratio.
@@ -100,6 +103,7 @@ pub fn run_child(
     chain: &Path,
     threads: usize,
     data_dir: &Path,
+    sluice_ecdsa: EcdsaArg,
 ) -> anyhow::Result<EngineRun> {
     let out = Command::new(exe)
         .arg("engine-run")
@@ -109,6 +113,7 @@ pub fn run_child(
         .args(["--threads", &threads.to_string()])
         .arg("--data-dir")
         .arg(data_dir)
+        .args(["--sluice-ecdsa", ecdsa_name(sluice_ecdsa)])
         .output()
         .with_context(|| format!("starting {}", exe.display()))?;
     if !out.status.success() {
@@ -130,11 +135,24 @@ pub fn run_child(
 
 fn command_line(cfg: &RaceConfig, engine: EngineKind) -> String {
     format!(
-        "perf engine-run --engine {} --chain {} --threads {}",
+        "perf engine-run --engine {} --chain {} --threads {} --sluice-ecdsa {}",
         engine.name(),
         cfg.chain.display(),
-        cfg.threads
+        cfg.threads,
+        ecdsa_name(cfg.sluice_ecdsa)
     )
+}
+
+/// The command-line spelling of an [`EcdsaArg`].
+#[must_use]
+pub fn ecdsa_name(e: EcdsaArg) -> &'static str {
+    match e {
+        EcdsaArg::Auto => "auto",
+        EcdsaArg::InPlace => "in-place",
+        EcdsaArg::Ifma => "ifma",
+        EcdsaArg::Portable => "portable",
+        EcdsaArg::Libsecp => "libsecp",
+    }
 }
 
 /// The run closest to the median wall time (its progress is what the plot shows).
@@ -182,7 +200,7 @@ pub fn race(cfg: &RaceConfig) -> anyhow::Result<Report> {
                 (EngineKind::Sluice, Some(other)) => other,
                 _ => &cfg.chain,
             };
-            let r = run_child(&cfg.exe, engine, chain, cfg.threads, &dir)?;
+            let r = run_child(&cfg.exe, engine, chain, cfg.threads, &dir, cfg.sluice_ecdsa)?;
             std::fs::remove_dir_all(&dir)?;
             bar.inc(1);
             match engine {

@@ -15,9 +15,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use sluice_consensus::keycache::PubkeyCache;
-use sluice_consensus::script::{verify_input_cached, ScriptFlags};
+use sluice_consensus::script::deferred::{verify_ecdsa_items, EcdsaBackend, ECDSA_GROUP};
+use sluice_consensus::script::{verify_input_deferring, Deferral, ScriptFlags};
 use sluice_consensus::secp::BatchVerifier;
-use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
+use sluice_consensus::sigcheck::{EcdsaItem, SchnorrItem};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction as SluiceTx;
 
@@ -207,22 +208,59 @@ pub fn sluice_flags() -> ScriptFlags {
         | ScriptFlags::TAPROOT
 }
 
-/// Verifies every input with Sluice on `pool`: `verify_input` per input in parallel, and, when
-/// `batch` is true, Schnorr signatures deferred and batch-verified (one batch per thread);
-/// otherwise each Schnorr signature is verified in place. Returns seconds and failures
-/// (a failed Schnorr batch is reported as `(usize::MAX, index in batch)`).
+/// How Sluice's signature checks are made in a `race-block` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SluiceMode {
+    /// Schnorr signatures deferred and batch-verified (one batch per thread), else in place.
+    pub schnorr_batch: bool,
+    /// Deferrable ECDSA checks recorded and verified in groups by this backend (what the
+    /// pipeline's script stage does), else every check in place.
+    pub ecdsa: Option<EcdsaBackend>,
+}
+
+impl SluiceMode {
+    /// Everything in place, one signature at a time.
+    pub const IN_PLACE: SluiceMode = SluiceMode {
+        schnorr_batch: false,
+        ecdsa: None,
+    };
+
+    /// What the pipeline does: Schnorr batched, deferrable ECDSA to the detected backend.
+    #[must_use]
+    pub fn pipeline() -> SluiceMode {
+        SluiceMode {
+            schnorr_batch: true,
+            ecdsa: Some(EcdsaBackend::detect()),
+        }
+    }
+}
+
+/// Per-thread accumulator of [`run_sluice`]: failing inputs, deferred Schnorr and ECDSA checks,
+/// and the input of each ECDSA check.
+type Acc = (
+    Vec<(usize, usize)>,
+    Vec<SchnorrItem>,
+    Vec<EcdsaItem>,
+    Vec<(usize, usize)>,
+);
+
+/// Verifies every input with Sluice on `pool`: `verify_input` per input in parallel, with
+/// signatures deferred as `mode` says; then the deferred Schnorr signatures batch-verified (one
+/// batch per thread) and the deferred ECDSA checks in groups. Returns seconds and failures
+/// (a failed Schnorr batch is reported as `(usize::MAX, index in batch)`, a failed ECDSA check
+/// as its input).
 ///
 /// # Errors
-/// None today (kept fallible for symmetry with [`run_core`]).
+/// A vector backend disagreeing with libsecp256k1.
 pub fn run_sluice(
     inputs: &SluiceInputs<'_>,
     pool: &rayon::ThreadPool,
-    batch: bool,
+    mode: SluiceMode,
 ) -> anyhow::Result<(f64, Vec<(usize, usize)>)> {
     let flags = sluice_flags();
     let randomness: [u8; 32] = rand::random();
     let start = Instant::now();
-    let failures = pool.install(|| {
+    let failures = pool.install(|| -> anyhow::Result<Vec<(usize, usize)>> {
         // A fresh key memo per run, so no run profits from an earlier one.
         let keys = PubkeyCache::default();
         let pre: Vec<PrecomputedTxData> = inputs
@@ -238,38 +276,46 @@ pub fn run_sluice(
             .enumerate()
             .flat_map(|(ti, (_, spent))| (0..spent.len()).map(move |ii| (ti, ii)))
             .collect();
-        let (mut failures, items) = work
+        let (mut failures, items, ecdsa, owners) = work
             .par_iter()
             .with_min_len(8)
-            .fold(
-                || (Vec::new(), Vec::<SchnorrItem>::new()),
-                |(mut fails, mut items), &(ti, ii)| {
-                    let mode = if batch {
-                        SchnorrMode::Defer(&mut items)
-                    } else {
-                        SchnorrMode::Verify
-                    };
-                    let ok = match (inputs.txs.get(ti), pre.get(ti)) {
-                        (Some((tx, spent)), Some(pre)) => {
-                            verify_input_cached(tx, ii, spent, pre, flags, mode, Some(&keys))
-                                .is_ok()
-                        }
-                        _ => false,
-                    };
-                    if !ok {
-                        fails.push((ti, ii));
+            .fold(Acc::default, |mut acc, &(ti, ii)| {
+                let (fails, items, ecdsa, owners) = &mut acc;
+                let deferral = Deferral {
+                    schnorr: mode.schnorr_batch.then_some(&mut *items),
+                    ecdsa: mode.ecdsa.is_some().then_some(&mut *ecdsa),
+                };
+                let ok = match (inputs.txs.get(ti), pre.get(ti)) {
+                    (Some((tx, spent)), Some(pre)) => {
+                        verify_input_deferring(tx, ii, spent, pre, flags, deferral, Some(&keys))
+                            .is_ok()
                     }
-                    (fails, items)
-                },
-            )
-            .reduce(
-                || (Vec::new(), Vec::new()),
-                |(mut fa, mut ia), (fb, ib)| {
-                    fa.extend(fb);
-                    ia.extend(ib);
-                    (fa, ia)
-                },
-            );
+                    _ => false,
+                };
+                if !ok {
+                    fails.push((ti, ii));
+                }
+                owners.resize(ecdsa.len(), (ti, ii));
+                acc
+            })
+            .reduce(Acc::default, |mut a, b| {
+                a.0.extend(b.0);
+                a.1.extend(b.1);
+                a.2.extend(b.2);
+                a.3.extend(b.3);
+                a
+            });
+        if let Some(backend) = mode.ecdsa {
+            let bad: Vec<Vec<usize>> = ecdsa
+                .par_chunks(ECDSA_GROUP)
+                .enumerate()
+                .map(|(c, group)| {
+                    verify_ecdsa_items(backend, group)
+                        .map(|f| f.into_iter().map(|i| c * ECDSA_GROUP + i).collect())
+                })
+                .collect::<Result<_, _>>()?;
+            failures.extend(bad.into_iter().flatten().filter_map(|i| owners.get(i)));
+        }
         if !items.is_empty() {
             let chunk = items.len().div_ceil(rayon::current_num_threads().max(1));
             let batch_failures: Vec<(usize, usize)> = items
@@ -294,8 +340,8 @@ pub fn run_sluice(
                 .collect();
             failures.extend(batch_failures);
         }
-        failures
-    });
+        Ok(failures)
+    })?;
     Ok((start.elapsed().as_secs_f64(), failures))
 }
 

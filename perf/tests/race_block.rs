@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use sluice_consensus::script::deferred::EcdsaBackend;
 use sluice_perf::block_inputs::BlockInputs;
-use sluice_perf::race_block::{run_core, run_sluice, KernelInputs, SluiceInputs};
+use sluice_perf::race_block::{run_core, run_sluice, KernelInputs, SluiceInputs, SluiceMode};
 
 fn block() -> BlockInputs {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blocks");
@@ -27,12 +28,16 @@ fn both_engines_accept_every_input_of_866342() {
     assert!(fails.is_empty(), "core failures {fails:?}");
     assert!(t > 0.0);
     let s = SluiceInputs::new(&b).unwrap();
-    for batch in [true, false] {
-        let (t, fails) = run_sluice(&s, &pool, batch).unwrap();
-        assert!(
-            fails.is_empty(),
-            "sluice (batch {batch}) failures {fails:?}"
-        );
+    for mode in [
+        SluiceMode::pipeline(),
+        SluiceMode {
+            ecdsa: Some(EcdsaBackend::Libsecp),
+            ..SluiceMode::pipeline()
+        },
+        SluiceMode::IN_PLACE,
+    ] {
+        let (t, fails) = run_sluice(&s, &pool, mode).unwrap();
+        assert!(fails.is_empty(), "sluice ({mode:?}) failures {fails:?}");
         assert!(t > 0.0);
     }
 }
@@ -60,8 +65,35 @@ fn a_corrupted_spent_output_fails_in_both_engines() {
     let (_, core_fails) = run_core(&KernelInputs::new(&b).unwrap(), &pool).unwrap();
     assert!(core_fails.contains(&(ti, ii)), "core {core_fails:?}");
     let s = SluiceInputs::new(&b).unwrap();
-    let (_, direct) = run_sluice(&s, &pool, false).unwrap();
+    let (_, direct) = run_sluice(&s, &pool, SluiceMode::IN_PLACE).unwrap();
     assert!(direct.contains(&(ti, ii)), "sluice {direct:?}");
-    let (_, batched) = run_sluice(&s, &pool, true).unwrap();
+    let (_, batched) = run_sluice(&s, &pool, SluiceMode::pipeline()).unwrap();
     assert!(!batched.is_empty(), "the batch must fail");
+}
+
+#[test]
+fn a_changed_segwit_v0_amount_fails_the_deferred_ecdsa_check_of_its_input() {
+    let mut b = block();
+    // A P2WPKH spend: its signature commits to the amount, its CHECKSIG is deferred.
+    let (ti, ii) = b
+        .txs
+        .iter()
+        .enumerate()
+        .find_map(|(ti, t)| {
+            t.prevouts
+                .iter()
+                .position(|p| p.script_pubkey.len() == 22 && p.script_pubkey[..2] == [0, 20])
+                .map(|ii| (ti, ii))
+        })
+        .expect("866342 has P2WPKH spends");
+    b.txs[ti].prevouts[ii].value += 1;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (_, core_fails) = run_core(&KernelInputs::new(&b).unwrap(), &pool).unwrap();
+    assert_eq!(core_fails, vec![(ti, ii)]);
+    let s = SluiceInputs::new(&b).unwrap();
+    let (_, deferred) = run_sluice(&s, &pool, SluiceMode::pipeline()).unwrap();
+    assert_eq!(deferred, vec![(ti, ii)]);
 }

@@ -49,8 +49,13 @@ impl<L: Clone> Chainstate<L> {
     /// Opens (or creates) the store in `cfg.datadir` and starts the pipeline.
     ///
     /// # Errors
-    /// Storage and I/O failures.
+    /// Storage and I/O failures; an ECDSA backend this CPU cannot run.
     pub fn open(cfg: &ImportConfig, limits: CoordinatorLimits) -> Result<Self, ImportError> {
+        if let Some(b) = cfg.ecdsa.filter(|b| !b.is_available()) {
+            return Err(ImportError::Pipeline(format!(
+                "ECDSA backend {b:?} is not available on this CPU"
+            )));
+        }
         let params = Params::new(cfg.network);
         let store_cfg = StoreConfig {
             mem_budget_bytes: cfg.cache_bytes,
@@ -67,12 +72,10 @@ impl<L: Clone> Chainstate<L> {
         );
         let snapshot = ChainSnapshot::default();
         let coord = Coordinator::new(params.clone(), limits, snapshot.clone(), Some(stored_tip));
-        let stages = Arc::new(BitcoinStages::new(
-            params.clone(),
-            store,
-            snapshot,
-            cfg.key_cache_entries,
-        ));
+        let stages = Arc::new(
+            BitcoinStages::new(params.clone(), store, snapshot, cfg.key_cache_entries)
+                .with_ecdsa(cfg.ecdsa),
+        );
         Ok(Self {
             pipeline: Some(Pipeline::start(&stages, &cfg.shell)),
             params,

@@ -227,13 +227,26 @@ impl PrefixFixture {
         name: &str,
         block: &[u8],
     ) -> Result<crate::ImportReport, Box<dyn std::error::Error>> {
+        self.try_block_with(name, block, |_| {})
+    }
+
+    /// [`Self::try_block`] with the import configuration changed by `configure` (e.g. the ECDSA
+    /// backend).
+    ///
+    /// # Errors
+    /// I/O errors or a failed import.
+    pub fn try_block_with(
+        &self,
+        name: &str,
+        block: &[u8],
+        configure: impl FnOnce(&mut crate::ImportConfig),
+    ) -> Result<crate::ImportReport, Box<dyn std::error::Error>> {
         let dir = self.work.join(name);
         copy_dir(&self.datadir, &dir.join("data"))?;
         let file = dir.join("block.dat");
         std::fs::write(&file, frame(Params::regtest().magic, &[block.to_vec()]))?;
-        Ok(crate::import(
-            &test_import_config(dir.join("data")),
-            &[self.file.clone(), file],
-        )?)
+        let mut cfg = test_import_config(dir.join("data"));
+        configure(&mut cfg);
+        Ok(crate::import(&cfg, &[self.file.clone(), file])?)
     }
 }

@@ -101,3 +101,64 @@ fn key_memo_size_changes_nothing() {
     }
     assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
 }
+
+/// Every ECDSA verifier the script stage can use (deferral off, libsecp256k1, the portable
+/// lanes, IFMA where this CPU has it) gives the same results: a mainnet-mix chain (mostly
+/// deferred ECDSA) imports to the generator's tip; a block with one flipped P2WPKH signature
+/// among valid transactions (a deferred check) is rejected with Core's reason, and its twin
+/// is accepted.
+#[test]
+fn every_ecdsa_backend_gives_the_same_verdicts() {
+    use sluice_consensus::script::deferred::EcdsaBackend;
+    let tmp = tempfile::tempdir().unwrap();
+    let chain_dir = tmp.path().join("chain");
+    let manifest = generate(&ChainSpec::small("mainnet-mix", 130, 11), &chain_dir).unwrap();
+    let (_, chain) = read_chain(&chain_dir).unwrap();
+    let chain: Vec<Vec<u8>> = chain.iter().map(serialize).collect();
+    let tip = chain.len() - 1;
+    let prefix = PrefixFixture::new(tmp.path(), &chain[..tip]).unwrap();
+    let mutants = mutate(&chain_dir, &tmp.path().join("mutants")).unwrap();
+    let bad = mutants
+        .iter()
+        .find(|m| m.label.rule == "bad-signature-ecdsa")
+        .expect("the bad-signature-ecdsa mutant");
+    let twin = bad.twin.as_ref().expect("its twin");
+    let mut backends = vec![
+        None,
+        Some(EcdsaBackend::Libsecp),
+        Some(EcdsaBackend::Portable),
+    ];
+    if EcdsaBackend::Ifma.is_available() {
+        backends.push(Some(EcdsaBackend::Ifma));
+    }
+    for backend in backends {
+        let name = format!("{backend:?}");
+        let mut cfg = test_import_config(tmp.path().join(format!("full-{name}")));
+        cfg.ecdsa = backend;
+        let full = import(&cfg, std::slice::from_ref(&chain_dir)).unwrap();
+        assert!(full.rejected.is_empty(), "{name}: {:?}", full.rejected);
+        assert_eq!(full.tip_hex(), manifest.tip_hash, "{name}");
+        assert_eq!(full.utxo_count, manifest.final_utxo_count, "{name}");
+
+        let r = prefix
+            .try_block_with(&format!("m-{name}"), &bad.block, |c| c.ecdsa = backend)
+            .unwrap();
+        assert_eq!(
+            r.tip_hash, prefix.report.tip_hash,
+            "{name}: mutant connected"
+        );
+        let reason = r.rejected.first().map(|x| x.reason.clone());
+        assert!(
+            reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with(&bad.label.expected_reason)),
+            "{name}: expected {:?}, got {reason:?}",
+            bad.label.expected_reason
+        );
+        let r = prefix
+            .try_block_with(&format!("t-{name}"), twin, |c| c.ecdsa = backend)
+            .unwrap();
+        assert!(r.rejected.is_empty(), "{name}: twin {:?}", r.rejected);
+        assert_eq!(r.tip_height as usize, tip, "{name}: twin");
+    }
+}

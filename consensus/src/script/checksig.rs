@@ -127,10 +127,12 @@ fn strip_signature<'s>(
 }
 
 /// OP_CHECKSIG / OP_CHECKSIGVERIFY / OP_CHECKSIGADD's check. `Ok(success)` when the script
-/// may continue; `Err` when it fails outright.
+/// may continue; `Err` when it fails outright. `deferrable`: a false ECDSA result fails the
+/// input whatever follows, so the checker may answer it later (see [`super::deferred`]).
 ///
 /// # Errors
 /// Encoding, NULLFAIL and tapscript rule violations.
+#[allow(clippy::too_many_arguments)]
 pub fn eval_checksig<C: SignatureChecker + ?Sized>(
     sig: &[u8],
     pubkey: &[u8],
@@ -139,6 +141,7 @@ pub fn eval_checksig<C: SignatureChecker + ?Sized>(
     flags: ScriptFlags,
     checker: &mut C,
     sigversion: SigVersion,
+    deferrable: bool,
 ) -> Result<bool, ScriptError> {
     match sigversion {
         SigVersion::Base | SigVersion::WitnessV0 => {
@@ -147,7 +150,11 @@ pub fn eval_checksig<C: SignatureChecker + ?Sized>(
             }
             check_signature_encoding(sig, flags)?;
             check_pubkey_encoding(pubkey, flags, sigversion)?;
-            let ok = checker.check_ecdsa(sig, pubkey, &script_code, sigversion);
+            let ok = if deferrable {
+                checker.check_ecdsa_deferrable(sig, pubkey, &script_code, sigversion)
+            } else {
+                checker.check_ecdsa(sig, pubkey, &script_code, sigversion)
+            };
             if !ok && flags.contains(ScriptFlags::NULLFAIL) && !sig.is_empty() {
                 return Err(ScriptError::SigNullFail);
             }
@@ -182,6 +189,9 @@ pub fn eval_checksig<C: SignatureChecker + ?Sized>(
 
 /// OP_CHECKMULTISIG(VERIFY) on `stack`: consumes its operands (and the dummy) and returns
 /// whether the signatures matched; the caller pushes the result or fails for VERIFY.
+/// `deferrable`: a false result of the whole opcode fails the input whatever follows; then a
+/// check made when as many signatures as keys remain (a false one ends the opcode false) may
+/// be answered later (see [`super::deferred`]).
 ///
 /// # Errors
 /// Count, encoding, NULLFAIL and NULLDUMMY violations.
@@ -192,6 +202,7 @@ pub fn eval_checkmultisig<C: SignatureChecker + ?Sized>(
     flags: ScriptFlags,
     checker: &mut C,
     sigversion: SigVersion,
+    deferrable: bool,
 ) -> Result<bool, ScriptError> {
     let minimal = flags.contains(ScriptFlags::MINIMALDATA);
     let depth = stack.len();
@@ -250,7 +261,13 @@ pub fn eval_checkmultisig<C: SignatureChecker + ?Sized>(
         let pubkey = &stack[at(ikey)?];
         check_signature_encoding(sig, flags)?;
         check_pubkey_encoding(pubkey, flags, sigversion)?;
-        if checker.check_ecdsa(sig, pubkey, &code, sigversion) {
+        // No spare key left: a failed match makes the whole opcode false.
+        let ok = if deferrable && sigs_count == keys_count {
+            checker.check_ecdsa_deferrable(sig, pubkey, &code, sigversion)
+        } else {
+            checker.check_ecdsa(sig, pubkey, &code, sigversion)
+        };
+        if ok {
             isig += 1;
             sigs_count -= 1;
         }

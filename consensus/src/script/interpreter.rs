@@ -158,11 +158,18 @@ fn is_disabled(op: u8) -> bool {
     )
 }
 
+/// Whether a false result of this signature opcode fails the input whatever follows, so that
+/// its ECDSA check may be answered later (the argument is in [`super::deferred`]): a VERIFY
+/// form, NULLFAIL (a failing non-empty signature is an error), or the last opcode of a script
+/// whose final top element decides the input.
+fn false_fails_input(verify: bool, flags: ScriptFlags, fin: FinalStack, last_op: bool) -> bool {
+    verify || flags.contains(ScriptFlags::NULLFAIL) || (fin == FinalStack::Decides && last_op)
+}
+
 /// Executes `script` on `stack` under `sigversion` (Base, WitnessV0 or Tapscript).
 ///
 /// # Errors
 /// The first [`ScriptError`] hit, as Core reports it.
-#[allow(clippy::too_many_lines)]
 pub fn eval_script<C: SignatureChecker + ?Sized>(
     stack: &mut Stack,
     script: &[u8],
@@ -170,6 +177,39 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
     checker: &mut C,
     sigversion: SigVersion,
     execdata: &mut ExecData,
+) -> Result<(), ScriptError> {
+    eval_script_as(
+        stack,
+        script,
+        flags,
+        checker,
+        sigversion,
+        execdata,
+        FinalStack::Consumed,
+    )
+}
+
+/// What the caller does with the stack a script leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FinalStack {
+    /// Anything (e.g. a scriptSig's stack feeds the scriptPubKey).
+    Consumed,
+    /// The input fails unless the top element is true (scriptPubKey, P2SH redeem script,
+    /// witness script): a false result of the script's last opcode fails the input.
+    Decides,
+}
+
+/// [`eval_script`], told what happens to the final stack (which lets a last CHECKSIG or
+/// CHECKMULTISIG defer its check, see [`super::deferred`]).
+#[allow(clippy::too_many_lines)]
+pub(crate) fn eval_script_as<C: SignatureChecker + ?Sized>(
+    stack: &mut Stack,
+    script: &[u8],
+    flags: ScriptFlags,
+    checker: &mut C,
+    sigversion: SigVersion,
+    execdata: &mut ExecData,
+    final_stack: FinalStack,
 ) -> Result<(), ScriptError> {
     let legacy = matches!(sigversion, SigVersion::Base | SigVersion::WitnessV0);
     if legacy && script.len() > MAX_SCRIPT_SIZE {
@@ -492,6 +532,12 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                 OP_CHECKSIG | OP_CHECKSIGVERIFY => {
                     need(stack, 2)?;
                     let n = stack.len();
+                    let deferrable = false_fails_input(
+                        op == OP_CHECKSIGVERIFY,
+                        flags,
+                        final_stack,
+                        pc == script.len(),
+                    );
                     let ok = eval_checksig(
                         &stack[n - 2],
                         &stack[n - 1],
@@ -500,6 +546,7 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                         flags,
                         checker,
                         sigversion,
+                        deferrable,
                     )?;
                     stack.truncate(n - 2);
                     if op == OP_CHECKSIGVERIFY {
@@ -517,6 +564,7 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                     need(stack, 3)?;
                     let n = stack.len();
                     let count = num::decode(&stack[n - 2], minimal, DEFAULT_MAX_NUM_SIZE)?;
+                    // Tapscript only: Schnorr, which has its own deferral.
                     let ok = eval_checksig(
                         &stack[n - 3],
                         &stack[n - 1],
@@ -525,6 +573,7 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                         flags,
                         checker,
                         sigversion,
+                        false,
                     )?;
                     stack.truncate(n - 3);
                     stack.push(num::encode(count + i64::from(ok)));
@@ -533,6 +582,12 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                     if sigversion == SigVersion::Tapscript {
                         return Err(ScriptError::TapscriptCheckMultisig);
                     }
+                    let deferrable = false_fails_input(
+                        op == OP_CHECKMULTISIGVERIFY,
+                        flags,
+                        final_stack,
+                        pc == script.len(),
+                    );
                     let ok = eval_checkmultisig(
                         stack,
                         &script[begin_codehash..],
@@ -540,6 +595,7 @@ pub fn eval_script<C: SignatureChecker + ?Sized>(
                         flags,
                         checker,
                         sigversion,
+                        deferrable,
                     )?;
                     if op == OP_CHECKMULTISIGVERIFY {
                         if !ok {

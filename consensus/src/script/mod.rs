@@ -1,6 +1,7 @@
 //! Bitcoin Script: instruction decoding, script templates, the interpreter and sigop counting.
 
 pub mod checksig;
+pub mod deferred;
 pub mod error;
 pub mod flags;
 pub mod interpreter;
@@ -16,7 +17,9 @@ use opcodes::{
 pub use error::ScriptError;
 pub use flags::ScriptFlags;
 pub use interpreter::{eval_script, ExecData, SigVersion};
-pub use verify::{verify_input, verify_input_cached, verify_script};
+pub use verify::{
+    verify_input, verify_input_cached, verify_input_deferring, verify_script, Deferral,
+};
 
 /// Largest stack element (and push) in bytes.
 pub const MAX_SCRIPT_ELEMENT_SIZE: usize = 520;

@@ -4,7 +4,7 @@ use secp256k1::{Parity, Scalar, XOnlyPublicKey};
 
 use super::error::ScriptError;
 use super::flags::ScriptFlags;
-use super::interpreter::{eval_script, ExecData, SigVersion, Stack};
+use super::interpreter::{eval_script, eval_script_as, ExecData, FinalStack, SigVersion, Stack};
 use super::opcodes::{is_op_success, OP_CHECKSIG, OP_DUP, OP_EQUALVERIFY, OP_HASH160};
 use super::{
     cast_to_bool, is_p2sh, is_pay_to_anchor, is_push_only, push_data, read_op, witness_program,
@@ -109,7 +109,16 @@ fn execute_witness_script<C: SignatureChecker + ?Sized>(
     if stack.iter().any(|e| e.len() > MAX_SCRIPT_ELEMENT_SIZE) {
         return Err(ScriptError::PushSize);
     }
-    eval_script(&mut stack, script, flags, checker, sigversion, execdata)?;
+    // The final stack must be exactly one true element: its top decides the input.
+    eval_script_as(
+        &mut stack,
+        script,
+        flags,
+        checker,
+        sigversion,
+        execdata,
+        FinalStack::Decides,
+    )?;
     if stack.len() != 1 {
         return Err(ScriptError::CleanStack);
     }
@@ -280,13 +289,14 @@ pub fn verify_script<C: SignatureChecker + ?Sized>(
     } else {
         Vec::new()
     };
-    eval_script(
+    eval_script_as(
         &mut stack,
         script_pubkey,
         flags,
         checker,
         SigVersion::Base,
         &mut ExecData::default(),
+        FinalStack::Decides,
     )?;
     if !stack.last().is_some_and(|v| cast_to_bool(v)) {
         return Err(ScriptError::EvalFalse);
@@ -310,13 +320,14 @@ pub fn verify_script<C: SignatureChecker + ?Sized>(
         stack = stack_copy;
         // Non-empty: the scriptPubKey consumed an element to succeed.
         let redeem = stack.pop().ok_or(ScriptError::InvalidStackOperation)?;
-        eval_script(
+        eval_script_as(
             &mut stack,
             &redeem,
             flags,
             checker,
             SigVersion::Base,
             &mut ExecData::default(),
+            FinalStack::Decides,
         )?;
         if !stack.last().is_some_and(|v| cast_to_bool(v)) {
             return Err(ScriptError::EvalFalse);
@@ -390,6 +401,53 @@ pub fn verify_input_cached(
     schnorr: crate::sigcheck::SchnorrMode<'_>,
     keys: Option<&crate::keycache::PubkeyCache>,
 ) -> Result<(), ScriptError> {
+    use crate::sigcheck::SchnorrMode;
+    let deferral = Deferral {
+        schnorr: match schnorr {
+            SchnorrMode::Verify => None,
+            SchnorrMode::Defer(items) => Some(items),
+        },
+        ecdsa: None,
+    };
+    verify_input_deferring(
+        tx,
+        input_index,
+        spent_outputs,
+        precomputed,
+        flags,
+        deferral,
+        keys,
+    )
+}
+
+/// Where [`verify_input_deferring`] records the signature checks it leaves to the caller;
+/// `None`: those checks are made in place.
+#[derive(Debug, Default)]
+pub struct Deferral<'v> {
+    /// Every Schnorr check (batch-verify them all: an invalid x-only key must fail).
+    pub schnorr: Option<&'v mut Vec<crate::sigcheck::SchnorrItem>>,
+    /// The ECDSA checks whose false answer fails the input whatever follows (see
+    /// [`super::deferred`]); verify them all, e.g. with [`super::deferred::verify_ecdsa_items`].
+    pub ecdsa: Option<&'v mut Vec<crate::sigcheck::EcdsaItem>>,
+}
+
+/// [`verify_input_cached`] with Schnorr and deferrable ECDSA checks recorded in `deferral`
+/// instead of verified. An `Ok` means: the input is valid exactly when every recorded check
+/// holds. On `Err` the input is invalid whatever the records say, and its records are removed
+/// again; the error is the first one of the run that assumed every deferred check true (Core's
+/// error, unless an earlier deferred check is false, where Core reports that check's failure).
+///
+/// # Errors
+/// As [`verify_input`].
+pub fn verify_input_deferring(
+    tx: &crate::tx::Transaction<'_>,
+    input_index: usize,
+    spent_outputs: &[crate::sighash::SpentOutput<'_>],
+    precomputed: &crate::sighash::PrecomputedTxData,
+    flags: ScriptFlags,
+    deferral: Deferral<'_>,
+    keys: Option<&crate::keycache::PubkeyCache>,
+) -> Result<(), ScriptError> {
     use crate::sigcheck::{SchnorrMode, TxSignatureChecker};
     if spent_outputs.len() != tx.inputs.len() {
         return Err(ScriptError::BadInputContext);
@@ -399,15 +457,14 @@ pub fn verify_input_cached(
         return Err(ScriptError::BadInputContext);
     };
     let witness: Vec<&[u8]> = input.witness.iter().collect();
-    let (mut deferred, before) = match schnorr {
-        SchnorrMode::Verify => (None, 0),
-        SchnorrMode::Defer(items) => {
-            let before = items.len();
-            (Some(items), before)
-        }
-    };
+    let Deferral {
+        schnorr: mut schnorr_items,
+        ecdsa: mut ecdsa_items,
+    } = deferral;
+    let schnorr_before = schnorr_items.as_ref().map_or(0, |v| v.len());
+    let ecdsa_before = ecdsa_items.as_ref().map_or(0, |v| v.len());
     let result = {
-        let mode = match deferred.as_deref_mut() {
+        let mode = match schnorr_items.as_deref_mut() {
             Some(items) => SchnorrMode::Defer(items),
             None => SchnorrMode::Verify,
         };
@@ -419,7 +476,8 @@ pub fn verify_input_cached(
             precomputed,
             mode,
         )
-        .with_key_cache(keys);
+        .with_key_cache(keys)
+        .with_ecdsa_deferral(ecdsa_items.as_deref_mut());
         verify_script(
             input.script_sig,
             spent.script_pubkey,
@@ -428,8 +486,13 @@ pub fn verify_input_cached(
             &mut checker,
         )
     };
-    if let (Err(_), Some(items)) = (&result, deferred) {
-        items.truncate(before);
+    if result.is_err() {
+        if let Some(items) = schnorr_items {
+            items.truncate(schnorr_before);
+        }
+        if let Some(items) = ecdsa_items {
+            items.truncate(ecdsa_before);
+        }
     }
     result
 }

@@ -1,7 +1,9 @@
 //! Sluice's verdict on a generated case, from `sluice_consensus::script::verify_input`, with
-//! Schnorr signatures both verified in place and deferred to the batch verifier: the two modes
-//! must agree with each other before they are compared with Core.
+//! Schnorr signatures both verified in place and deferred to the batch verifier, and with ECDSA
+//! checks deferred to every backend this CPU runs: all modes must agree with each other before
+//! they are compared with Core.
 
+use sluice_consensus::script::deferred::{verify_input_with_backend, EcdsaBackend};
 use sluice_consensus::script::{verify_input, ScriptFlags};
 use sluice_consensus::secp::BatchVerifier;
 use sluice_consensus::sigcheck::SchnorrMode;
@@ -49,5 +51,21 @@ pub fn sluice_verdict(case: &Case) -> bool {
         "Sluice's direct and batched Schnorr modes disagree on\n{}",
         case.hex()
     );
+    for backend in [
+        EcdsaBackend::Libsecp,
+        EcdsaBackend::Portable,
+        EcdsaBackend::Ifma,
+    ] {
+        if !backend.is_available() {
+            continue;
+        }
+        let r = verify_input_with_backend(&tx, case.input, &spent, &pre, flags, backend, None);
+        assert_eq!(
+            direct,
+            r.is_ok(),
+            "Sluice in place and with ECDSA deferred to {backend:?} disagree ({r:?}) on\n{}",
+            case.hex()
+        );
+    }
     direct
 }

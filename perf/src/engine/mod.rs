@@ -40,6 +40,8 @@ pub struct EngineConfig {
     pub threads: usize,
     /// Fresh, empty directory the engine keeps its on-disk state in.
     pub data_dir: PathBuf,
+    /// Sluice only: who verifies deferrable ECDSA checks (`None`: every check in place).
+    pub sluice_ecdsa: Option<sluice_consensus::script::deferred::EcdsaBackend>,
 }
 
 /// Where an engine's chain ended.

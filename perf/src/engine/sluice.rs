@@ -42,6 +42,7 @@ pub fn run(config: &EngineConfig) -> anyhow::Result<EngineRun> {
     cfg.cache_bytes = CACHE_BYTES;
     cfg.muhash = false;
     cfg.progress = false;
+    cfg.ecdsa = config.sluice_ecdsa;
     let before = Usage::now()?;
     let start = Instant::now();
     let report = sluice_pipeline::import(&cfg, &chain.files)?;

@@ -73,8 +73,9 @@ pub enum BlockReject {
     /// Storage failed: not a verdict on the block, the import stops.
     #[error("storage: {0}")]
     Storage(String),
-    /// The verifier disagreed with itself or with libsecp256k1: not a verdict, the import stops.
-    #[error("{0}")]
+    /// An internal disagreement (two signature verifiers differ): not a verdict, the import
+    /// stops.
+    #[error("internal fault: {0}")]
     Internal(String),
 }
 

@@ -12,9 +12,12 @@ use sluice_consensus::coin::{Coin, OutPoint};
 use sluice_consensus::hash::{sha256d_many, to_display_hex, Hash256};
 use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
-use sluice_consensus::script::{verify_input_cached, MAX_SCRIPT_SIZE};
+use sluice_consensus::script::deferred::{
+    explain_failure, verify_ecdsa_items, EcdsaBackend, ECDSA_GROUP,
+};
+use sluice_consensus::script::{verify_input_deferring, Deferral, ScriptFlags, MAX_SCRIPT_SIZE};
 use sluice_consensus::secp::{BatchFailure, BatchVerifier};
-use sluice_consensus::sigcheck::{SchnorrItem, SchnorrMode};
+use sluice_consensus::sigcheck::{EcdsaItem, SchnorrItem};
 use sluice_consensus::sighash::{PrecomputedTxData, SpentOutput};
 use sluice_consensus::tx::Transaction;
 use sluice_storage::ChainStore;
@@ -36,10 +39,14 @@ pub struct BitcoinStages {
     /// Parsed ECDSA keys, shared by every script worker and kept across blocks (keys repeat
     /// within and between blocks; parsing one costs a square root). `None`: no memo.
     pub keys: Option<PubkeyCache>,
+    /// Who verifies the deferrable ECDSA checks of a block, in groups after its scripts ran
+    /// (see `sluice_consensus::script::deferred`); `None`: every check in place.
+    pub ecdsa: Option<EcdsaBackend>,
 }
 
 impl BitcoinStages {
-    /// `key_cache_entries` bounds the memo of parsed ECDSA keys (0: no memo).
+    /// `key_cache_entries` bounds the memo of parsed ECDSA keys (0: no memo). Deferrable ECDSA
+    /// checks go to the detected vector backend ([`Self::with_ecdsa`] to change that).
     #[must_use]
     pub fn new(
         params: Params,
@@ -53,9 +60,27 @@ impl BitcoinStages {
             overlay: Mutex::new(Overlay::default()),
             chain,
             keys: (key_cache_entries > 0).then(|| PubkeyCache::new(key_cache_entries)),
+            ecdsa: Some(EcdsaBackend::detect()),
         }
     }
+
+    /// Deferred ECDSA checks verified by `backend` (`None`: every check in place).
+    ///
+    /// # Panics
+    /// When `backend` cannot run on this CPU (a configuration error, caught at start).
+    #[must_use]
+    pub fn with_ecdsa(mut self, backend: Option<EcdsaBackend>) -> Self {
+        assert!(
+            backend.is_none_or(EcdsaBackend::is_available),
+            "ECDSA backend {backend:?} is not available on this CPU"
+        );
+        self.ecdsa = backend;
+        self
+    }
 }
+
+/// One transaction's deferred checks: Schnorr items, ECDSA items and the input of each.
+type TxDeferred = (Vec<SchnorrItem>, Vec<EcdsaItem>, Vec<(usize, usize)>);
 
 /// Outputs that can never be spent are not added to the UTXO set (Core's `IsUnspendable`).
 fn is_unspendable(script: &[u8]) -> bool {
@@ -232,8 +257,9 @@ impl Stages for BitcoinStages {
         })
     }
 
-    /// Fees, BIP68, sigop cost, then every input's scripts in parallel (ECDSA verified in
-    /// place, Schnorr deferred to the batch stage).
+    /// Fees, BIP68, sigop cost, then every input's scripts in parallel, with Schnorr deferred
+    /// to the batch stage and deferrable ECDSA checks recorded; then the recorded ECDSA checks
+    /// verified in groups across the pool (see `sluice_consensus::script::deferred`).
     fn script(&self, f: Fetched) -> Result<Checked, BlockReject> {
         let block = f.parsed.view()?;
         let prev = f.parsed.job.height.saturating_sub(1);
@@ -249,43 +275,70 @@ impl Stages for BitcoinStages {
         }
         let flags = summary.flags;
         let spent = &f.spent;
-        let per_tx: Result<Vec<Vec<SchnorrItem>>, BlockReject> = block
+        let defer_ecdsa = self.ecdsa.is_some();
+        let per_tx: Result<Vec<TxDeferred>, BlockReject> = block
             .transactions
             .par_iter()
             .zip(offsets.par_iter())
+            .enumerate()
             // Small blocks stay on this worker (other workers verify other blocks); big blocks
             // are split across the rayon pool.
             .with_min_len(32)
-            .filter(|(tx, _)| !tx.is_coinbase())
-            .map(|(tx, &off)| {
-                let coins = spent
-                    .get(off..off + tx.inputs.len())
-                    .ok_or_else(|| BlockReject::consensus(MISSING_OR_SPENT))?;
-                let outs: Vec<SpentOutput<'_>> = coins
-                    .iter()
-                    .map(|c| SpentOutput {
-                        value: c.value,
-                        script_pubkey: &c.script_pubkey,
-                    })
-                    .collect();
-                let pre = PrecomputedTxData::new(tx, &outs);
-                let mut items = Vec::new();
-                for i in 0..tx.inputs.len() {
-                    verify_input_cached(
-                        tx,
-                        i,
-                        &outs,
-                        &pre,
-                        flags,
-                        SchnorrMode::Defer(&mut items),
-                        self.keys.as_ref(),
-                    )
-                    .map_err(script_reject)?;
-                }
-                Ok(items)
+            .filter(|(_, (tx, _))| !tx.is_coinbase())
+            .map(|(ti, (tx, &off))| {
+                with_tx_context(tx, spent, off, |outs, pre| {
+                    let mut schnorr = Vec::new();
+                    let mut ecdsa = Vec::new();
+                    let mut owners = Vec::new();
+                    for i in 0..tx.inputs.len() {
+                        let run = verify_input_deferring(
+                            tx,
+                            i,
+                            outs,
+                            pre,
+                            flags,
+                            Deferral {
+                                schnorr: Some(&mut schnorr),
+                                ecdsa: defer_ecdsa.then_some(&mut ecdsa),
+                            },
+                            self.keys.as_ref(),
+                        );
+                        if let Err(e) = run {
+                            // With ECDSA deferred the error may not be Core's (a false deferred
+                            // check before it): the input again, every check in place.
+                            return Err(if defer_ecdsa {
+                                explain_failure(tx, i, outs, pre, flags, self.keys.as_ref())
+                                    .map_or_else(
+                                        |f| BlockReject::Internal(f.to_string()),
+                                        script_reject,
+                                    )
+                            } else {
+                                script_reject(e)
+                            });
+                        }
+                        owners.resize(ecdsa.len(), (ti, i));
+                    }
+                    Ok((schnorr, ecdsa, owners))
+                })
             })
             .collect();
-        let schnorr: Vec<SchnorrItem> = per_tx?.into_iter().flatten().collect();
+        let per_tx = per_tx?;
+        let mut schnorr = Vec::new();
+        let mut ecdsa = Vec::new();
+        let mut owners = Vec::new();
+        for (s, e, o) in per_tx {
+            schnorr.extend(s);
+            ecdsa.extend(e);
+            owners.extend(o);
+        }
+        if let Some(backend) = self.ecdsa {
+            if let Some(first) = first_failing_ecdsa(backend, &ecdsa)? {
+                let (ti, ii) = owners.get(first).copied().ok_or_else(|| {
+                    BlockReject::Internal("deferred ECDSA check without owner".into())
+                })?;
+                return Err(self.explain(&block, &offsets, spent, flags, ti, ii));
+            }
+        }
         let inputs = f.spent.len();
         drop(block);
         Ok(Checked {
@@ -378,6 +431,71 @@ impl Stages for BitcoinStages {
     }
 }
 
+/// Runs `f` with transaction `tx`'s spent outputs (its coins start at `off` in `spent`) and its
+/// precomputed sighash data.
+fn with_tx_context<T>(
+    tx: &Transaction<'_>,
+    spent: &[Coin],
+    off: usize,
+    f: impl FnOnce(&[SpentOutput<'_>], &PrecomputedTxData) -> Result<T, BlockReject>,
+) -> Result<T, BlockReject> {
+    let coins = spent
+        .get(off..off + tx.inputs.len())
+        .ok_or_else(|| BlockReject::consensus(MISSING_OR_SPENT))?;
+    let outs: Vec<SpentOutput<'_>> = coins
+        .iter()
+        .map(|c| SpentOutput {
+            value: c.value,
+            script_pubkey: &c.script_pubkey,
+        })
+        .collect();
+    let pre = PrecomputedTxData::new(tx, &outs);
+    f(&outs, &pre)
+}
+
+/// Verifies deferred ECDSA checks in groups across the rayon pool; the index of the first
+/// false one (confirmed by libsecp256k1), if any.
+fn first_failing_ecdsa(
+    backend: EcdsaBackend,
+    items: &[EcdsaItem],
+) -> Result<Option<usize>, BlockReject> {
+    items
+        .par_chunks(ECDSA_GROUP)
+        .enumerate()
+        .map(|(c, group)| {
+            verify_ecdsa_items(backend, group)
+                .map(|failing| failing.first().map(|i| c * ECDSA_GROUP + i))
+                .map_err(|e| BlockReject::Internal(e.to_string()))
+        })
+        .try_reduce(|| None, |a, b| Ok(a.into_iter().chain(b).min()))
+}
+
+impl BitcoinStages {
+    /// The reject for input `ii` of transaction `ti` whose deferred ECDSA check failed: Core's
+    /// error, from the input run again with every check in place.
+    fn explain(
+        &self,
+        block: &Block<'_>,
+        offsets: &[usize],
+        spent: &[Coin],
+        flags: ScriptFlags,
+        ti: usize,
+        ii: usize,
+    ) -> BlockReject {
+        let (Some(tx), Some(&off)) = (block.transactions.get(ti), offsets.get(ti)) else {
+            return BlockReject::Internal(format!("deferred ECDSA check of unknown tx {ti}"));
+        };
+        let explained = with_tx_context(tx, spent, off, |outs, pre| {
+            explain_failure(tx, ii, outs, pre, flags, self.keys.as_ref())
+                .map_err(|e| BlockReject::Internal(e.to_string()))
+        });
+        match explained {
+            Ok(e) => script_reject(e),
+            Err(r) => r,
+        }
+    }
+}
+
 /// Batch-verifies deferred Schnorr checks with randomness from the OS; returns the owners of
 /// every failing signature, or an internal fault. (Parallelism comes from several batch
 /// workers, each with its own batch, see `ShellConfig::batch_workers`.)
@@ -406,7 +524,7 @@ fn owners_of_failures(
     };
     if failure.is_fault() {
         return Err(format!(
-            "internal fault: the Schnorr batch equation rejected signatures {:?} that libsecp256k1 accepts",
+            "the Schnorr batch equation rejected signatures {:?} that libsecp256k1 accepts",
             failure.disagreements
         ));
     }
@@ -417,7 +535,7 @@ fn owners_of_failures(
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| {
             format!(
-                "internal fault: the Schnorr batch names signatures {:?} of a batch of {}",
+                "the Schnorr batch names signatures {:?} of a batch of {}",
                 failure.failing,
                 items.len()
             )
@@ -451,10 +569,10 @@ mod tests {
         );
         // The equation and libsecp256k1 disagree: whatever else failed, no block is judged.
         let r = owners_of_failures(&items, fail(vec![2], vec![0]));
-        assert!(r.is_err_and(|e| e.contains("internal fault")));
+        assert!(r.is_err_and(|e| e.contains("libsecp256k1 accepts")));
         // A failing index outside the batch.
         let r = owners_of_failures(&items, fail(vec![3], vec![]));
-        assert!(r.is_err_and(|e| e.contains("internal fault")));
+        assert!(r.is_err_and(|e| e.contains("of a batch of 3")));
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub enum Fault {
     Storage(String),
     #[error("checkpoint failed: {0}")]
     Checkpoint(String),
-    #[error("{0}")]
+    /// Two verifiers disagreed (e.g. a vector backend and libsecp256k1): no verdict.
+    #[error("internal fault: {0}")]
     Internal(String),
     #[error("feedback for unknown sequence {0}")]
     UnknownSequence(u64),

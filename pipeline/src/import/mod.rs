@@ -10,6 +10,7 @@ use std::time::Duration;
 use sluice_consensus::chain::Network;
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
+use sluice_consensus::script::deferred::EcdsaBackend;
 
 use crate::engine::{PipelineStats, ShellConfig};
 
@@ -28,6 +29,9 @@ pub struct ImportConfig {
     pub muhash: bool,
     /// Parsed ECDSA keys the script stage remembers (about 100 bytes each; 0: none).
     pub key_cache_entries: usize,
+    /// Verifier of the deferrable ECDSA checks, in groups after a block's scripts ran
+    /// (`None`: every check in place, one at a time). Must be available on this CPU.
+    pub ecdsa: Option<EcdsaBackend>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -48,6 +52,7 @@ impl ImportConfig {
             cache_bytes: 512 << 20,
             muhash: true,
             key_cache_entries: DEFAULT_KEY_CACHE_ENTRIES,
+            ecdsa: Some(EcdsaBackend::detect()),
             progress: false,
         }
     }
