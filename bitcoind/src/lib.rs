@@ -171,6 +171,18 @@ impl Bitcoind {
         self.child.id()
     }
 
+    /// Its JSON-RPC address on loopback.
+    #[must_use]
+    pub fn rpc_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.rpc_port))
+    }
+
+    /// Its RPC cookie file.
+    #[must_use]
+    pub fn cookie_path(&self) -> PathBuf {
+        self.datadir.path().join("regtest/.cookie")
+    }
+
     /// bitcoin-cli output (trimmed), or `None` when the call failed.
     #[must_use]
     pub fn try_cli(&self, args: &[&str]) -> Option<String> {

@@ -69,6 +69,23 @@ pub struct NodeConfig {
     /// Directory of rotated governance keyrings (from the pinned root); unset: the root keyring
     /// compiled into the binary.
     pub governance_keyrings: Option<PathBuf>,
+    /// Serve JSON-RPC (Core's `-server`).
+    pub server: bool,
+    /// Addresses the RPC server listens on (`ip` or `ip:port`); empty: 127.0.0.1 only.
+    pub rpcbind: Vec<String>,
+    /// RPC port; unset: the network's (8332, 48332, 38332, 18443); 0: any free port.
+    pub rpcport: Option<u16>,
+    /// `user:salt$hmac` lines (Core's share/rpcauth/rpcauth.py makes them).
+    pub rpcauth: Vec<String>,
+    /// A plain user and password (prefer `rpcauth`); without a password a cookie is used.
+    pub rpcuser: Option<String>,
+    pub rpcpassword: Option<String>,
+    /// Where the cookie is written; unset: `<datadir>/.cookie`.
+    pub rpccookiefile: Option<PathBuf>,
+    /// Requests waiting for a worker at most; more are refused with 503.
+    pub rpcworkqueue: usize,
+    /// Threads running RPC methods.
+    pub rpcthreads: usize,
 }
 
 impl Default for NodeConfig {
@@ -95,6 +112,15 @@ impl Default for NodeConfig {
             v2transport: true,
             release_manifest: None,
             governance_keyrings: None,
+            server: true,
+            rpcbind: Vec::new(),
+            rpcport: None,
+            rpcauth: Vec::new(),
+            rpcuser: None,
+            rpcpassword: None,
+            rpccookiefile: None,
+            rpcworkqueue: crate::rpc::DEFAULT_WORK_QUEUE,
+            rpcthreads: crate::rpc::DEFAULT_THREADS,
         }
     }
 }
@@ -157,6 +183,33 @@ pub struct ConfigFlags {
     /// keyring built in).
     #[arg(long)]
     pub governance_keyrings: Option<PathBuf>,
+    /// Serve JSON-RPC (true/false; default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub server: Option<bool>,
+    /// Listen for JSON-RPC on this address (ip or ip:port); repeatable. Default 127.0.0.1.
+    #[arg(long)]
+    pub rpcbind: Vec<String>,
+    /// JSON-RPC port (default: the network's, as Core: 8332, 48332, 38332, 18443; 0: any).
+    #[arg(long)]
+    pub rpcport: Option<u16>,
+    /// Accept this `user:salt$hmac` credential (as Core's rpcauth.py prints); repeatable.
+    #[arg(long)]
+    pub rpcauth: Vec<String>,
+    /// JSON-RPC user for --rpcpassword.
+    #[arg(long)]
+    pub rpcuser: Option<String>,
+    /// JSON-RPC password (visible to other local users in the process list: prefer --rpcauth).
+    #[arg(long)]
+    pub rpcpassword: Option<String>,
+    /// Where to write the RPC cookie (default <datadir>/.cookie).
+    #[arg(long)]
+    pub rpccookiefile: Option<PathBuf>,
+    /// RPC requests waiting for a worker at most; more get HTTP 503 (Core's -rpcworkqueue).
+    #[arg(long)]
+    pub rpcworkqueue: Option<usize>,
+    /// Threads running RPC methods (Core's -rpcthreads).
+    #[arg(long)]
+    pub rpcthreads: Option<usize>,
 }
 
 impl NodeConfig {
@@ -223,6 +276,35 @@ impl NodeConfig {
         if let Some(v) = &flags.governance_keyrings {
             c.governance_keyrings = Some(v.clone());
         }
+        if let Some(v) = flags.server {
+            c.server = v;
+        }
+        if !flags.rpcbind.is_empty() {
+            c.rpcbind.clone_from(&flags.rpcbind);
+        }
+        if !flags.rpcauth.is_empty() {
+            c.rpcauth.clone_from(&flags.rpcauth);
+        }
+        if flags.rpcport.is_some() {
+            c.rpcport = flags.rpcport;
+        }
+        for (dst, src) in [
+            (&mut c.rpcuser, &flags.rpcuser),
+            (&mut c.rpcpassword, &flags.rpcpassword),
+        ] {
+            if src.is_some() {
+                dst.clone_from(src);
+            }
+        }
+        if flags.rpccookiefile.is_some() {
+            c.rpccookiefile.clone_from(&flags.rpccookiefile);
+        }
+        if let Some(v) = flags.rpcworkqueue {
+            c.rpcworkqueue = v;
+        }
+        if let Some(v) = flags.rpcthreads {
+            c.rpcthreads = v;
+        }
         if flags.no_muhash {
             c.muhash = false;
         }
@@ -240,6 +322,17 @@ impl NodeConfig {
             NetworkArg::Testnet4 => 48333,
             NetworkArg::Signet => 38333,
             NetworkArg::Regtest => 18444,
+        }
+    }
+
+    /// The network's default RPC port (Core's).
+    #[must_use]
+    pub fn default_rpc_port(&self) -> u16 {
+        match self.network {
+            NetworkArg::Mainnet => 8332,
+            NetworkArg::Testnet4 => 48332,
+            NetworkArg::Signet => 38332,
+            NetworkArg::Regtest => 18443,
         }
     }
 

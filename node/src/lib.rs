@@ -3,4 +3,5 @@
 pub mod config;
 pub mod demo;
 pub mod release;
+pub mod rpc;
 pub mod run;

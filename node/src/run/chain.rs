@@ -76,6 +76,8 @@ impl BlockReader<BlockPos> for Reader {
 #[derive(Debug)]
 pub struct ChainThread {
     pub input: Sender<ChainMsg>,
+    /// The UTXO store and the stages' shared state, for RPC readers.
+    pub shared: Arc<sluice_pipeline::bitcoin::BitcoinStages>,
     /// Joined after the thread reports `Stopped` or a fault.
     pub handle: Option<JoinHandle<()>>,
 }
@@ -97,6 +99,7 @@ pub fn start(
     status: watch::Sender<TipStatus>,
 ) -> anyhow::Result<ChainThread> {
     let chain = Chainstate::<BlockPos>::open(cfg, CoordinatorLimits::default())?;
+    let shared = chain.shared();
     let (input, rx) = unbounded();
     let handle = std::thread::Builder::new()
         .name("chain".into())
@@ -121,6 +124,7 @@ pub fn start(
         })?;
     Ok(ChainThread {
         input,
+        shared,
         handle: Some(handle),
     })
 }
