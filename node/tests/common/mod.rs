@@ -1,6 +1,7 @@
 //! Shared pieces of the node's integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod rpc;
 pub mod scripted;
 
 use std::time::{Duration, Instant};

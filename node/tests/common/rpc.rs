@@ -71,7 +71,9 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> HttpReply {
 
 /// POSTs `body` to `/` with `auth` (an `Authorization` value).
 pub fn post(addr: SocketAddr, auth: Option<&str>, body: &str) -> HttpReply {
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
