@@ -15,6 +15,7 @@
 pub mod auth;
 mod context;
 pub mod error;
+pub mod fuzz_harness;
 pub mod http;
 pub mod jsonrpc;
 pub mod methods;
