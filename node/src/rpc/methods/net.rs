@@ -119,7 +119,6 @@ fn getpeerinfo(ctx: &Context, _: &Params) -> Result<Value, RpcError> {
                 "version": i.version,
                 "subver": i.user_agent,
                 "inbound": inbound,
-                "startingheight": i.start_height,
                 "connection_type": conn_type,
                 "transport_protocol_type": match i.transport {
                     TransportKind::V1 => "v1",
