@@ -4,7 +4,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -89,7 +89,7 @@ pub fn call(addr: SocketAddr, auth: &str, method: &str, params: &Value) -> (u16,
 }
 
 /// bitcoin-cli pointed at a server with a cookie: stdout (trimmed) or the error text.
-pub fn cli(addr: SocketAddr, cookie: &PathBuf, args: &[&str]) -> Result<String, String> {
+pub fn cli(addr: SocketAddr, cookie: &Path, args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new(sluice_bitcoind::bin_dir().join("bitcoin-cli"))
         .arg("-regtest")
         .arg(format!("-rpcconnect={}", addr.ip()))

@@ -378,7 +378,7 @@ fn getchaintips(ctx: &Context, _: &Params) -> Result<Value, RpcError> {
     }
     drop(blocks);
     let _ = tip_height;
-    tips.sort_by(|a, b| b.0.cmp(&a.0));
+    tips.sort_by_key(|t| std::cmp::Reverse(t.0));
     Ok(tips.into_iter().map(|(_, v)| v).collect::<Vec<_>>().into())
 }
 
@@ -490,7 +490,11 @@ fn submitblock(ctx: &Context, p: &Params) -> Result<Value, RpcError> {
         .map_err(|_| RpcError::new(RPC_DESERIALIZATION_ERROR, "Block decode failed"))?;
     let block = Block::parse(&bytes)
         .map_err(|_| RpcError::new(RPC_DESERIALIZATION_ERROR, "Block decode failed"))?;
-    if !block.transactions.first().is_some_and(|t| t.is_coinbase()) {
+    if !block
+        .transactions
+        .first()
+        .is_some_and(sluice_consensus::tx::Transaction::is_coinbase)
+    {
         return Err(RpcError::new(
             RPC_DESERIALIZATION_ERROR,
             "Block does not start with a coinbase",

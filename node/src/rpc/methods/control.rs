@@ -25,7 +25,7 @@ pub(super) fn register(reg: &mut Registry, ctx: &Arc<Context>) {
         ("stop", CAT, "Request a graceful shutdown of Sluice."),
         &[Arg::opt("wait", ArgType::Num)],
         |c, _| {
-            c.query(|l| l.request_stop())?;
+            c.query(crate::run::NodeLoop::request_stop)?;
             Ok("Sluice stopping".into())
         },
     );
