@@ -22,6 +22,8 @@ pub fn node_config(datadir: &std::path::Path, connect: &[String], v2: bool) -> N
         progress: false,
         cache_mb: 64,
         script_workers: 2,
+        // Any free port: tests run several nodes at once.
+        rpcport: Some(0),
         ..NodeConfig::default()
     }
 }
