@@ -171,6 +171,35 @@ impl Bitcoind {
         self.child.id()
     }
 
+    /// bitcoin-cli's error output (trimmed) for a call expected to fail; panics if it succeeds.
+    ///
+    /// # Panics
+    /// The call succeeded.
+    #[must_use]
+    pub fn cli_err(&self, args: &[&str]) -> String {
+        let out = Command::new(self.bin.join("bitcoin-cli"))
+            .arg("-regtest")
+            .arg(format!("-datadir={}", self.datadir.path().display()))
+            .arg(format!("-rpcport={}", self.rpc_port))
+            .args(args)
+            .output()
+            .expect("bitcoin-cli runs");
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).trim().to_string()
+    }
+
+    /// Its JSON-RPC address on loopback.
+    #[must_use]
+    pub fn rpc_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.rpc_port))
+    }
+
+    /// Its RPC cookie file.
+    #[must_use]
+    pub fn cookie_path(&self) -> PathBuf {
+        self.datadir.path().join("regtest/.cookie")
+    }
+
     /// bitcoin-cli output (trimmed), or `None` when the call failed.
     #[must_use]
     pub fn try_cli(&self, args: &[&str]) -> Option<String> {

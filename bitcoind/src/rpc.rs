@@ -2,7 +2,7 @@
 //! enough to poll a node several times a second while it syncs (`perf ibd`).
 
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -95,7 +95,7 @@ impl Bitcoind {
         params: &Value,
         timeout: Duration,
     ) -> Result<Value, RpcError> {
-        let cookie = std::fs::read_to_string(self.datadir.path().join("regtest/.cookie"))?;
+        let cookie = std::fs::read_to_string(self.cookie_path())?;
         let body = serde_json::json!({
             "jsonrpc": "1.0",
             "id": "sluice",
@@ -103,7 +103,7 @@ impl Bitcoind {
             "params": params,
         })
         .to_string();
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.rpc_port));
+        let addr = self.rpc_addr();
         let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(Duration::from_secs(5)))?;

@@ -135,6 +135,23 @@ pub struct NodeConfig {
     /// Which log events to keep (`tracing` filter directives, e.g. `info,sluice_net=debug`);
     /// unset: `RUST_LOG`, else `info` for `run` and `warn` for the other commands.
     pub log_filter: Option<String>,
+    /// Serve JSON-RPC (Core's `-server`).
+    pub server: bool,
+    /// Addresses the RPC server listens on (`ip` or `ip:port`); empty: 127.0.0.1 only.
+    pub rpcbind: Vec<String>,
+    /// RPC port; unset: the network's (8332, 48332, 38332, 18443); 0: any free port.
+    pub rpcport: Option<u16>,
+    /// `user:salt$hmac` lines (Core's share/rpcauth/rpcauth.py makes them).
+    pub rpcauth: Vec<String>,
+    /// A plain user and password (prefer `rpcauth`); without a password a cookie is used.
+    pub rpcuser: Option<String>,
+    pub rpcpassword: Option<crate::secret::Secret<String>>,
+    /// Where the cookie is written; unset: `<datadir>/.cookie`.
+    pub rpccookiefile: Option<PathBuf>,
+    /// Requests waiting for a worker at most; more are refused with 503.
+    pub rpcworkqueue: usize,
+    /// Threads running RPC methods.
+    pub rpcthreads: usize,
 }
 
 /// QUIC resource limits as the config file spells them; defaults are `sluice_net`'s
@@ -249,6 +266,15 @@ impl Default for NodeConfig {
             metrics_bind: None,
             log_format: LogFormat::Human,
             log_filter: None,
+            server: true,
+            rpcbind: Vec::new(),
+            rpcport: None,
+            rpcauth: Vec::new(),
+            rpcuser: None,
+            rpcpassword: None,
+            rpccookiefile: None,
+            rpcworkqueue: crate::rpc::DEFAULT_WORK_QUEUE,
+            rpcthreads: crate::rpc::DEFAULT_THREADS,
         }
     }
 }
@@ -339,6 +365,33 @@ pub struct ConfigFlags {
     /// info for `run`, warn otherwise.
     #[arg(long)]
     pub log_filter: Option<String>,
+    /// Serve JSON-RPC (true/false; default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub server: Option<bool>,
+    /// Listen for JSON-RPC on this address (ip or ip:port); repeatable. Default 127.0.0.1.
+    #[arg(long)]
+    pub rpcbind: Vec<String>,
+    /// JSON-RPC port (default: the network's, as Core: 8332, 48332, 38332, 18443; 0: any).
+    #[arg(long)]
+    pub rpcport: Option<u16>,
+    /// Accept this `user:salt$hmac` credential (as Core's rpcauth.py prints); repeatable.
+    #[arg(long)]
+    pub rpcauth: Vec<String>,
+    /// JSON-RPC user for --rpcpassword.
+    #[arg(long)]
+    pub rpcuser: Option<String>,
+    /// JSON-RPC password (visible to other local users in the process list: prefer --rpcauth).
+    #[arg(long)]
+    pub rpcpassword: Option<String>,
+    /// Where to write the RPC cookie (default <datadir>/.cookie).
+    #[arg(long)]
+    pub rpccookiefile: Option<PathBuf>,
+    /// RPC requests waiting for a worker at most; more get HTTP 503 (Core's -rpcworkqueue).
+    #[arg(long)]
+    pub rpcworkqueue: Option<usize>,
+    /// Threads running RPC methods (Core's -rpcthreads).
+    #[arg(long)]
+    pub rpcthreads: Option<usize>,
 }
 
 impl NodeConfig {
@@ -417,6 +470,33 @@ impl NodeConfig {
         if let Some(v) = &flags.log_filter {
             c.log_filter = Some(v.clone());
         }
+        if let Some(v) = flags.server {
+            c.server = v;
+        }
+        if !flags.rpcbind.is_empty() {
+            c.rpcbind.clone_from(&flags.rpcbind);
+        }
+        if !flags.rpcauth.is_empty() {
+            c.rpcauth.clone_from(&flags.rpcauth);
+        }
+        if flags.rpcport.is_some() {
+            c.rpcport = flags.rpcport;
+        }
+        if flags.rpcuser.is_some() {
+            c.rpcuser.clone_from(&flags.rpcuser);
+        }
+        if let Some(p) = &flags.rpcpassword {
+            c.rpcpassword = Some(crate::secret::Secret::new(p.clone()));
+        }
+        if flags.rpccookiefile.is_some() {
+            c.rpccookiefile.clone_from(&flags.rpccookiefile);
+        }
+        if let Some(v) = flags.rpcworkqueue {
+            c.rpcworkqueue = v;
+        }
+        if let Some(v) = flags.rpcthreads {
+            c.rpcthreads = v;
+        }
         if flags.no_muhash {
             c.muhash = false;
         }
@@ -463,6 +543,17 @@ impl NodeConfig {
         ip.parse::<IpAddr>()
             .map(|ip| Some(SocketAddr::new(ip, DEFAULT_METRICS_PORT)))
             .map_err(|_| anyhow::anyhow!("metrics_bind {text:?}: not an IP address or ip:port"))
+    }
+
+    /// The network's default RPC port (Core's).
+    #[must_use]
+    pub fn default_rpc_port(&self) -> u16 {
+        match self.network {
+            NetworkArg::Mainnet => 8332,
+            NetworkArg::Testnet4 => 48332,
+            NetworkArg::Signet => 38332,
+            NetworkArg::Regtest => 18443,
+        }
     }
 
     /// The pipeline's import configuration.

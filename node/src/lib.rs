@@ -5,5 +5,6 @@ pub mod demo;
 pub mod logging;
 pub mod metrics;
 pub mod release;
+pub mod rpc;
 pub mod run;
 pub mod secret;

@@ -23,6 +23,8 @@ fn start(datadir: &Path, seed: &Bitcoind) -> (Child, mpsc::Receiver<String>) {
             "--quiet",
             "--bind",
             "127.0.0.1:0",
+            "--rpcport",
+            "0",
         ])
         .arg("--datadir")
         .arg(datadir)

@@ -103,6 +103,13 @@ impl<L: Clone> Chainstate<L> {
         self.resumed_from
     }
 
+    /// The stages' shared state (the UTXO store behind its lock), for readers on other threads
+    /// such as the RPC server.
+    #[must_use]
+    pub fn shared(&self) -> Arc<BitcoinStages> {
+        self.stages.clone()
+    }
+
     /// The UTXO store, for reading.
     pub fn store(&self) -> RwLockReadGuard<'_, ChainStore> {
         self.stages

@@ -259,6 +259,25 @@ pub fn opcode_from_name(name: &str) -> Option<u8> {
         .map(|(_, v)| *v)
 }
 
+/// Core's `GetOpName`: `0`, `-1`, `1`..`16` for the small-number opcodes, `OP_…` for the
+/// others, `OP_UNKNOWN` for undefined ones (used by RPC's script `asm`, not by any rule).
+#[must_use]
+pub fn opcode_name(op: u8) -> &'static str {
+    const NUMBERS: [&str; 16] = [
+        "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    ];
+    match op {
+        OP_0 => "0",
+        OP_1NEGATE => "-1",
+        OP_1..=OP_16 => NUMBERS[usize::from(op - OP_1)],
+        OP_INVALIDOPCODE => "OP_UNKNOWN",
+        _ => NAMES
+            .iter()
+            .find(|(_, v)| *v == op)
+            .map_or("OP_UNKNOWN", |(n, _)| n),
+    }
+}
+
 /// BIP342 `OP_SUCCESSx` opcodes: they make a tapscript succeed unconditionally.
 #[must_use]
 pub fn is_op_success(op: u8) -> bool {

@@ -307,6 +307,24 @@ impl Sync {
         }
     }
 
+    /// A block submitted locally (RPC `submitblock`): its header is checked and added like a
+    /// peer's, and the block counts as held.
+    ///
+    /// # Errors
+    /// The header's rule failure (Core's reject reason), and nothing is added.
+    pub fn add_submitted(
+        &mut self,
+        header: &Header,
+        adjusted_time: i64,
+        now: Instant,
+    ) -> Result<(), HeaderRefused> {
+        self.headers.insert(header, adjusted_time)?;
+        self.have.insert(header.block_hash());
+        self.advance_cursor();
+        self.schedule(now);
+        Ok(())
+    }
+
     /// The block `hash` is held (stored or in the pipeline): it is not needed again.
     pub fn block_stored(&mut self, header: &Header, adjusted_time: i64, now: Instant) {
         let _ = self.headers.insert(header, adjusted_time);

@@ -78,6 +78,8 @@ pub struct ChainThread {
     pub input: Sender<ChainMsg>,
     /// The pipeline's live counters (for metrics).
     pub probe: Option<sluice_pipeline::engine::PipelineProbe>,
+    /// The UTXO store and the stages' shared state, for RPC readers.
+    pub shared: Arc<sluice_pipeline::bitcoin::BitcoinStages>,
     /// Joined after the thread reports `Stopped` or a fault.
     pub handle: Option<JoinHandle<()>>,
 }
@@ -100,6 +102,7 @@ pub fn start(
 ) -> anyhow::Result<ChainThread> {
     let chain = Chainstate::<BlockPos>::open(cfg, CoordinatorLimits::default())?;
     let probe = chain.probe();
+    let shared = chain.shared();
     let (input, rx) = unbounded();
     let handle = std::thread::Builder::new()
         .name("chain".into())
@@ -125,6 +128,7 @@ pub fn start(
     Ok(ChainThread {
         input,
         probe,
+        shared,
         handle: Some(handle),
     })
 }

@@ -2,7 +2,7 @@
 //! chain events back into the sync and out to peers as announcements, sync actions out as
 //! messages. One task owns all of this state, so nothing here is locked but the block files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,8 +11,9 @@ use anyhow::Context;
 use sluice_consensus::block::Block;
 use sluice_consensus::hash::{to_display_hex, Hash256};
 use sluice_consensus::header::Header;
+use sluice_net::peer::PeerInfo;
 use sluice_net::quic::Fingerprint;
-use sluice_net::sync::{BlockArrival, Sync, SyncAction};
+use sluice_net::sync::{BlockArrival, HeaderTree, Sync, SyncAction};
 use sluice_net::wire::{GetHeaders, InvType, Inventory};
 use sluice_net::{Message, Network, PeerEvent, PeerId};
 use sluice_storage::blockstore::{BlockPos, BlockStore};
@@ -44,6 +45,35 @@ struct PeerMeta {
     /// The configured target this connection is for (to reconnect it).
     target: Option<SocketAddr>,
     connected: bool,
+    /// What the handshake told us, and when (unix seconds).
+    info: Option<PeerInfo>,
+    conn_time: i64,
+}
+
+/// A connected peer as RPC's `getpeerinfo` sees it.
+#[derive(Debug, Clone)]
+pub struct PeerRow {
+    pub id: u64,
+    pub info: PeerInfo,
+    pub conn_time: i64,
+    /// Opened for `--addnode`/`--connect` or the `addnode` RPC.
+    pub manual: bool,
+}
+
+/// What `addnode` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddNode {
+    Add,
+    Remove,
+    OneTry,
+}
+
+impl std::fmt::Debug for NodeLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeLoop")
+            .field("peers", &self.peers.len())
+            .finish()
+    }
 }
 
 /// A configured peer to keep connected.
@@ -57,7 +87,8 @@ struct Target {
     connected: bool,
 }
 
-pub(super) struct NodeLoop {
+/// The node's event loop state (RPC queries run against it through `rpc::NodeQuery`).
+pub struct NodeLoop {
     sync: Sync,
     network: Network,
     blocks: Arc<Mutex<BlockStore>>,
@@ -68,6 +99,24 @@ pub(super) struct NodeLoop {
     /// The last tip announced to peers.
     announced: Option<Hash256>,
     metrics: Arc<NodeMetrics>,
+    /// Blocks disconnected by a reorganisation (validated once: `getchaintips` "valid-fork").
+    disconnected: HashSet<Hash256>,
+    /// Set by the `stop` RPC: the loop ends after the current step.
+    stop_requested: bool,
+    /// Reject reasons of recently refused blocks (for `submitblock`), oldest dropped first.
+    recent_invalid: std::collections::VecDeque<(Hash256, String)>,
+}
+
+/// Reject reasons remembered for `submitblock`.
+const RECENT_INVALID: usize = 64;
+
+/// Where a submitted block stands right after submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Handed to the chain thread: wait for its verdict.
+    Queued { height: u32 },
+    /// Core's answer already known: "duplicate", "duplicate-invalid" or a header's reject reason.
+    Answer(String),
 }
 
 impl NodeLoop {
@@ -100,7 +149,151 @@ impl NodeLoop {
                 .collect(),
             announced: None,
             metrics,
+            disconnected: HashSet::new(),
+            stop_requested: false,
+            recent_invalid: std::collections::VecDeque::new(),
         }
+    }
+
+    /// The reject reason of block `hash`, if it was refused recently.
+    pub(crate) fn invalid_reason(&self, hash: &Hash256) -> Option<String> {
+        self.recent_invalid
+            .iter()
+            .find(|(h, _)| h == hash)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// `submitblock`: stores a block that parses and whose header passes, and hands it to the
+    /// chain thread.
+    ///
+    /// # Errors
+    /// Storing it failed (a fault).
+    pub(crate) fn submit_block(&mut self, bytes: Arc<[u8]>) -> anyhow::Result<Submitted> {
+        let header = Header::decode(&bytes).context("a parsed block has a header")?;
+        let hash = header.block_hash();
+        let tree = self.sync.headers();
+        if let Some(id) = tree.get(&hash) {
+            if tree.is_invalid(id) {
+                return Ok(Submitted::Answer("duplicate-invalid".into()));
+            }
+            let held = self
+                .blocks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&hash)
+                .is_some();
+            if held {
+                return Ok(Submitted::Answer("duplicate".into()));
+            }
+        }
+        if let Err(e) = self.sync.add_submitted(&header, now_secs(), Instant::now()) {
+            return Ok(Submitted::Answer(e.to_string()));
+        }
+        let height = self
+            .sync
+            .headers()
+            .get(&hash)
+            .map_or(0, |id| self.sync.headers().height(id));
+        let pos = self
+            .blocks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .append(&bytes)
+            .context("storing a submitted block")?;
+        self.to_chain(ChainMsg::Block {
+            header,
+            pos,
+            bytes: Some(bytes),
+            from: None,
+        })?;
+        Ok(Submitted::Queued { height })
+    }
+
+    /// The header tree (every header accepted, the best header chain).
+    pub(crate) fn headers(&self) -> &HeaderTree {
+        self.sync.headers()
+    }
+
+    /// Whether `hash` was connected once and later disconnected.
+    pub(crate) fn was_disconnected(&self, hash: &Hash256) -> bool {
+        self.disconnected.contains(hash)
+    }
+
+    /// Connected peers, by id.
+    pub(crate) fn peer_rows(&self) -> Vec<PeerRow> {
+        let mut rows: Vec<PeerRow> = self
+            .peers
+            .iter()
+            .filter_map(|(id, m)| {
+                Some(PeerRow {
+                    id: id.0,
+                    info: m.info.clone()?,
+                    conn_time: m.conn_time,
+                    manual: m.target.is_some(),
+                })
+            })
+            .collect();
+        rows.sort_by_key(|r| r.id);
+        rows
+    }
+
+    /// Inbound and outbound connection counts.
+    pub(crate) fn connection_counts(&self) -> (usize, usize) {
+        self.network.connection_counts()
+    }
+
+    /// Core's `addnode`: `Err` carries Core's error code and message.
+    pub(crate) fn add_node(&mut self, addr: SocketAddr, cmd: AddNode) -> Result<(), (i32, String)> {
+        let known = self.targets.iter().position(|t| t.addr == addr);
+        match (cmd, known) {
+            (AddNode::Add, Some(_)) => Err((-23, "Error: Node already added".into())),
+            (AddNode::Add, None) => {
+                self.targets.push(Target {
+                    addr,
+                    quic: None,
+                    next_try: Instant::now(),
+                    backoff: RECONNECT_FIRST,
+                    connected: false,
+                });
+                Ok(())
+            }
+            (AddNode::Remove, None) => Err((
+                -24,
+                "Error: Node could not be removed. It has not been added previously.".into(),
+            )),
+            (AddNode::Remove, Some(i)) => {
+                self.targets.remove(i);
+                for m in self.peers.values_mut() {
+                    if m.target == Some(addr) {
+                        m.target = None;
+                    }
+                }
+                Ok(())
+            }
+            (AddNode::OneTry, _) => {
+                if let Ok(id) = self.network.connect(addr) {
+                    self.peers.insert(id, PeerMeta::default());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Disconnects the peer with this address or id; false when none matches.
+    pub(crate) fn disconnect_peer(&mut self, addr: Option<SocketAddr>, id: Option<u64>) -> bool {
+        let found = self.peers.iter().find_map(|(pid, m)| {
+            let by_addr = addr.is_some_and(|a| m.info.as_ref().is_some_and(|i| i.addr == a));
+            (by_addr || id == Some(pid.0)).then_some(*pid)
+        });
+        if let Some(p) = found {
+            self.network.disconnect(p);
+        }
+        found.is_some()
+    }
+
+    /// Asks the loop to stop (the `stop` RPC).
+    pub(crate) fn request_stop(&mut self) {
+        self.stop_requested = true;
     }
 
     /// Hands every stored block to the chain thread and the sync (a restart).
@@ -133,9 +326,13 @@ impl NodeLoop {
         mut net: mpsc::Receiver<(PeerId, PeerEvent)>,
         mut chain: mpsc::UnboundedReceiver<ChainEvent>,
         mut stop: oneshot::Receiver<()>,
+        mut queries: mpsc::UnboundedReceiver<crate::rpc::NodeQuery>,
     ) -> anyhow::Result<()> {
         let mut tick = tokio::time::interval(TICK);
         let result = loop {
+            if self.stop_requested {
+                break Ok(());
+            }
             let step = tokio::select! {
                 ev = net.recv() => match ev {
                     Some((peer, ev)) => self.on_peer(peer, ev),
@@ -150,6 +347,10 @@ impl NodeLoop {
                     self.sync.tick(Instant::now());
                     self.reconnect();
                     self.metrics.set_header_height(self.sync.headers().best_height());
+                    Ok(())
+                }
+                Some(q) = queries.recv() => {
+                    q(&mut self);
                     Ok(())
                 }
                 _ = &mut stop => break Ok(()),
@@ -236,6 +437,8 @@ impl NodeLoop {
                     .peer_connected(peer, info.direction, info.transport);
                 let meta = self.peers.entry(peer).or_default();
                 meta.connected = true;
+                meta.conn_time = now_secs();
+                meta.info = Some(info.clone());
                 meta.wants_headers |= info.sendheaders;
                 if let Some(t) = meta.target {
                     if let Some(t) = self.targets.iter_mut().find(|x| x.addr == t) {
@@ -360,6 +563,7 @@ impl NodeLoop {
         match ev {
             ChainEvent::Connected { hash, height } => {
                 self.metrics.block_connected();
+                self.disconnected.remove(&hash);
                 tracing::debug!("connected {} at height {height}", to_display_hex(&hash));
                 self.network
                     .set_start_height(i32::try_from(height).unwrap_or(i32::MAX));
@@ -367,6 +571,7 @@ impl NodeLoop {
             }
             ChainEvent::Disconnected { hash, height } => {
                 self.metrics.block_disconnected();
+                self.disconnected.insert(hash);
                 tracing::info!("disconnected {} at height {height}", to_display_hex(&hash));
             }
             ChainEvent::Invalid {
@@ -380,6 +585,10 @@ impl NodeLoop {
                     to_display_hex(&hash),
                     if mutated { " (mutated copy)" } else { "" }
                 );
+                if self.recent_invalid.len() >= RECENT_INVALID {
+                    self.recent_invalid.pop_front();
+                }
+                self.recent_invalid.push_back((hash, reason.clone()));
                 if mutated {
                     self.blocks
                         .lock()

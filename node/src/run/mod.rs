@@ -24,10 +24,12 @@ use sluice_storage::blockstore::BlockStore;
 use tokio::sync::{mpsc, watch};
 
 pub use chain::TipStatus;
+pub use events::{AddNode, NodeLoop, PeerRow, Submitted};
 pub use quic::fingerprint as quic_fingerprint;
 
 use crate::config::NodeConfig;
 use crate::metrics::{self, NodeMetrics, Sources};
+use crate::rpc;
 
 /// A running node.
 #[derive(Debug)]
@@ -44,6 +46,10 @@ pub struct NodeHandle {
     pub metrics: Arc<NodeMetrics>,
     /// Where `/metrics` is served (port resolved), when enabled.
     pub metrics_addr: Option<SocketAddr>,
+    /// The JSON-RPC addresses (empty with `server = false`).
+    pub rpc_addrs: Vec<SocketAddr>,
+    /// The RPC cookie file, while the node runs.
+    pub rpc_cookie: Option<std::path::PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -101,6 +107,18 @@ fn resolve(addrs: &[String], default_port: u16) -> anyhow::Result<Vec<SocketAddr
 /// # Errors
 /// The datadir, block files or listen addresses cannot be opened.
 pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
+    start_with(cfg, |_, _| {}).await
+}
+
+/// Starts the node, letting `extend` add RPC methods (the mempool's) and install views on the
+/// RPC context before the server starts.
+///
+/// # Errors
+/// As [`start`]; also the RPC server's credentials or bind.
+pub async fn start_with(
+    cfg: &NodeConfig,
+    extend: impl FnOnce(&mut rpc::Registry, &Arc<rpc::Context>),
+) -> anyhow::Result<NodeHandle> {
     let params = Params::new(cfg.network.into());
     // Bound first: a busy port stops the start before anything else is opened.
     let metrics_listener = match cfg.metrics_addr()? {
@@ -121,6 +139,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
     let (status_tx, status) = watch::channel(TipStatus::default());
     let chain = chain::start(&import_cfg, blocks.clone(), chain_events_tx, status_tx)
         .with_context(|| format!("opening the chainstate in {}", import_cfg.datadir.display()))?;
+    let shared = chain.shared.clone();
 
     let mut peer_cfg = PeerConfig::new(params.magic);
     peer_cfg.user_agent = format!("/Sluice:{}/", env!("CARGO_PKG_VERSION"));
@@ -188,20 +207,52 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         cfg.progress,
         helpers,
     ));
+    let local = (
+        peer_cfg_services(),
+        format!("/Sluice:{}/", env!("CARGO_PKG_VERSION")),
+    );
     let mut state = events::NodeLoop::new(
         sync,
         network,
-        blocks,
+        blocks.clone(),
         chain,
         status.clone(),
         targets,
         metrics.clone(),
     );
     state.replay(stored)?;
+    let (query_tx, query_rx) = mpsc::unbounded_channel();
+    let service = if cfg.server {
+        let ctx = Arc::new(rpc::Context::new(
+            params.clone(),
+            status.clone(),
+            blocks,
+            shared,
+            query_tx,
+            cfg.datadir.clone(),
+            local,
+        ));
+        let mut registry = rpc::Registry::default();
+        rpc::methods::register_all(&mut registry, &ctx);
+        extend(&mut registry, &ctx);
+        rpc::methods::register_help(&mut registry);
+        Some(rpc::start(cfg, Arc::new(registry)).await?)
+    } else {
+        drop(query_tx);
+        None
+    };
+    let rpc_addrs = service
+        .as_ref()
+        .map(|s| s.addrs().to_vec())
+        .unwrap_or_default();
+    let rpc_cookie = service.as_ref().and_then(|s| s.cookie.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
-        let r = state.run(net_events, chain_events, stop_rx).await;
+        let r = state.run(net_events, chain_events, stop_rx, query_rx).await;
         helpers_stop.send_replace(true);
+        if let Some(s) = service {
+            s.shutdown();
+        }
         r
     });
     Ok(NodeHandle {
@@ -211,9 +262,16 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<NodeHandle> {
         quic_fingerprint,
         metrics,
         metrics_addr,
+        rpc_addrs,
+        rpc_cookie,
         stop: Some(stop_tx),
         task,
     })
+}
+
+/// The service bits the node offers peers (`PeerConfig`'s default).
+fn peer_cfg_services() -> u64 {
+    PeerConfig::new([0; 4]).services
 }
 
 /// Runs the node until SIGINT or SIGTERM, then shuts down cleanly.

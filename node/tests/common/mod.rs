@@ -1,6 +1,7 @@
 //! Shared pieces of the node's integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod rpc;
 pub mod scripted;
 
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ pub fn node_config(datadir: &std::path::Path, connect: &[String], v2: bool) -> N
         progress: false,
         cache_mb: 64,
         script_workers: 2,
+        // Any free port: tests run several nodes at once.
+        rpcport: Some(0),
         ..NodeConfig::default()
     }
 }

@@ -68,6 +68,8 @@ pub fn node_config(a: &NodeRunArgs) -> NodeConfig {
         script_workers: a.threads.max(1),
         muhash: a.muhash_live,
         progress: false,
+        // The race measures sync, not RPC (and must not take bitcoind's default port).
+        server: false,
         ..NodeConfig::default()
     }
 }
