@@ -6,7 +6,8 @@
 //! so a flood of calls queues here and never stalls the event loop or validation.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
@@ -34,6 +35,9 @@ struct Job {
 pub struct RpcServer {
     addrs: Vec<SocketAddr>,
     stop: watch::Sender<bool>,
+    /// Dropped to tell the workers to stop, whatever connections are still open.
+    stop_workers: Mutex<Option<Sender<()>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl RpcServer {
@@ -49,17 +53,27 @@ impl RpcServer {
         queue: usize,
     ) -> std::io::Result<Self> {
         let (jobs, rx) = bounded::<Job>(queue.max(1));
+        let (stop_workers, workers_stopped) = bounded::<()>(0);
+        let mut workers = Vec::new();
         for i in 0..threads.max(1) {
             let rx: Receiver<Job> = rx.clone();
+            let stopped: Receiver<()> = workers_stopped.clone();
             let registry = registry.clone();
-            std::thread::Builder::new()
-                .name(format!("rpc-{i}"))
-                .spawn(move || {
-                    // Ends when every sender (the accept loop's) is gone.
-                    while let Ok(job) = rx.recv() {
-                        let _ = job.reply.send(handle(&job.body, &registry));
+            workers.push(std::thread::Builder::new().name(format!("rpc-{i}")).spawn(
+                move || loop {
+                    // Ends at shutdown (the stop sender dropped) or when every job sender
+                    // is gone; the registry, and through it the node's store, goes with it.
+                    crossbeam::channel::select! {
+                        recv(rx) -> job => match job {
+                            Ok(job) => {
+                                let _ = job.reply.send(handle(&job.body, &registry));
+                            }
+                            Err(_) => return,
+                        },
+                        recv(stopped) -> _ => return,
                     }
-                })?;
+                },
+            )?);
         }
         let creds = Arc::new(creds);
         let (stop, stopped) = watch::channel(false);
@@ -74,7 +88,12 @@ impl RpcServer {
                 stopped.clone(),
             ));
         }
-        Ok(Self { addrs, stop })
+        Ok(Self {
+            addrs,
+            stop,
+            stop_workers: Mutex::new(Some(stop_workers)),
+            workers: Mutex::new(workers),
+        })
     }
 
     /// The addresses listened on (ports resolved).
@@ -83,9 +102,24 @@ impl RpcServer {
         &self.addrs
     }
 
-    /// Stops accepting connections; workers end once queued requests are answered.
+    /// Stops accepting connections and waits for the workers to finish the method they run:
+    /// when this returns, no method runs and nothing of the node is held by the server (the
+    /// next start can open the store). Blocks: call it off the async runtime.
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
+        drop(
+            self.stop_workers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let workers =
+            std::mem::take(&mut *self.workers.lock().unwrap_or_else(PoisonError::into_inner));
+        for w in workers {
+            if w.join().is_err() {
+                tracing::error!("an RPC worker panicked");
+            }
+        }
     }
 }
 

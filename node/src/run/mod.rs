@@ -251,7 +251,14 @@ pub async fn start_with(
         let r = state.run(net_events, chain_events, stop_rx, query_rx).await;
         helpers_stop.send_replace(true);
         if let Some(s) = service {
-            s.shutdown();
+            // The workers hold the RPC context and with it the store: wait for them, so a
+            // restart in the same process finds the store unlocked.
+            if tokio::task::spawn_blocking(move || s.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::error!("stopping the RPC server panicked");
+            }
         }
         r
     });
