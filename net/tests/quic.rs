@@ -553,6 +553,12 @@ async fn timeouts_and_keep_alive() {
         matches!(&ev, PeerEvent::Disconnect { reason: DisconnectReason::Quic(why), .. } if why.contains("timed out")),
         "{ev:?}"
     );
+    // The slot is released when the connection's task ends, just after it reports the
+    // disconnection: allow it a moment (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while a.net.connection_counts() != (1, 0) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(a.net.connection_counts(), (1, 0));
     a.net.shutdown();
     b.net.shutdown();
