@@ -71,7 +71,7 @@ impl<const N: usize, const MADD52: bool> Lane64 for Portable<N, MADD52> {
         // As with IFMA above: the hardware drops bits above 32 silently, so a multiplicand
         // that wide is a bound slip in the caller.
         self.map2(o, |a, b| {
-            debug_assert!(a <= u64::from(u32::MAX) && b <= u64::from(u32::MAX));
+            debug_assert!(u32::try_from(a).is_ok() && u32::try_from(b).is_ok());
             (a & 0xFFFF_FFFF) * (b & 0xFFFF_FFFF)
         })
     }
