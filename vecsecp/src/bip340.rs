@@ -135,6 +135,11 @@ fn run(backend: Backend, work: &[SchnorrLane], g: &GTables) -> LaneVerdicts {
             // SAFETY: schnorr_counting asserted that this CPU has AVX-512F and IFMA.
             unsafe { run_ifma(work, g) }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            // SAFETY: schnorr_counting asserted that this CPU has AVX2.
+            unsafe { run_avx2(work, g) }
+        }
         _ => verify_lanes::<Portable<8>>(work, g),
     }
 }
@@ -147,4 +152,14 @@ fn run(backend: Backend, work: &[SchnorrLane], g: &GTables) -> LaneVerdicts {
 #[target_feature(enable = "avx512f,avx512ifma")]
 unsafe fn run_ifma(work: &[SchnorrLane], g: &GTables) -> LaneVerdicts {
     verify_lanes::<crate::lanes::ifma::Ifma>(work, g)
+}
+
+/// The AVX2 instantiation, compiled with the features it needs.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_avx2(work: &[SchnorrLane], g: &GTables) -> LaneVerdicts {
+    verify_lanes::<crate::lanes::avx2::Avx2>(work, g)
 }

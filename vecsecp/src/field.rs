@@ -2,7 +2,9 @@
 //!
 //! Written once over [`Lane64`], so the IFMA backend and the portable one run the same
 //! algorithm. The constraint that shapes it: IFMA multiplies only the low 52 bits of each
-//! operand, so every multiplicand must have all five limbs below 2^52. Products leave
+//! operand, so every multiplicand must have all five limbs below 2^52. Backends without a
+//! 52-bit multiply (AVX2) keep this representation and form products in radix 2^26 instead
+//! (`field26.rs`), so everything but `mul` and `sqr` is shared. Products leave
 //! [`Fe::mul`] in that form; sums and differences are lazy and must pass through
 //! [`Fe::carry`] before they are multiplied.
 //!
@@ -158,12 +160,19 @@ impl<V: Lane64> Fe<V> {
     /// Bits 48.. of limb 4 (< 2^16) times C (< 2^33) are < 2^49, exact in the low-52 IFMA
     /// product. After the chain limbs 0..3 are below 2^52 and limb 4 is below 2^48 plus the
     /// carry out of limb 3, which is below 2^11: magnitude 1.
+    /// Without IFMA the product top·C is top·(C mod 2^32) (top < 2^16 fits `mul32`) plus
+    /// top·2^32.
     #[inline(always)]
-    fn carry_limbs(mut t: [V; 5]) -> Self {
+    pub(crate) fn carry_limbs(mut t: [V; 5]) -> Self {
         let m52 = V::splat(M52);
         let top = t[4].shr::<48>();
         t[4] = t[4].and(V::splat(M48));
-        t[0] = t[0].madd52lo(top, V::splat(C));
+        t[0] = if V::NATIVE_MADD52 {
+            t[0].madd52lo(top, V::splat(C))
+        } else {
+            t[0].add(top.mul32(V::splat(C & 0xFFFF_FFFF)))
+                .add(top.shl::<32>())
+        };
         for j in 0..4 {
             t[j + 1] = t[j + 1].add(t[j].shr::<52>());
             t[j] = t[j].and(m52);
@@ -197,11 +206,31 @@ impl<V: Lane64> Fe<V> {
     }
 
     /// `self·o`. Both magnitude 1; result magnitude 1.
+    #[inline(always)]
+    pub(crate) fn mul(&self, o: &Self) -> Self {
+        if V::NATIVE_MADD52 {
+            self.mul52(o)
+        } else {
+            self.mul26(o)
+        }
+    }
+
+    /// `self²`. Magnitude 1 in and out.
+    #[inline(always)]
+    pub(crate) fn sqr(&self) -> Self {
+        if V::NATIVE_MADD52 {
+            self.sqr52()
+        } else {
+            self.sqr26()
+        }
+    }
+
+    /// `self·o` with 52-bit multiplies. Both magnitude 1; result magnitude 1.
     ///
     /// Column k collects the low halves of a_i·b_j (i + j = k) and the high halves of
     /// a_i·b_j (i + j = k − 1): at most nine 52-bit terms, below 2^56.
     #[inline(always)]
-    pub(crate) fn mul(&self, o: &Self) -> Self {
+    pub(crate) fn mul52(&self, o: &Self) -> Self {
         debug_assert!(self.mag <= 1 && o.mag <= 1, "mul needs carried operands");
         let (a, b) = (&self.l, &o.l);
         let mut c = [V::splat(0); 10];
@@ -214,10 +243,10 @@ impl<V: Lane64> Fe<V> {
         Self::reduce(c)
     }
 
-    /// `self²`. Magnitude 1 in and out. Cross products once, doubled, plus the squares: the
-    /// columns obey the same bounds as in `mul`.
+    /// `self²` with 52-bit multiplies. Magnitude 1 in and out. Cross products once, doubled,
+    /// plus the squares: the columns obey the same bounds as in `mul52`.
     #[inline(always)]
-    pub(crate) fn sqr(&self) -> Self {
+    pub(crate) fn sqr52(&self) -> Self {
         debug_assert!(self.mag <= 1, "sqr needs a carried operand");
         let a = &self.l;
         let mut c = [V::splat(0); 10];

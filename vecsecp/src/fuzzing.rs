@@ -79,7 +79,7 @@ pub fn differential_check(data: &[u8]) {
         .iter()
         .map(RawSchnorr::verify_libsecp)
         .collect();
-    for b in [Backend::Ifma, Backend::Portable] {
+    for b in [Backend::Ifma, Backend::Avx2, Backend::Portable] {
         if b.is_available() {
             assert_eq!(
                 verify_ecdsa_raw(b, &ecdsa_items),

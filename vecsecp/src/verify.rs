@@ -8,11 +8,17 @@ use crate::lanes::Portable;
 use crate::scalar::Scalar;
 use secp256k1::{ecdsa::Signature, Message, PublicKey};
 
+/// Whether the AVX2 backend beats libsecp256k1 one at a time, as measured by
+/// `benches/vecsecp.rs` (figures in docs/benchmarks.md); `Backend::detect` picks it only then.
+const AVX2_PAYS: bool = false;
+
 /// Which implementation verifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// Eight lanes of AVX-512 IFMA.
     Ifma,
+    /// Four lanes of AVX2 (products through 32-bit multiplies).
+    Avx2,
     /// The plain-`u64` twin of the vector code, eight lanes (for tests and comparison).
     Portable,
     /// libsecp256k1, one signature at a time: what a machine without vector units gets.
@@ -20,11 +26,17 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The fastest backend this CPU runs: IFMA when present, else libsecp256k1.
+    /// The fastest backend this CPU runs: IFMA when present, else AVX2 when present and
+    /// measured faster than libsecp256k1 (`AVX2_PAYS`), else libsecp256k1.
     pub fn detect() -> Backend {
         #[cfg(target_arch = "x86_64")]
-        if crate::lanes::ifma::available() {
-            return Backend::Ifma;
+        {
+            if crate::lanes::ifma::available() {
+                return Backend::Ifma;
+            }
+            if AVX2_PAYS && crate::lanes::avx2::available() {
+                return Backend::Avx2;
+            }
         }
         Backend::Libsecp
     }
@@ -34,8 +46,10 @@ impl Backend {
         match self {
             #[cfg(target_arch = "x86_64")]
             Backend::Ifma => crate::lanes::ifma::available(),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => crate::lanes::avx2::available(),
             #[cfg(not(target_arch = "x86_64"))]
-            Backend::Ifma => false,
+            Backend::Ifma | Backend::Avx2 => false,
             Backend::Portable | Backend::Libsecp => true,
         }
     }
@@ -44,6 +58,7 @@ impl Backend {
     pub(crate) fn lanes(self) -> usize {
         match self {
             Backend::Ifma | Backend::Portable => 8,
+            Backend::Avx2 => 4,
             Backend::Libsecp => 1,
         }
     }
@@ -198,6 +213,11 @@ fn run(backend: Backend, work: &[EcdsaLane], g: &GTables) -> LaneVerdicts {
             // SAFETY: verify_ecdsa_raw asserted that this CPU has AVX-512F and IFMA.
             unsafe { run_ifma(work, g) }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            // SAFETY: verify_ecdsa_raw asserted that this CPU has AVX2.
+            unsafe { run_avx2(work, g) }
+        }
         _ => verify_lanes::<Portable<8>>(work, g),
     }
 }
@@ -210,4 +230,15 @@ fn run(backend: Backend, work: &[EcdsaLane], g: &GTables) -> LaneVerdicts {
 #[target_feature(enable = "avx512f,avx512ifma")]
 unsafe fn run_ifma(work: &[EcdsaLane], g: &GTables) -> LaneVerdicts {
     verify_lanes::<crate::lanes::ifma::Ifma>(work, g)
+}
+
+/// The AVX2 instantiation, compiled with the features it needs (without them every lane
+/// operation would be a call).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_avx2(work: &[EcdsaLane], g: &GTables) -> LaneVerdicts {
+    verify_lanes::<crate::lanes::avx2::Avx2>(work, g)
 }

@@ -9,9 +9,9 @@
 use super::{check_gather_bounds, Lane64, MAX_LANES};
 use std::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_i64gather_epi64, _mm512_loadu_si512,
-    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_or_si512,
-    _mm512_set1_epi64, _mm512_srli_epi64, _mm512_storeu_si512, _mm512_sub_epi64,
-    _mm512_testn_epi64_mask, _mm512_xor_si512,
+    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_mul_epu32,
+    _mm512_or_si512, _mm512_set1_epi64, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_si512,
+    _mm512_sub_epi64, _mm512_testn_epi64_mask, _mm512_xor_si512,
 };
 
 /// Whether this CPU runs the IFMA backend (AVX-512F and AVX-512 IFMA).
@@ -26,6 +26,7 @@ pub(crate) struct Ifma(__m512i);
 
 impl Lane64 for Ifma {
     const LANES: usize = 8;
+    const NATIVE_MADD52: bool = true;
 
     #[inline(always)]
     fn splat(x: u64) -> Self {
@@ -75,6 +76,16 @@ impl Lane64 for Ifma {
     fn shr<const S: u32>(self) -> Self {
         // SAFETY: AVX-512F is present (module invariant).
         Self(unsafe { _mm512_srli_epi64::<S>(self.0) })
+    }
+    #[inline(always)]
+    fn shl<const S: u32>(self) -> Self {
+        // SAFETY: AVX-512F is present (module invariant).
+        Self(unsafe { _mm512_slli_epi64::<S>(self.0) })
+    }
+    #[inline(always)]
+    fn mul32(self, o: Self) -> Self {
+        // SAFETY: AVX-512F is present (module invariant).
+        Self(unsafe { _mm512_mul_epu32(self.0, o.0) })
     }
     #[inline(always)]
     fn madd52lo(self, b: Self, c: Self) -> Self {

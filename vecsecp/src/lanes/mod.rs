@@ -2,10 +2,13 @@
 //!
 //! The field arithmetic (`crate::field`) is written once over [`Lane64`]; each backend supplies
 //! these primitives. [`Portable`] emulates them in plain `u64` code with exactly the semantics
-//! of the AVX-512 IFMA instructions (`vpmadd52luq`/`vpmadd52huq` read only the low 52 bits of
-//! their multiplicands), so it runs the same algorithm bit for bit and checks, in debug
-//! builds, that no multiplicand ever carries more than 52 bits.
+//! of the vector instructions (`vpmadd52luq`/`vpmadd52huq` read only the low 52 bits of
+//! their multiplicands, `vpmuludq` only the low 32), so it runs the same algorithm bit for bit
+//! and checks, in debug builds, that no multiplicand ever carries more than those bits.
+//! `Portable<N, false>` is the twin of the AVX2 backend (products through 32-bit multiplies).
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
 mod portable;
@@ -19,6 +22,10 @@ pub(crate) const MAX_LANES: usize = 8;
 pub(crate) trait Lane64: Copy {
     /// Number of lanes.
     const LANES: usize;
+    /// Whether `madd52lo`/`madd52hi` are single instructions. When false the field multiplies
+    /// in radix 2^26 through `mul32` instead (`crate::field26`), and the 52-bit multiplies are
+    /// only emulated for completeness.
+    const NATIVE_MADD52: bool;
     /// Every lane `x`.
     fn splat(x: u64) -> Self;
     /// Lane `i` from `x[i]`.
@@ -37,6 +44,10 @@ pub(crate) trait Lane64: Copy {
     fn xor(self, o: Self) -> Self;
     /// Logical shift right by `S`.
     fn shr<const S: u32>(self) -> Self;
+    /// Logical shift left by `S` (bits above 64 are lost).
+    fn shl<const S: u32>(self) -> Self;
+    /// `(self mod 2^32)·(o mod 2^32)`, the full 64-bit product (`vpmuludq`).
+    fn mul32(self, o: Self) -> Self;
     /// `self + low52((b mod 2^52)·(c mod 2^52))` (IFMA `vpmadd52luq`).
     fn madd52lo(self, b: Self, c: Self) -> Self;
     /// `self + high52((b mod 2^52)·(c mod 2^52))` (IFMA `vpmadd52huq`).

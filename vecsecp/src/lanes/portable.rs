@@ -1,14 +1,17 @@
-//! Plain-`u64` lanes with the IFMA semantics: the reference backend and the fallback's twin.
+//! Plain-`u64` lanes with the vector semantics: the reference backend and the vector
+//! backends' twin (`MADD52 = true`: IFMA's, multiplying in radix 2^52; `false`: AVX2's,
+//! multiplying in radix 2^26).
 
 use super::{check_gather_bounds, Lane64, MAX_LANES};
 
-/// `N` lanes of plain `u64` (N ≤ 8).
+/// `N` lanes of plain `u64` (N ≤ 8); `MADD52` chooses the field's multiplication as
+/// [`Lane64::NATIVE_MADD52`] does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Portable<const N: usize>(pub(crate) [u64; N]);
+pub(crate) struct Portable<const N: usize, const MADD52: bool = true>(pub(crate) [u64; N]);
 
 const M52: u64 = (1 << 52) - 1;
 
-impl<const N: usize> Portable<N> {
+impl<const N: usize, const MADD52: bool> Portable<N, MADD52> {
     fn map2(self, o: Self, f: impl Fn(u64, u64) -> u64) -> Self {
         let mut r = self.0;
         for (x, y) in r.iter_mut().zip(o.0) {
@@ -26,8 +29,9 @@ impl<const N: usize> Portable<N> {
     }
 }
 
-impl<const N: usize> Lane64 for Portable<N> {
+impl<const N: usize, const MADD52: bool> Lane64 for Portable<N, MADD52> {
     const LANES: usize = N;
+    const NATIVE_MADD52: bool = MADD52;
 
     fn splat(x: u64) -> Self {
         Self([x; N])
@@ -59,6 +63,17 @@ impl<const N: usize> Lane64 for Portable<N> {
     }
     fn shr<const S: u32>(self) -> Self {
         Self(self.0.map(|x| x >> S))
+    }
+    fn shl<const S: u32>(self) -> Self {
+        Self(self.0.map(|x| x << S))
+    }
+    fn mul32(self, o: Self) -> Self {
+        // As with IFMA above: the hardware drops bits above 32 silently, so a multiplicand
+        // that wide is a bound slip in the caller.
+        self.map2(o, |a, b| {
+            debug_assert!(u32::try_from(a).is_ok() && u32::try_from(b).is_ok());
+            (a & 0xFFFF_FFFF) * (b & 0xFFFF_FFFF)
+        })
     }
     fn madd52lo(self, b: Self, c: Self) -> Self {
         let mut r = self.0;

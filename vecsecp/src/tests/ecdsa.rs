@@ -9,10 +9,15 @@ use rand_chacha::ChaCha20Rng;
 use secp256k1::{ecdsa, Message, PublicKey, SecretKey};
 
 pub(crate) fn backends() -> Vec<Backend> {
-    [Backend::Portable, Backend::Ifma, Backend::Libsecp]
-        .into_iter()
-        .filter(|b| b.is_available())
-        .collect()
+    [
+        Backend::Portable,
+        Backend::Ifma,
+        Backend::Avx2,
+        Backend::Libsecp,
+    ]
+    .into_iter()
+    .filter(|b| b.is_available())
+    .collect()
 }
 
 /// Asserts that every backend gives libsecp256k1's verdicts, and returns them.

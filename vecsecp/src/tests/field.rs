@@ -184,3 +184,99 @@ fn ifma_8_lanes() {
     // SAFETY: the CPU has AVX-512F and IFMA (checked just above).
     unsafe { run() };
 }
+
+#[test]
+fn portable_radix26_products() {
+    // The AVX2 backend's algorithm (products through 32-bit multiplies) in plain u64, with
+    // the debug assertions that no 32-bit multiplicand is wider.
+    field_matches_reference::<Portable<4, false>>(300);
+    inverse_and_sqrt_match::<Portable<4, false>>(6);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_4_lanes() {
+    use crate::lanes::avx2::{available, Avx2};
+    #[target_feature(enable = "avx2")]
+    fn run() {
+        field_matches_reference::<Avx2>(300);
+        inverse_and_sqrt_match::<Avx2>(6);
+    }
+    if !available() {
+        eprintln!("skipped: no AVX2 on this CPU");
+        return;
+    }
+    // SAFETY: the CPU has AVX2 (checked just above).
+    unsafe { run() };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_primitives_match_portable() {
+    // Every lane primitive of the AVX2 backend against the portable twin on random and
+    // boundary words, including the emulated 52-bit multiplies (IFMA semantics: only the low
+    // 52 bits of each multiplicand count) and every blend mask.
+    use crate::lanes::avx2::{available, Avx2};
+    #[target_feature(enable = "avx2")]
+    fn run() {
+        type P4 = Portable<4, false>;
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        let edge = [
+            0,
+            1,
+            M52,
+            M52 + 1,
+            u64::MAX,
+            1 << 63,
+            (1 << 26) - 1,
+            1 << 32,
+        ];
+        let word = |rng: &mut ChaCha20Rng| {
+            if rng.gen_bool(0.3) {
+                edge[rng.gen_range(0..edge.len())]
+            } else {
+                rng.gen()
+            }
+        };
+        let same = |v: Avx2, p: P4, what: &str| assert_eq!(v.store(), p.store(), "{what}");
+        for _ in 0..2000 {
+            let mut x = [[0u64; MAX_LANES]; 3];
+            for a in &mut x {
+                for w in a.iter_mut().take(4) {
+                    *w = word(&mut rng);
+                }
+            }
+            let (a, b, c) = (Avx2::load(&x[0]), Avx2::load(&x[1]), Avx2::load(&x[2]));
+            let (pa, pb, pc) = (P4::load(&x[0]), P4::load(&x[1]), P4::load(&x[2]));
+            same(a.add(b), pa.add(pb), "add");
+            same(a.sub(b), pa.sub(pb), "sub");
+            same(a.and(b), pa.and(pb), "and");
+            same(a.or(b), pa.or(pb), "or");
+            same(a.xor(b), pa.xor(pb), "xor");
+            same(a.shr::<26>(), pa.shr::<26>(), "shr");
+            same(a.shl::<10>(), pa.shl::<10>(), "shl");
+            let m32 = P4::splat(0xFFFF_FFFF);
+            same(b.mul32(c), pb.and(m32).mul32(pc.and(m32)), "mul32");
+            let m52 = P4::splat(M52);
+            let (qb, qc) = (pb.and(m52), pc.and(m52));
+            same(a.madd52lo(b, c), pa.madd52lo(qb, qc), "madd52lo");
+            same(a.madd52hi(b, c), pa.madd52hi(qb, qc), "madd52hi");
+            assert_eq!(a.zero_mask(), pa.zero_mask(), "zero_mask");
+            let mask = rng.gen_range(0..16u32);
+            same(Avx2::blend(mask, a, b), P4::blend(mask, pa, pb), "blend");
+        }
+        let base: Vec<u64> = (0..64).map(|_| rng.gen()).collect();
+        let idx = [3, 0, 17, 40, 0, 0, 0, 0];
+        let g = Avx2::gather::<3>(&base, &idx, 7);
+        let pg = P4::gather::<3>(&base, &idx, 7);
+        for k in 0..3 {
+            same(g[k], pg[k], "gather");
+        }
+    }
+    if !available() {
+        eprintln!("skipped: no AVX2 on this CPU");
+        return;
+    }
+    // SAFETY: the CPU has AVX2 (checked just above).
+    unsafe { run() };
+}
