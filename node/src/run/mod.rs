@@ -292,14 +292,17 @@ pub fn run_until_signal(cfg: &NodeConfig) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async {
+        // Handlers go in before start-up, so a signal that arrives while the store opens or
+        // the chain resumes stops the node cleanly instead of killing it.
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         let mut node = start(cfg).await?;
         tracing::info!("listening on {:?}", node.p2p_addrs);
         let stop = node.take_stop();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
         let signalled = async {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
+                _ = int.recv() => {},
                 _ = term.recv() => {},
             }
         };
