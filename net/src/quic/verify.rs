@@ -82,21 +82,65 @@ pub fn check_cert(
     Ok(fp)
 }
 
-/// Verifies servers we dial (outbound).
+/// What both directions share: the accepted keys, the signature algorithms, the key usage.
 #[derive(Debug)]
-pub struct ServerVerifier {
+struct Pinning {
     accept: Accept,
     algs: WebPkiSupportedAlgorithms,
+    client: bool,
 }
+
+impl Pinning {
+    fn check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<Fingerprint, rustls::Error> {
+        check_cert(
+            end_entity,
+            intermediates,
+            &self.accept,
+            &self.algs,
+            now,
+            self.client,
+        )
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+/// QUIC is TLS 1.3 only: a TLS 1.2 signature is refused in both directions.
+fn tls12_refused() -> Result<HandshakeSignatureValid, rustls::Error> {
+    Err(rustls::Error::PeerIncompatible(
+        rustls::PeerIncompatible::Tls13RequiredForQuic,
+    ))
+}
+
+/// Verifies servers we dial (outbound).
+#[derive(Debug)]
+pub struct ServerVerifier(Pinning);
 
 impl ServerVerifier {
     /// Accepts exactly `key`.
     #[must_use]
     pub fn new(key: Fingerprint, provider: &CryptoProvider) -> Self {
-        Self {
+        Self(Pinning {
             accept: Accept::Key(key),
             algs: provider.signature_verification_algorithms,
-        }
+            client: false,
+        })
     }
 }
 
@@ -109,14 +153,7 @@ impl ServerCertVerifier for ServerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        check_cert(
-            end_entity,
-            intermediates,
-            &self.accept,
-            &self.algs,
-            now,
-            false,
-        )?;
+        self.0.check(end_entity, intermediates, now)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -126,10 +163,7 @@ impl ServerCertVerifier for ServerVerifier {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        // QUIC is TLS 1.3 only.
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        tls12_refused()
     }
 
     fn verify_tls13_signature(
@@ -138,29 +172,27 @@ impl ServerCertVerifier for ServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
+        self.0.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        self.0.schemes()
     }
 }
 
 /// Verifies clients that dial us (inbound). A client certificate is mandatory.
 #[derive(Debug)]
-pub struct ClientVerifier {
-    accept: Accept,
-    algs: WebPkiSupportedAlgorithms,
-}
+pub struct ClientVerifier(Pinning);
 
 impl ClientVerifier {
     /// Accepts the pinned keys, or any key when `accept` is [`Accept::Any`].
     #[must_use]
     pub fn new(accept: Accept, provider: &CryptoProvider) -> Self {
-        Self {
+        Self(Pinning {
             accept,
             algs: provider.signature_verification_algorithms,
-        }
+            client: true,
+        })
     }
 }
 
@@ -183,14 +215,7 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        check_cert(
-            end_entity,
-            intermediates,
-            &self.accept,
-            &self.algs,
-            now,
-            true,
-        )?;
+        self.0.check(end_entity, intermediates, now)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -200,9 +225,7 @@ impl ClientCertVerifier for ClientVerifier {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        tls12_refused()
     }
 
     fn verify_tls13_signature(
@@ -211,11 +234,11 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
+        self.0.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        self.0.schemes()
     }
 }
 
