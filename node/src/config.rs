@@ -47,12 +47,15 @@ impl From<NetworkArg> for Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EcdsaArg {
-    /// The fastest vector backend this CPU has (AVX-512 IFMA), else libsecp256k1.
+    /// The fastest backend this CPU has: AVX-512 IFMA, else AVX2 where it was measured to
+    /// pay, else libsecp256k1.
     Auto,
     /// No deferral: every ECDSA check verified in place, one at a time.
     InPlace,
     /// AVX-512 IFMA lanes (refused at start on a CPU without them).
     Ifma,
+    /// AVX2 lanes, four at a time (refused at start on a CPU without AVX2).
+    Avx2,
     /// The portable twin of the lane code (for comparisons).
     Portable,
     /// Deferred, then libsecp256k1 one at a time.
@@ -67,6 +70,7 @@ impl EcdsaArg {
             EcdsaArg::Auto => Some(EcdsaBackend::detect()),
             EcdsaArg::InPlace => None,
             EcdsaArg::Ifma => Some(EcdsaBackend::Ifma),
+            EcdsaArg::Avx2 => Some(EcdsaBackend::Avx2),
             EcdsaArg::Portable => Some(EcdsaBackend::Portable),
             EcdsaArg::Libsecp => Some(EcdsaBackend::Libsecp),
         }
@@ -307,7 +311,8 @@ pub struct ConfigFlags {
     #[arg(long)]
     pub key_cache_entries: Option<usize>,
     /// Who verifies deferrable ECDSA checks: auto (vector lanes when the CPU has them),
-    /// in-place (no deferral), ifma, portable or libsecp.
+    /// in-place (no deferral), ifma, avx2, portable or libsecp. A vector backend also
+    /// verifies the block's Schnorr checks, one per lane, instead of the batch equation.
     #[arg(long, value_enum)]
     pub ecdsa: Option<EcdsaArg>,
     /// Do not maintain the UTXO set's MuHash.

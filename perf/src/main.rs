@@ -46,7 +46,7 @@ enum Cmd {
         #[arg(long, hide = true)]
         sluice_chain: Option<PathBuf>,
         /// Who verifies Sluice's deferrable ECDSA checks: auto, in-place (no deferral), ifma,
-        /// portable or libsecp.
+        /// avx2, portable or libsecp (vector backends also take Schnorr checks into lanes).
         #[arg(long, value_enum, default_value = "auto")]
         sluice_ecdsa: EcdsaArg,
     },

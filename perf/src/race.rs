@@ -13,6 +13,7 @@ use crate::lower_bound;
 use crate::machine::{self, Machine};
 use crate::report::{self, ChainInfo, Report, METHOD};
 use crate::{markdown, plot};
+use clap::ValueEnum as _;
 use sluice_node::config::EcdsaArg;
 
 /// What `perf race` was asked to do.
@@ -113,7 +114,7 @@ pub fn run_child(
         .args(["--threads", &threads.to_string()])
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--sluice-ecdsa", ecdsa_name(sluice_ecdsa)])
+        .args(["--sluice-ecdsa", &ecdsa_name(sluice_ecdsa)])
         .output()
         .with_context(|| format!("starting {}", exe.display()))?;
     if !out.status.success() {
@@ -145,14 +146,9 @@ fn command_line(cfg: &RaceConfig, engine: EngineKind) -> String {
 
 /// The command-line spelling of an [`EcdsaArg`].
 #[must_use]
-pub fn ecdsa_name(e: EcdsaArg) -> &'static str {
-    match e {
-        EcdsaArg::Auto => "auto",
-        EcdsaArg::InPlace => "in-place",
-        EcdsaArg::Ifma => "ifma",
-        EcdsaArg::Portable => "portable",
-        EcdsaArg::Libsecp => "libsecp",
-    }
+pub fn ecdsa_name(e: EcdsaArg) -> String {
+    e.to_possible_value()
+        .map_or_else(|| format!("{e:?}"), |v| v.get_name().to_owned())
 }
 
 /// The run closest to the median wall time (its progress is what the plot shows).

@@ -123,14 +123,12 @@ fn every_ecdsa_backend_gives_the_same_verdicts() {
         .find(|m| m.label.rule == "bad-signature-ecdsa")
         .expect("the bad-signature-ecdsa mutant");
     let twin = bad.twin.as_ref().expect("its twin");
-    let mut backends = vec![
-        None,
-        Some(EcdsaBackend::Libsecp),
-        Some(EcdsaBackend::Portable),
-    ];
-    if EcdsaBackend::Ifma.is_available() {
-        backends.push(Some(EcdsaBackend::Ifma));
-    }
+    let backends = std::iter::once(None).chain(
+        EcdsaBackend::ALL
+            .into_iter()
+            .filter(|b| b.is_available())
+            .map(Some),
+    );
     for backend in backends {
         let name = format!("{backend:?}");
         let mut cfg = test_import_config(tmp.path().join(format!("full-{name}")));

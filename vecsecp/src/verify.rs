@@ -9,7 +9,8 @@ use crate::scalar::Scalar;
 use secp256k1::{ecdsa::Signature, Message, PublicKey};
 
 /// Whether the AVX2 backend beats libsecp256k1 one at a time, as measured by
-/// `benches/vecsecp.rs` (figures in docs/benchmarks.md); `Backend::detect` picks it only then.
+/// `benches/vecsecp.rs`; `Backend::detect` picks it only then. It does not: 0.37–0.46× of
+/// libsecp256k1 (2026-12-02, figures and the reason in docs/benchmarks.md).
 const AVX2_PAYS: bool = false;
 
 /// Which implementation verifies.
@@ -26,6 +27,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every backend, the vector ones first; filter with [`Backend::is_available`].
+    pub const ALL: [Backend; 4] = [
+        Backend::Ifma,
+        Backend::Avx2,
+        Backend::Portable,
+        Backend::Libsecp,
+    ];
+
     /// The fastest backend this CPU runs: IFMA when present, else AVX2 when present and
     /// measured faster than libsecp256k1 (`AVX2_PAYS`), else libsecp256k1.
     pub fn detect() -> Backend {

@@ -118,12 +118,8 @@ pub fn report(name: &str, total: usize, failures: &[String]) {
 /// Every ECDSA backend this CPU can run (the deferred-check verifiers).
 pub fn ecdsa_backends() -> Vec<sluice_consensus::script::deferred::EcdsaBackend> {
     use sluice_consensus::script::deferred::EcdsaBackend;
-    [
-        EcdsaBackend::Libsecp,
-        EcdsaBackend::Portable,
-        EcdsaBackend::Ifma,
-    ]
-    .into_iter()
-    .filter(|b| b.is_available())
-    .collect()
+    EcdsaBackend::ALL
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect()
 }

@@ -51,11 +51,7 @@ pub fn sluice_verdict(case: &Case) -> bool {
         "Sluice's direct and batched Schnorr modes disagree on\n{}",
         case.hex()
     );
-    for backend in [
-        EcdsaBackend::Libsecp,
-        EcdsaBackend::Portable,
-        EcdsaBackend::Ifma,
-    ] {
+    for backend in EcdsaBackend::ALL {
         if !backend.is_available() {
             continue;
         }
