@@ -6,9 +6,11 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use secp256k1::{schnorr, Keypair, XOnlyPublicKey};
+use sluice_consensus::script::deferred::{verify_schnorr_items, EcdsaBackend};
 use sluice_consensus::secp::group::Affine;
 use sluice_consensus::secp::msm::Terms;
 use sluice_consensus::secp::{verify_schnorr, BatchVerifier};
+use sluice_consensus::sigcheck::SchnorrItem;
 
 const SIZES: [usize; 6] = [1, 16, 64, 256, 1024, 4096];
 
@@ -61,6 +63,23 @@ fn bench_verify(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("libsecp_single", n), batch, |b, batch| {
             b.iter(|| assert!(batch.iter().all(libsecp_verify)));
         });
+        // What the pipeline does with a vector backend (`schnorr_in_lanes`): one signature per
+        // lane, no batch equation.
+        if EcdsaBackend::Ifma.is_available() {
+            let checks: Vec<SchnorrItem> = batch
+                .iter()
+                .map(|it| SchnorrItem {
+                    msg: it.msg,
+                    pubkey: it.pubkey,
+                    sig: it.sig,
+                })
+                .collect();
+            g.bench_with_input(BenchmarkId::new("ifma_lanes", n), &checks, |b, c| {
+                b.iter(|| {
+                    assert!(verify_schnorr_items(EcdsaBackend::Ifma, c).is_ok_and(|f| f.is_empty()));
+                });
+            });
+        }
         if n <= 64 {
             g.bench_with_input(BenchmarkId::new("sluice_single", n), batch, |b, batch| {
                 b.iter(|| {

@@ -13,7 +13,8 @@ use sluice_consensus::hash::{sha256d_many, to_display_hex, Hash256};
 use sluice_consensus::keycache::PubkeyCache;
 use sluice_consensus::merkle::merkle_root;
 use sluice_consensus::script::deferred::{
-    explain_failure, verify_ecdsa_items, EcdsaBackend, ECDSA_GROUP,
+    explain_failure, schnorr_in_lanes, verify_ecdsa_items, verify_schnorr_items, EcdsaBackend,
+    ECDSA_GROUP,
 };
 use sluice_consensus::script::{verify_input_deferring, Deferral, ScriptFlags, MAX_SCRIPT_SIZE};
 use sluice_consensus::secp::{BatchFailure, BatchVerifier};
@@ -363,7 +364,7 @@ impl Stages for BitcoinStages {
             .flat_map(|(i, b)| b.schnorr.iter().map(move |s| (i, s)))
             .collect();
         let mut failed = vec![false; blocks.len()];
-        let owners = match verify_schnorr_items(&items) {
+        let owners = match failing_schnorr_owners(self.ecdsa, &items) {
             Ok(owners) => owners,
             Err(fault) => {
                 tracing::error!("{fault}");
@@ -496,12 +497,39 @@ impl BitcoinStages {
     }
 }
 
-/// Batch-verifies deferred Schnorr checks with randomness from the OS; returns the owners of
-/// every failing signature, or an internal fault. (Parallelism comes from several batch
-/// workers, each with its own batch, see `ShellConfig::batch_workers`.)
-fn verify_schnorr_items(items: &[(usize, &SchnorrItem)]) -> Result<Vec<usize>, String> {
+/// Verifies deferred Schnorr checks, in vector lanes when `backend` is a vector backend (see
+/// [`schnorr_in_lanes`]), else through the batch equation with randomness from the OS; returns
+/// the owners of every failing signature, or an internal fault. (Parallelism comes from
+/// several batch workers, each with its own batch, see `ShellConfig::batch_workers`, and for
+/// lanes from groups across the rayon pool.)
+fn failing_schnorr_owners(
+    backend: Option<EcdsaBackend>,
+    items: &[(usize, &SchnorrItem)],
+) -> Result<Vec<usize>, String> {
     if items.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(backend) = backend.filter(|_| schnorr_in_lanes(backend, items.len())) {
+        let checks: Vec<SchnorrItem> = items.iter().map(|(_, s)| **s).collect();
+        let failing: Vec<usize> = checks
+            .par_chunks(ECDSA_GROUP)
+            .enumerate()
+            .map(|(c, group)| {
+                verify_schnorr_items(backend, group)
+                    .map(|f| {
+                        f.into_iter()
+                            .map(|i| c * ECDSA_GROUP + i)
+                            .collect::<Vec<_>>()
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, String>>()?
+            .concat();
+        return failing
+            .iter()
+            .map(|&i| items.get(i).map(|(owner, _)| *owner))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| "a Schnorr lane verdict names no signature".to_string());
     }
     let mut batch = BatchVerifier::with_capacity(items.len());
     for (_, s) in items {
