@@ -155,7 +155,8 @@ pub fn audit(cfg: &NodeConfig) -> Vec<Finding> {
                 ));
             }
         }
-        if cfg.rpcpassword.is_some() {
+        // Without rpcuser the password is already an error above.
+        if cfg.rpcpassword.is_some() && cfg.rpcuser.is_some() {
             out.push(weak(
                 "rpc-plain-password",
                 "rpcpassword",
