@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sluice_consensus::chain::Network;
 use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
 use sluice_consensus::script::deferred::EcdsaBackend;
@@ -22,7 +22,7 @@ pub const DEFAULT_METRICS_PORT: u16 = 9332;
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1";
 
 /// Networks selectable on the command line and in the config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkArg {
     Mainnet,
@@ -44,7 +44,7 @@ impl From<NetworkArg> for Network {
 
 /// Who verifies the ECDSA checks the interpreter may defer (see
 /// `sluice_consensus::script::deferred`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EcdsaArg {
     /// The fastest backend this CPU has: AVX-512 IFMA, else AVX2 where it was measured to
@@ -78,7 +78,7 @@ impl EcdsaArg {
 }
 
 /// Everything configurable. Every field is optional in the file; unset means the default.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     pub network: NetworkArg,
@@ -156,11 +156,14 @@ pub struct NodeConfig {
     pub rpcworkqueue: usize,
     /// Threads running RPC methods.
     pub rpcthreads: usize,
+    /// Weak settings the operator accepts by name (`sluice config check` lists them, e.g.
+    /// `quic-open-mainnet`); any other weak setting on a public network refuses the start.
+    pub accept_risk: Vec<String>,
 }
 
 /// QUIC resource limits as the config file spells them; defaults are `sluice_net`'s
 /// `QuicLimits::default()` (documented there).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuicLimitsConfig {
     /// Per-stream flow-control window, bytes (default 2 MiB).
@@ -279,6 +282,7 @@ impl Default for NodeConfig {
             rpccookiefile: None,
             rpcworkqueue: crate::rpc::DEFAULT_WORK_QUEUE,
             rpcthreads: crate::rpc::DEFAULT_THREADS,
+            accept_risk: Vec::new(),
         }
     }
 }
@@ -397,6 +401,10 @@ pub struct ConfigFlags {
     /// Threads running RPC methods (Core's -rpcthreads).
     #[arg(long)]
     pub rpcthreads: Option<usize>,
+    /// Accept a weak setting named by `sluice config check` (e.g. quic-open-mainnet) instead of
+    /// refusing to start; repeatable, adds to the file's `accept_risk`.
+    #[arg(long, value_name = "ID")]
+    pub accept_risk: Vec<String>,
 }
 
 impl NodeConfig {
@@ -519,6 +527,7 @@ impl NodeConfig {
         if flags.quiet {
             c.progress = false;
         }
+        c.accept_risk.extend(flags.accept_risk.iter().cloned());
         Ok(c)
     }
 

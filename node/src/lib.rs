@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod hardening;
 pub mod logging;
 pub mod metrics;
 pub mod release;

@@ -41,8 +41,44 @@ enum Command {
         #[command(flatten)]
         flags: ConfigFlags,
     },
+    /// Check a configuration: print the effective settings (secrets redacted) and what is
+    /// wrong or weak in them; exits non-zero when `run` would refuse to start.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the file and flags as `run` would, and print the effective settings.
+    Check {
+        #[command(flatten)]
+        flags: ConfigFlags,
+    },
+}
+
+/// `sluice config check`: the settings on stdout (a valid TOML file), the verdicts on stderr.
+fn config_check(flags: &ConfigFlags) -> anyhow::Result<()> {
+    use sluice_node::hardening;
+    let cfg = NodeConfig::resolve(flags)?;
+    print!("{}", hardening::effective_toml(&cfg)?);
+    let findings = hardening::audit(&cfg);
+    let stop = hardening::blocking(&cfg, &findings);
+    for f in &findings {
+        let mut line = hardening::describe(f);
+        if f.level == hardening::Level::Refuse && !stop.contains(f) {
+            line = format!("  accepted risk: {}: {} [{}]", f.key, f.message, f.id);
+        }
+        eprintln!("{line}");
+    }
+    if !stop.is_empty() {
+        anyhow::bail!("{} setting(s) would refuse the start", stop.len());
+    }
+    eprintln!("config OK ({:?})", cfg.network);
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +97,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Run { flags }) => {
             let cfg = NodeConfig::resolve(&flags)?;
             start_logs(&cfg, "info")?;
+            sluice_node::hardening::enforce(&cfg)?;
             sluice_node::release::check(&cfg, sluice_governance::now())?;
             run::run_until_signal(&cfg)?;
         }
@@ -77,6 +114,9 @@ fn main() -> anyhow::Result<()> {
             start_logs(&cfg, "warn")?;
             println!("{}", run::quic_fingerprint(&cfg)?);
         }
+        Some(Command::Config {
+            action: ConfigAction::Check { flags },
+        }) => config_check(&flags)?,
         Some(Command::Version) => println!("sluice {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

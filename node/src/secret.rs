@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer};
 /// What `Debug` and `Display` print instead of the value.
 pub const REDACTED: &str = "[redacted]";
 
-/// A value that must not reach logs. No `Serialize`: it cannot leak through JSON either.
+/// A value that must not reach logs. It serializes as [`REDACTED`] too (printing the
+/// effective configuration), so it cannot leak through JSON or TOML either.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret<T>(T);
 
@@ -39,6 +40,12 @@ impl<T> std::fmt::Display for Secret<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         T::deserialize(d).map(Self)
+    }
+}
+
+impl<T> serde::Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
     }
 }
 

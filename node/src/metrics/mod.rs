@@ -16,6 +16,7 @@ pub mod progress;
 pub mod server;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,6 +49,8 @@ pub struct Sources {
     pub network: Option<Network>,
     /// The validation pipeline's counters.
     pub pipeline: Option<PipelineProbe>,
+    /// The data directory, whose file system's free space is read at scrape time.
+    pub datadir: Option<PathBuf>,
 }
 
 /// Every series the node exports. Cheap to share (`Arc`); every method takes `&self`.
@@ -58,6 +61,11 @@ pub struct NodeMetrics {
     header_height: AtomicU64,
     blocks_connected: AtomicU64,
     blocks_disconnected: AtomicU64,
+    /// Blocks refused: `[invalid, mutated copy]`.
+    blocks_invalid: [AtomicU64; 2],
+    txs_rejected: AtomicU64,
+    peers_discouraged: AtomicU64,
+    rpc_auth_failures: AtomicU64,
     peers: Mutex<HashMap<PeerId, (Direction, TransportKind)>>,
     mempool_txs: AtomicU64,
     mempool_bytes: AtomicU64,
@@ -85,6 +93,10 @@ impl NodeMetrics {
             header_height: AtomicU64::new(0),
             blocks_connected: AtomicU64::new(0),
             blocks_disconnected: AtomicU64::new(0),
+            blocks_invalid: [AtomicU64::new(0), AtomicU64::new(0)],
+            txs_rejected: AtomicU64::new(0),
+            peers_discouraged: AtomicU64::new(0),
+            rpc_auth_failures: AtomicU64::new(0),
             peers: Mutex::new(HashMap::new()),
             mempool_txs: AtomicU64::new(0),
             mempool_bytes: AtomicU64::new(0),
@@ -106,6 +118,26 @@ impl NodeMetrics {
     /// The tip was disconnected (reorganisation).
     pub fn block_disconnected(&self) {
         self.blocks_disconnected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A block was refused: invalid, or (`mutated`) a malleated copy of a possibly valid block.
+    pub fn block_invalid(&self, mutated: bool) {
+        self.blocks_invalid[usize::from(mutated)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Seam for the mempool: a transaction received from a peer was refused.
+    pub fn tx_rejected(&self) {
+        self.txs_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A peer was disconnected and discouraged (misbehaviour).
+    pub fn peer_discouraged(&self) {
+        self.peers_discouraged.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Seam for the RPC server: a request carried wrong credentials.
+    pub fn rpc_auth_failed(&self) {
+        self.rpc_auth_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A peer finished its handshake.
@@ -208,6 +240,25 @@ impl NodeMetrics {
             "Start time of the node, seconds since the UNIX epoch.",
             &[(none, int(self.started_unix))],
         );
+        e.counter(
+            "sluice_blocks_invalid_total",
+            "Blocks refused by validation; kind=mutated: a malleated copy (the block may be valid).",
+            &[
+                (&[("kind", "invalid")], int(self.blocks_invalid[0].load(Ordering::Relaxed))),
+                (&[("kind", "mutated")], int(self.blocks_invalid[1].load(Ordering::Relaxed))),
+            ],
+        );
+        e.counter(
+            "sluice_transactions_rejected_total",
+            "Transactions from peers refused by the mempool.",
+            &[(none, int(self.txs_rejected.load(Ordering::Relaxed)))],
+        );
+        e.counter(
+            "sluice_rpc_auth_failures_total",
+            "JSON-RPC requests refused for wrong credentials.",
+            &[(none, int(self.rpc_auth_failures.load(Ordering::Relaxed)))],
+        );
+        self.render_datadir(&mut e);
         self.render_peers(&mut e);
         self.render_pipeline(&mut e);
         e.gauge(
@@ -241,6 +292,29 @@ impl NodeMetrics {
         e.finish()
     }
 
+    fn render_datadir(&self, e: &mut Encoder) {
+        let Some(dir) = &self.sources.datadir else {
+            return;
+        };
+        // A failed statvfs leaves the series out (absent() alerts on it) rather than reporting
+        // a made-up figure.
+        match free_space(dir) {
+            Ok((free, total)) => {
+                e.gauge(
+                    "sluice_datadir_free_bytes",
+                    "Bytes available to the node on the data directory's file system.",
+                    &[(&[], Value::Int(free))],
+                );
+                e.gauge(
+                    "sluice_datadir_size_bytes",
+                    "Size of the data directory's file system, bytes.",
+                    &[(&[], Value::Int(total))],
+                );
+            }
+            Err(err) => tracing::debug!("statvfs {}: {err}", dir.display()),
+        }
+    }
+
     fn render_peers(&self, e: &mut Encoder) {
         let mut counts = [[0u64; 2]; 2];
         for (d, t) in self.peer_table().values() {
@@ -267,6 +341,14 @@ impl NodeMetrics {
             .network
             .as_ref()
             .map_or((0, 0), Network::traffic);
+        e.counter(
+            "sluice_peers_discouraged_total",
+            "Peers disconnected and discouraged for misbehaviour.",
+            &[(
+                &[],
+                Value::Int(self.peers_discouraged.load(Ordering::Relaxed)),
+            )],
+        );
         e.counter(
             "sluice_net_bytes_total",
             "Bytes received from and sent to peers (on the wire, all transports).",
@@ -327,6 +409,18 @@ impl NodeMetrics {
             &[(&[], &blocks)],
         );
     }
+}
+
+/// Bytes available to an unprivileged user and the size of the file system holding `dir`.
+// statvfs' fields are u64 on 64-bit Linux, narrower elsewhere.
+#[allow(clippy::useless_conversion)]
+fn free_space(dir: &Path) -> nix::Result<(u64, u64)> {
+    let st = nix::sys::statvfs::statvfs(dir)?;
+    let frag = u64::from(st.fragment_size());
+    Ok((
+        u64::from(st.blocks_available()).saturating_mul(frag),
+        u64::from(st.blocks()).saturating_mul(frag),
+    ))
 }
 
 /// Rows of one-label samples as the encoder takes them.

@@ -172,6 +172,68 @@ fn peers_by_direction_and_transport() {
 }
 
 #[test]
+fn fault_counters_and_datadir_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = NodeMetrics::new(Sources {
+        datadir: Some(dir.path().to_owned()),
+        ..Sources::default()
+    });
+    let text = m.render();
+    check_format(&text);
+    for series in [
+        "sluice_blocks_invalid_total{kind=\"invalid\"}",
+        "sluice_blocks_invalid_total{kind=\"mutated\"}",
+        "sluice_transactions_rejected_total",
+        "sluice_peers_discouraged_total",
+        "sluice_rpc_auth_failures_total",
+    ] {
+        assert_eq!(value(&text, series), Some(0.0), "{series} in\n{text}");
+    }
+    m.block_invalid(false);
+    m.block_invalid(true);
+    m.block_invalid(true);
+    m.tx_rejected();
+    m.peer_discouraged();
+    for _ in 0..4 {
+        m.rpc_auth_failed();
+    }
+    let text = m.render();
+    check_format(&text);
+    let v = |s: &str| value(&text, s);
+    assert_eq!(
+        v("sluice_blocks_invalid_total{kind=\"invalid\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        v("sluice_blocks_invalid_total{kind=\"mutated\"}"),
+        Some(2.0)
+    );
+    assert_eq!(v("sluice_transactions_rejected_total"), Some(1.0));
+    assert_eq!(v("sluice_peers_discouraged_total"), Some(1.0));
+    assert_eq!(v("sluice_rpc_auth_failures_total"), Some(4.0));
+    // The free space agrees with an independent statvfs of the same directory (within what
+    // other processes may write meanwhile: 1 GiB).
+    let (free, size) = (
+        v("sluice_datadir_free_bytes").unwrap(),
+        v("sluice_datadir_size_bytes").unwrap(),
+    );
+    assert!(size > 0.0 && free <= size, "free {free} size {size}");
+    let st = nix::sys::statvfs::statvfs(dir.path()).unwrap();
+    #[allow(clippy::cast_precision_loss, clippy::useless_conversion)]
+    let expect = (u64::from(st.blocks_available()) * u64::from(st.fragment_size())) as f64;
+    assert!(
+        (free - expect).abs() < f64::from(1u32 << 30),
+        "{free} vs {expect}"
+    );
+    // A datadir that is gone: the series is left out, not made up.
+    let gone = NodeMetrics::new(Sources {
+        datadir: Some(dir.path().join("missing")),
+        ..Sources::default()
+    });
+    assert_eq!(value(&gone.render(), "sluice_datadir_free_bytes"), None);
+}
+
+#[test]
 fn mempool_seam() {
     let m = NodeMetrics::new(Sources::default());
     m.set_mempool(12, 3456);

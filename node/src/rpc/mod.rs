@@ -131,12 +131,22 @@ pub fn credentials(cfg: &NodeConfig) -> anyhow::Result<(auth::Credentials, Optio
 ///
 /// # Errors
 /// Credentials or binding failed.
-pub async fn start(cfg: &NodeConfig, registry: Arc<Registry>) -> anyhow::Result<RpcService> {
+pub async fn start(
+    cfg: &NodeConfig,
+    registry: Arc<Registry>,
+    metrics: Option<Arc<crate::metrics::NodeMetrics>>,
+) -> anyhow::Result<RpcService> {
     let binds = bind_addrs(cfg)?;
     let (creds, cookie) = credentials(cfg)?;
-    let server = RpcServer::start(&binds, creds, registry, cfg.rpcthreads, cfg.rpcworkqueue)
-        .await
-        .with_context(|| format!("binding the RPC server to {binds:?}"))?;
+    let server = RpcServer::start(
+        &binds,
+        creds,
+        registry,
+        metrics,
+        (cfg.rpcthreads, cfg.rpcworkqueue),
+    )
+    .await
+    .with_context(|| format!("binding the RPC server to {binds:?}"))?;
     tracing::info!("JSON-RPC on {:?}", server.addrs());
     Ok(RpcService { server, cookie })
 }

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -19,6 +19,7 @@ use super::auth::{Credentials, WWW_AUTHENTICATE};
 use super::http::{parse_request, response, Parsed, Request};
 use super::jsonrpc::{handle, Reply};
 use super::registry::Registry;
+use crate::metrics::NodeMetrics;
 
 /// Wait before answering a wrong credential (Core's brute-force deterrent).
 pub const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(250);
@@ -41,7 +42,8 @@ pub struct RpcServer {
 }
 
 impl RpcServer {
-    /// Binds `binds`, starts `threads` workers behind a queue of `queue` requests, and serves.
+    /// Binds `binds`, starts `threads` workers behind a queue of `queue` requests, and serves;
+    /// `metrics`, when given, counts credential failures and times each method.
     ///
     /// # Errors
     /// A bind failed.
@@ -49,8 +51,8 @@ impl RpcServer {
         binds: &[SocketAddr],
         creds: Credentials,
         registry: Arc<Registry>,
-        threads: usize,
-        queue: usize,
+        metrics: Option<Arc<NodeMetrics>>,
+        (threads, queue): (usize, usize),
     ) -> std::io::Result<Self> {
         let (jobs, rx) = bounded::<Job>(queue.max(1));
         let (stop_workers, workers_stopped) = bounded::<()>(0);
@@ -59,6 +61,7 @@ impl RpcServer {
             let rx: Receiver<Job> = rx.clone();
             let stopped: Receiver<()> = workers_stopped.clone();
             let registry = registry.clone();
+            let metrics = metrics.clone();
             workers.push(std::thread::Builder::new().name(format!("rpc-{i}")).spawn(
                 move || loop {
                     // Ends at shutdown (the stop sender dropped) or when every job sender
@@ -66,7 +69,12 @@ impl RpcServer {
                     crossbeam::channel::select! {
                         recv(rx) -> job => match job {
                             Ok(job) => {
-                                let _ = job.reply.send(handle(&job.body, &registry));
+                                let started = Instant::now();
+                                let reply = handle(&job.body, &registry);
+                                if let Some(m) = &metrics {
+                                    m.observe_rpc(method_label(&job.body, &registry), started.elapsed());
+                                }
+                                let _ = job.reply.send(reply);
                             }
                             Err(_) => return,
                         },
@@ -75,7 +83,7 @@ impl RpcServer {
                 },
             )?);
         }
-        let creds = Arc::new(creds);
+        let creds = Arc::new((creds, metrics));
         let (stop, stopped) = watch::channel(false);
         let mut addrs = Vec::new();
         for b in binds {
@@ -126,7 +134,7 @@ impl RpcServer {
 async fn accept_loop(
     listener: TcpListener,
     jobs: Sender<Job>,
-    creds: Arc<Credentials>,
+    creds: Arc<(Credentials, Option<Arc<NodeMetrics>>)>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -135,7 +143,7 @@ async fn accept_loop(
                 Ok((stream, peer)) => {
                     let (jobs, creds, stopped) = (jobs.clone(), creds.clone(), stopped.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = serve(stream, &jobs, &creds, stopped).await {
+                        if let Err(e) = serve(stream, &jobs, &creds.0, creds.1.as_deref(), stopped).await {
                             tracing::debug!("rpc connection {peer}: {e}");
                         }
                     });
@@ -151,7 +159,12 @@ async fn accept_loop(
 }
 
 /// What to send for one request, and whether the connection stays open.
-async fn answer(req: &Request, jobs: &Sender<Job>, creds: &Credentials) -> (Vec<u8>, bool) {
+async fn answer(
+    req: &Request,
+    jobs: &Sender<Job>,
+    creds: &Credentials,
+    metrics: Option<&NodeMetrics>,
+) -> (Vec<u8>, bool) {
     let keep = req.keep_alive;
     if req.method != "POST" {
         let body = b"JSONRPC server handles only POST requests";
@@ -164,6 +177,9 @@ async fn answer(req: &Request, jobs: &Sender<Job>, creds: &Credentials) -> (Vec<
     if user.is_none() {
         if req.header("authorization").is_some() {
             tracing::warn!("incorrect RPC password attempt");
+            if let Some(m) = metrics {
+                m.rpc_auth_failed();
+            }
             // Only this connection waits: other requests go on being served.
             tokio::time::sleep(AUTH_FAILURE_DELAY).await;
         }
@@ -211,6 +227,7 @@ async fn serve(
     mut stream: TcpStream,
     jobs: &Sender<Job>,
     creds: &Credentials,
+    metrics: Option<&NodeMetrics>,
     stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut buf: Vec<u8> = Vec::new();
@@ -219,7 +236,7 @@ async fn serve(
         match parse_request(&buf) {
             Ok(Parsed::Done { request, consumed }) => {
                 buf.drain(..consumed);
-                let (bytes, keep) = answer(&request, jobs, creds).await;
+                let (bytes, keep) = answer(&request, jobs, creds, metrics).await;
                 stream.write_all(&bytes).await?;
                 if !keep || *stopped.borrow() {
                     return stream.shutdown().await;
@@ -240,5 +257,19 @@ async fn serve(
             return Ok(());
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The latency label of a request: its method when registered, `batch` for a JSON array, else
+/// `other` (so callers cannot mint labels).
+fn method_label<'a>(body: &[u8], registry: &'a Registry) -> &'a str {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(_)) => "batch",
+        Ok(v) => v
+            .get("method")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|m| registry.get(m))
+            .map_or(crate::metrics::OTHER_METHOD, |m| m.name),
+        Err(_) => crate::metrics::OTHER_METHOD,
     }
 }

@@ -451,6 +451,9 @@ impl NodeLoop {
             PeerEvent::Disconnect { reason, discourage } => {
                 tracing::info!("peer {peer} disconnected: {reason} (discouraged: {discourage})");
                 self.metrics.peer_disconnected(peer);
+                if discourage {
+                    self.metrics.peer_discouraged();
+                }
                 if let Some(meta) = self.peers.remove(&peer) {
                     if let Some(t) = meta.target {
                         if let Some(t) = self.targets.iter_mut().find(|x| x.addr == t) {
@@ -580,6 +583,7 @@ impl NodeLoop {
                 mutated,
                 from,
             } => {
+                self.metrics.block_invalid(mutated);
                 tracing::warn!(
                     "block {} refused: {reason}{}",
                     to_display_hex(&hash),

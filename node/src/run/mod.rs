@@ -192,6 +192,7 @@ pub async fn start_with(
         status: Some(status.clone()),
         network: Some(network.clone()),
         pipeline: chain.probe.clone(),
+        datadir: Some(cfg.datadir.clone()),
     }));
     // Helpers (metrics server, progress) stop when the node's loop ends.
     let (helpers_stop, helpers) = watch::channel(false);
@@ -236,7 +237,7 @@ pub async fn start_with(
         rpc::methods::register_all(&mut registry, &ctx);
         extend(&mut registry, &ctx);
         rpc::methods::register_help(&mut registry);
-        Some(rpc::start(cfg, Arc::new(registry)).await?)
+        Some(rpc::start(cfg, Arc::new(registry), Some(metrics.clone())).await?)
     } else {
         drop(query_tx);
         None
