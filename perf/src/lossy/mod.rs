@@ -61,6 +61,10 @@ pub struct LossyArgs {
     /// Where the chain and the node datadirs go (default: a temporary directory).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// TCP congestion control inside both namespaces (e.g. cubic, bbr); default: what new
+    /// namespaces inherit from this machine. QUIC uses quinn's own (CUBIC).
+    #[arg(long)]
+    pub tcp_cc: Option<String>,
     /// Longest one block may take from submission to the receiver connecting it, seconds.
     #[arg(long, default_value_t = 120)]
     pub block_timeout_s: u64,

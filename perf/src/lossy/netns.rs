@@ -392,6 +392,31 @@ impl Link {
         Ok(())
     }
 
+    /// Sets TCP congestion control `cc` in both namespaces (`None`: leave the inherited one);
+    /// returns the one in force.
+    ///
+    /// # Errors
+    /// `sysctl` refusing the name (the module is not loaded), or reading it back failing.
+    pub fn tcp_cc(&self, cc: Option<&str>) -> anyhow::Result<String> {
+        let mut now = String::new();
+        for side in [Side::Sender, Side::Receiver] {
+            if let Some(cc) = cc {
+                let kv = format!("net.ipv4.tcp_congestion_control={cc}");
+                self.exec(side, "sysctl", &["-w", &kv], None)?;
+            }
+            now = self
+                .exec(
+                    side,
+                    "cat",
+                    &["/proc/sys/net/ipv4/tcp_congestion_control"],
+                    None,
+                )?
+                .trim()
+                .to_owned();
+        }
+        Ok(now)
+    }
+
     /// The ingress counters of `side` since the last [`Link::shape`].
     ///
     /// # Errors

@@ -108,6 +108,9 @@ pub struct LossyReport {
     pub relayed: RelayedBlocks,
     pub rate_mbit: u32,
     pub script_workers: usize,
+    /// TCP congestion control in the namespaces (QUIC: quinn's CUBIC).
+    #[serde(default)]
+    pub tcp_congestion_control: String,
     pub method: String,
     pub runs: Vec<Run>,
 }
@@ -144,6 +147,7 @@ impl LossyReport {
             relayed,
             rate_mbit: a.rate_mbit,
             script_workers: a.script_workers,
+            tcp_congestion_control: String::new(),
             method: METHOD.into(),
             runs,
         }
@@ -256,7 +260,8 @@ pub fn render(r: &LossyReport) -> String {
     let _ = writeln!(
         s,
         "{} blocks relayed per run (heights {}–{}), weight {} WU mean, {} WU smallest, {:.2} MB \
-         mean; chain `{}`. Link: {} each way, script workers {} per node.\n",
+         mean; chain `{}`. Link: {} each way, script workers {} per node. Congestion control: TCP \
+         {}, QUIC quinn's CUBIC.\n",
         b.count,
         b.first_height,
         (b.first_height as usize + b.count).saturating_sub(1),
@@ -269,7 +274,8 @@ pub fn render(r: &LossyReport) -> String {
         } else {
             format!("{} Mbit/s", r.rate_mbit)
         },
-        r.script_workers
+        r.script_workers,
+        r.tcp_congestion_control
     );
     let _ = writeln!(
         s,

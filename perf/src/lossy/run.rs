@@ -384,6 +384,7 @@ pub fn measure(a: &LossyArgs, command: String) -> anyhow::Result<LossyReport> {
         rate_mbit: a.rate_mbit,
     };
     let link = Link::create("link", first)?;
+    let tcp_cc = link.tcp_cc(a.tcp_cc.as_deref())?;
     let mut runs = Vec::new();
     for (li, &loss_pct) in a.loss.iter().enumerate() {
         let shape = Shape {
@@ -415,7 +416,8 @@ pub fn measure(a: &LossyArgs, command: String) -> anyhow::Result<LossyReport> {
         }
     }
     drop(link);
-    let rep = LossyReport::new(a, command, &chain_dir, relayed_stats(&setup.blocks), runs);
+    let mut rep = LossyReport::new(a, command, &chain_dir, relayed_stats(&setup.blocks), runs);
+    rep.tcp_congestion_control = tcp_cc;
     rep.write(&a.out)?;
     Ok(rep)
 }
