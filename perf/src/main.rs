@@ -14,7 +14,9 @@ use sluice_perf::race::{self, RaceConfig};
 use sluice_perf::race_block::SluiceMode;
 #[cfg(feature = "kernel")]
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
+#[cfg(feature = "kernel")]
 use sluice_perf::usage::Usage;
+#[cfg(feature = "kernel")]
 use sluice_perf::{block_inputs::BlockInputs, stats};
 
 /// Races Sluice against Bitcoin Core's validation engine on the same blocks.

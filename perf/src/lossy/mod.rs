@@ -61,7 +61,8 @@ pub struct LossyArgs {
     /// Where the chain and the node datadirs go (default: a temporary directory).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    /// TCP congestion control inside both namespaces (e.g. cubic, bbr); default: what new
+    /// TCP congestion control inside both namespaces (e.g. reno, bbr; a namespace may only pick
+    /// one listed in the machine's net.ipv4.tcp_allowed_congestion_control); default: what new
     /// namespaces inherit from this machine. QUIC uses quinn's own (CUBIC).
     #[arg(long)]
     pub tcp_cc: Option<String>,
