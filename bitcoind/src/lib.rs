@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use rpc::RpcError;
+pub use rpc::{call as rpc_call, RpcError};
 
 /// Why a bitcoind could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! enough to poll a node several times a second while it syncs (`perf ibd`).
 
 use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -96,30 +96,46 @@ impl Bitcoind {
         timeout: Duration,
     ) -> Result<Value, RpcError> {
         let cookie = std::fs::read_to_string(self.cookie_path())?;
-        let body = serde_json::json!({
-            "jsonrpc": "1.0",
-            "id": "sluice",
-            "method": method,
-            "params": params,
-        })
-        .to_string();
-        let addr = self.rpc_addr();
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            base64(cookie.trim().as_bytes()),
-            body.len()
-        )?;
-        let mut raw = Vec::new();
-        // Bounded: bitcoind closes the connection after one reply (Connection: close), and the
-        // read timeout ends a stuck call.
-        stream.take(64 << 20).read_to_end(&mut raw)?;
-        parse_reply(&raw)
+        call(self.rpc_addr(), cookie.trim(), method, params, timeout)
     }
+}
+
+/// Calls `method` with `params` (a JSON array) on the JSON-RPC server at `addr` with HTTP Basic
+/// `credentials` (`user:password`, e.g. a cookie file's content), waiting up to `timeout` for
+/// the answer. Works with bitcoind and Sluice alike (`perf lossy` drives Sluice with it).
+///
+/// # Errors
+/// See [`RpcError`].
+pub fn call(
+    addr: SocketAddr,
+    credentials: &str,
+    method: &str,
+    params: &Value,
+    timeout: Duration,
+) -> Result<Value, RpcError> {
+    let body = serde_json::json!({
+        "jsonrpc": "1.0",
+        "id": "sluice",
+        "method": method,
+        "params": params,
+    })
+    .to_string();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        addr.ip(),
+        base64(credentials.as_bytes()),
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    // Bounded: the server closes the connection after one reply (Connection: close), and the
+    // read timeout ends a stuck call.
+    stream.take(64 << 20).read_to_end(&mut raw)?;
+    parse_reply(&raw)
 }
 
 #[cfg(test)]

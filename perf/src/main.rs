@@ -10,9 +10,13 @@ use sluice_node::config::EcdsaArg;
 use sluice_perf::engine::{self, EngineConfig, EngineKind};
 use sluice_perf::machine::default_threads;
 use sluice_perf::race::{self, RaceConfig};
+#[cfg(feature = "kernel")]
 use sluice_perf::race_block::SluiceMode;
+#[cfg(feature = "kernel")]
 use sluice_perf::race_block::{self, BlockRace, KernelInputs, SluiceInputs};
+#[cfg(feature = "kernel")]
 use sluice_perf::usage::Usage;
+#[cfg(feature = "kernel")]
 use sluice_perf::{block_inputs::BlockInputs, stats};
 
 /// Races Sluice against Bitcoin Core's validation engine on the same blocks.
@@ -53,6 +57,10 @@ enum Cmd {
     /// Initial block download over loopback P2P: a fresh bitcoind and a fresh Sluice node sync
     /// the same chain from a seed bitcoind, alternating, and a report is written.
     Ibd(Box<sluice_perf::ibd::IbdArgs>),
+    /// Block propagation between two Sluice nodes over a lossy, rate-limited link (network
+    /// namespaces, nftables loss, tc tbf): QUIC against TCP v2, latency percentiles side by
+    /// side. Needs root.
+    Lossy(Box<sluice_perf::lossy::LossyArgs>),
     /// One Sluice IBD run in this process (used by `ibd`); prints JSON lines.
     #[command(hide = true)]
     IbdNode(sluice_perf::ibd::sluice::NodeRunArgs),
@@ -72,6 +80,7 @@ enum Cmd {
         sluice_ecdsa: EcdsaArg,
     },
     /// Script-verify every input of one real block with both engines.
+    #[cfg(feature = "kernel")]
     RaceBlock {
         /// Raw block (e.g. ../shared/data/blocks/mainnet-866342.block).
         #[arg(long)]
@@ -128,6 +137,12 @@ fn main() -> anyhow::Result<()> {
             print!("{}", sluice_perf::ibd::render::render(&rep));
             println!("\nreport written to {}", cfg.out.display());
         }
+        Cmd::Lossy(args) => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            let rep = sluice_perf::lossy::run::measure(&args, command)?;
+            print!("{}", sluice_perf::lossy::report::render(&rep));
+            println!("\nreport written to {}", args.out.display());
+        }
         Cmd::IbdNode(args) => sluice_perf::ibd::sluice::node_run(&args)?,
         Cmd::EngineRun {
             engine,
@@ -147,6 +162,7 @@ fn main() -> anyhow::Result<()> {
             )?;
             println!("{}", serde_json::to_string(&run)?);
         }
+        #[cfg(feature = "kernel")]
         Cmd::RaceBlock {
             block,
             spent,
@@ -164,6 +180,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "kernel")]
 fn run_race_block(
     block: &std::path::Path,
     spent: &std::path::Path,

@@ -4,6 +4,7 @@
 //! directory and says where its tip ended. `perf race` runs each one in a child process
 //! (`perf engine-run`) which prints an [`EngineRun`] as JSON on stdout.
 
+#[cfg(feature = "kernel")]
 pub mod kernel;
 pub mod sluice;
 
@@ -87,7 +88,13 @@ pub struct EngineRun {
 /// Engine set-up or I/O failures (not block rejections, which are part of the result).
 pub fn run(kind: EngineKind, config: &EngineConfig) -> anyhow::Result<EngineRun> {
     match kind {
+        #[cfg(feature = "kernel")]
         EngineKind::Core => kernel::run(config),
+        #[cfg(not(feature = "kernel"))]
+        EngineKind::Core => anyhow::bail!(
+            "perf was built without its `kernel` feature: no Core engine ({})",
+            config.chain.display()
+        ),
         EngineKind::Sluice => sluice::run(config),
     }
 }
