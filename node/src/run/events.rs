@@ -129,6 +129,8 @@ pub enum Submitted {
 }
 
 impl NodeLoop {
+    // The loop owns every part of the node it drives; each is handed over once, here.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         sync: Sync,
         network: Network,

@@ -200,7 +200,7 @@ fn sendrawtransaction(ctx: &Context, mp: &NodeMempool, p: &Params) -> Result<Val
         ));
     }
     let max_rate = max_fee_rate(p, 1)?;
-    let vsize = (tx.weight() + 3) / 4;
+    let vsize = tx.weight().div_ceil(4);
     let max_fee = FeeRate::per_kvb(max_rate).fee(i64::try_from(vsize).unwrap_or(i64::MAX));
     let txid = tx.txid();
     let outputs = u32::try_from(tx.outputs.len()).unwrap_or(u32::MAX);
