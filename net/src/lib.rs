@@ -8,6 +8,7 @@ pub mod quic;
 pub mod shell;
 pub mod sync;
 pub mod transport;
+pub mod txrelay;
 pub mod wire;
 
 pub use peer::{ConnInfo, Direction, DisconnectReason, Peer, PeerConfig, PeerEvent, PeerInfo};

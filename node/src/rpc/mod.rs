@@ -6,11 +6,10 @@
 //! [`registry`] (the method table: named arguments, argument checks, warm-up). [`server`] is
 //! the thin tokio shell; [`methods`] holds the built-in methods over a [`Context`].
 //!
-//! The seam for methods owned elsewhere (the mempool's `sendrawtransaction`,
-//! `testmempoolaccept`, `getmempoolinfo`, `getrawmempool`, `getmempoolentry`): add a
-//! [`registry::Method`] to the [`Registry`] passed to [`crate::run::start_with`], and install a
-//! [`MempoolView`] with [`Context::set_mempool`] so `getrawtransaction` and `gettxout` see
-//! mempool transactions. Until then those methods answer Core's -32601 "Method not found".
+//! The mempool's methods (`methods::mempool`) are registered by [`crate::run::start_with`]
+//! over the node's pool, which is also installed as the [`MempoolView`]
+//! ([`Context::set_mempool`]) that `getrawtransaction` and `gettxout` read. Other methods
+//! can be added through `start_with`'s closure ([`Registry::add`]).
 
 pub mod auth;
 mod context;

@@ -14,12 +14,14 @@ use sluice_consensus::header::Header;
 use sluice_net::peer::PeerInfo;
 use sluice_net::quic::Fingerprint;
 use sluice_net::sync::{BlockArrival, HeaderTree, Sync, SyncAction};
+use sluice_net::txrelay::TxRelay;
 use sluice_net::wire::{GetHeaders, InvType, Inventory};
 use sluice_net::{Message, Network, PeerEvent, PeerId};
 use sluice_storage::blockstore::{BlockPos, BlockStore};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::chain::{ChainEvent, ChainMsg, ChainThread, TipStatus};
+use super::mempool::NodeMempool;
 use super::serve;
 use crate::metrics::NodeMetrics;
 
@@ -89,16 +91,23 @@ struct Target {
 
 /// The node's event loop state (RPC queries run against it through `rpc::NodeQuery`).
 pub struct NodeLoop {
-    sync: Sync,
+    pub(super) sync: Sync,
     network: Network,
     blocks: Arc<Mutex<BlockStore>>,
     chain: ChainThread,
-    status: watch::Receiver<TipStatus>,
+    pub(super) status: watch::Receiver<TipStatus>,
     peers: HashMap<PeerId, PeerMeta>,
     targets: Vec<Target>,
     /// The last tip announced to peers.
     announced: Option<Hash256>,
     metrics: Arc<NodeMetrics>,
+    pub(crate) mempool: Arc<NodeMempool>,
+    /// Transaction relay bookkeeping (requests, what peers know, their fee filters).
+    pub(super) relay: TxRelay,
+    /// Initial block download ended (it does not restart, as in Core).
+    pub(super) left_ibd: bool,
+    /// The `feefilter` last sent to peers and when.
+    pub(super) fee_filter_sent: Option<(i64, Instant)>,
     /// Blocks disconnected by a reorganisation (validated once: `getchaintips` "valid-fork").
     disconnected: HashSet<Hash256>,
     /// Set by the `stop` RPC: the loop ends after the current step.
@@ -120,6 +129,8 @@ pub enum Submitted {
 }
 
 impl NodeLoop {
+    // The loop owns every part of the node it drives; each is handed over once, here.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         sync: Sync,
         network: Network,
@@ -128,6 +139,7 @@ impl NodeLoop {
         status: watch::Receiver<TipStatus>,
         targets: Vec<(SocketAddr, Option<Fingerprint>)>,
         metrics: Arc<NodeMetrics>,
+        mempool: Arc<NodeMempool>,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -149,6 +161,10 @@ impl NodeLoop {
                 .collect(),
             announced: None,
             metrics,
+            mempool,
+            relay: TxRelay::default(),
+            left_ibd: false,
+            fee_filter_sent: None,
             disconnected: HashSet::new(),
             stop_requested: false,
             recent_invalid: std::collections::VecDeque::new(),
@@ -347,6 +363,8 @@ impl NodeLoop {
                     self.sync.tick(Instant::now());
                     self.reconnect();
                     self.metrics.set_header_height(self.sync.headers().best_height());
+                    self.mempool.tick();
+                    self.relay_tick(Instant::now());
                     Ok(())
                 }
                 Some(q) = queries.recv() => {
@@ -447,6 +465,9 @@ impl NodeLoop {
                 }
                 self.sync
                     .peer_connected(peer.0, info.can_serve_blocks(), now);
+                self.relay
+                    .peer_connected(peer.0, info.relay, info.wtxidrelay);
+                self.send_fee_filter(peer);
             }
             PeerEvent::Disconnect { reason, discourage } => {
                 tracing::info!("peer {peer} disconnected: {reason} (discouraged: {discourage})");
@@ -462,6 +483,7 @@ impl NodeLoop {
                     }
                 }
                 self.sync.peer_disconnected(peer.0, now);
+                self.relay.peer_gone(peer.0);
             }
             PeerEvent::Message(msg) => self.on_message(peer, msg, now)?,
         }
@@ -479,7 +501,10 @@ impl NodeLoop {
                 for it in items.iter().filter(|i| i.kind.is_block()) {
                     self.sync.on_block_announced(peer.0, &it.hash, now);
                 }
+                self.on_tx_inv(peer, &items, now);
             }
+            Message::Tx(raw) => self.on_tx(peer, &raw, now),
+            Message::FeeFilter(rate) => self.relay.on_fee_filter(peer.0, rate),
             Message::NotFound(items) => {
                 let blocks: Vec<Hash256> = items
                     .iter()
@@ -487,6 +512,7 @@ impl NodeLoop {
                     .map(|i| i.hash)
                     .collect();
                 self.sync.on_not_found(peer.0, &blocks, now);
+                self.on_tx_not_found(peer, &items, now);
             }
             Message::SendHeaders => {
                 if let Some(m) = self.peers.get_mut(&peer) {
@@ -500,6 +526,7 @@ impl NodeLoop {
                 self.send(peer, Message::Headers(headers));
             }
             Message::GetData(items) => {
+                self.serve_tx_getdata(peer, &items);
                 let (found, missing) = serve::blocks(&self.blocks, self.sync.headers(), &items)?;
                 // Blocks wait for room in the peer's send queue (a slow reader slows only its
                 // own answers, not the loop); the queue itself is bounded by the network layer.
@@ -568,6 +595,9 @@ impl NodeLoop {
                 self.metrics.block_connected();
                 self.disconnected.remove(&hash);
                 tracing::debug!("connected {} at height {height}", to_display_hex(&hash));
+                if let Err(e) = self.mempool.block_connected(&hash) {
+                    tracing::error!("mempool: block {}: {e}", to_display_hex(&hash));
+                }
                 self.network
                     .set_start_height(i32::try_from(height).unwrap_or(i32::MAX));
                 self.announce();
@@ -576,6 +606,9 @@ impl NodeLoop {
                 self.metrics.block_disconnected();
                 self.disconnected.insert(hash);
                 tracing::info!("disconnected {} at height {height}", to_display_hex(&hash));
+                if let Err(e) = self.mempool.block_disconnected(&hash) {
+                    tracing::error!("mempool: block {}: {e}", to_display_hex(&hash));
+                }
             }
             ChainEvent::Invalid {
                 hash,
@@ -643,7 +676,16 @@ impl NodeLoop {
         }
     }
 
-    fn send(&self, peer: PeerId, msg: Message) {
+    /// Handshaken peers.
+    pub(super) fn connected_peers(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, m)| m.connected)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    pub(super) fn send(&self, peer: PeerId, msg: Message) {
         if let Err(e) = self.network.try_send(peer, msg) {
             tracing::debug!("peer {peer}: send failed: {e}");
         }

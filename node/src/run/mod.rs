@@ -8,7 +8,9 @@
 
 mod chain;
 mod events;
+mod mempool;
 mod quic;
+mod relay;
 mod serve;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -25,6 +27,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use chain::TipStatus;
 pub use events::{AddNode, NodeLoop, PeerRow, Submitted};
+pub use mempool::{now_secs, MempoolFault, NodeMempool, Offer, Pool};
 pub use quic::fingerprint as quic_fingerprint;
 
 use crate::config::NodeConfig;
@@ -143,6 +146,8 @@ pub async fn start_with(
 
     let mut peer_cfg = PeerConfig::new(params.magic);
     peer_cfg.user_agent = format!("/Sluice:{}/", env!("CARGO_PKG_VERSION"));
+    // The node keeps a mempool and relays transactions: ask peers for announcements.
+    peer_cfg.relay = true;
     let mut net_cfg = NetworkConfig::new(peer_cfg);
     net_cfg.v2 = cfg.v2transport;
     let outbound = if cfg.connect.is_empty() {
@@ -212,6 +217,12 @@ pub async fn start_with(
         peer_cfg_services(),
         format!("/Sluice:{}/", env!("CARGO_PKG_VERSION")),
     );
+    let mempool = Arc::new(NodeMempool::new(
+        sluice_mempool::MempoolOptions::default(),
+        shared.clone(),
+        blocks.clone(),
+        metrics.clone(),
+    ));
     let mut state = events::NodeLoop::new(
         sync,
         network,
@@ -220,6 +231,7 @@ pub async fn start_with(
         status.clone(),
         targets,
         metrics.clone(),
+        mempool.clone(),
     );
     state.replay(stored)?;
     let (query_tx, query_rx) = mpsc::unbounded_channel();
@@ -235,6 +247,8 @@ pub async fn start_with(
         ));
         let mut registry = rpc::Registry::default();
         rpc::methods::register_all(&mut registry, &ctx);
+        ctx.set_mempool(mempool.clone());
+        rpc::methods::register_mempool(&mut registry, &ctx, &mempool);
         extend(&mut registry, &ctx);
         rpc::methods::register_help(&mut registry);
         Some(rpc::start(cfg, Arc::new(registry), Some(metrics.clone())).await?)

@@ -3,6 +3,7 @@
 
 pub mod rpc;
 pub mod scripted;
+pub mod wallet;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

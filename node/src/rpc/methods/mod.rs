@@ -2,6 +2,7 @@
 
 mod chain;
 mod control;
+mod mempool;
 mod net;
 mod rawtx;
 
@@ -22,6 +23,7 @@ pub fn register_all(reg: &mut Registry, ctx: &Arc<Context>) {
 }
 
 pub use control::register_help;
+pub use mempool::register as register_mempool;
 
 /// Adds a method whose handler takes the context.
 fn add(

@@ -1,0 +1,140 @@
+//! Transaction relay with a real bitcoind on loopback: while Sluice is in initial block
+//! download it tells bitcoind (BIP133 `feefilter`) it wants no transactions; once a fresh
+//! block ends IBD, a transaction submitted to bitcoind reaches Sluice's mempool, and one
+//! submitted to Sluice reaches bitcoind's (BIP339 wtxid relay: inv, getdata, tx).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{node_config, wait_tip};
+use serde_json::Value;
+use sluice_bitcoind::Bitcoind;
+use sluice_loadgen::wallet::Wallet;
+use sluice_loadgen::{generate, ChainSpec};
+use sluice_node::run;
+
+const BLOCKS: u32 = 110;
+const SEED: u64 = 12;
+
+/// Sluice's peer entry in bitcoind's `getpeerinfo`.
+fn sluice_peer(core: &Bitcoind) -> Option<Value> {
+    let peers: Value = serde_json::from_str(&core.cli(&["getpeerinfo"])).ok()?;
+    peers
+        .as_array()?
+        .iter()
+        .find(|p| {
+            p["subver"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("/Sluice:"))
+        })
+        .cloned()
+}
+
+/// Polls `done` every 200 ms until it holds; panics after `limit`.
+fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn sluice_mempool(addr: SocketAddr, cookie: &Path) -> Vec<String> {
+    let out = common::rpc::cli(addr, cookie, &["getrawmempool"]).unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_relay_both_ways_with_bitcoind() {
+    let chain_dir = tempfile::tempdir().unwrap();
+    generate(
+        &ChainSpec::small("mainnet-mix", BLOCKS, SEED),
+        chain_dir.path(),
+    )
+    .unwrap();
+    let core = tokio::task::block_in_place(|| {
+        let a = Bitcoind::start(&[Bitcoind::loadblock(chain_dir.path())]);
+        a.wait_height(BLOCKS, Duration::from_secs(120));
+        a
+    });
+    let data = tempfile::tempdir().unwrap();
+    let cfg = node_config(data.path(), &[core.p2p.to_string()], false);
+    let node = run::start(&cfg).await.unwrap();
+    wait_tip(&node, &core.best_hash(), Duration::from_secs(180)).await;
+    let (addr, cookie) = (node.rpc_addrs[0], node.rpc_cookie.clone().unwrap());
+
+    // The generated chain's timestamps are from 2011: Sluice is in IBD and asks for nothing.
+    tokio::task::block_in_place(|| {
+        wait("IBD feefilter", Duration::from_secs(20), || {
+            sluice_peer(&core).is_some_and(|p| p["minfeefilter"].as_f64() == Some(21_000_000.0))
+        });
+    });
+    // A block from now ends IBD: the filter drops to the mempool's minimum fee.
+    let tip = tokio::task::block_in_place(|| {
+        core.cli(&["generatetodescriptor", "1", "raw(51)"]);
+        core.best_hash()
+    });
+    wait_tip(&node, &tip, Duration::from_secs(60)).await;
+    tokio::task::block_in_place(|| {
+        wait("feefilter after IBD", Duration::from_secs(20), || {
+            sluice_peer(&core).is_some_and(|p| p["minfeefilter"].as_f64() == Some(0.000_001))
+        });
+        let peer = sluice_peer(&core).unwrap();
+        assert_eq!(peer["relaytxes"], Value::Bool(true), "{peer}");
+
+        let wallet = Wallet::new(SEED);
+        let coins = common::wallet::find_coins(&core, &wallet, 2);
+        assert_eq!(coins.len(), 2);
+
+        // bitcoind -> Sluice.
+        let tx1 = common::wallet::spend(&wallet, &coins[0], 2_000);
+        let id1 = core.cli(&["sendrawtransaction", &common::wallet::hex_of(&tx1)]);
+        assert_eq!(id1, tx1.compute_txid().to_string());
+        wait(
+            "bitcoind's tx in Sluice's mempool",
+            Duration::from_secs(60),
+            || sluice_mempool(addr, &cookie).contains(&id1),
+        );
+
+        // Sluice -> bitcoind.
+        let tx2 = common::wallet::spend(&wallet, &coins[1], 3_000);
+        let id2 = common::rpc::cli(
+            addr,
+            &cookie,
+            &["sendrawtransaction", &common::wallet::hex_of(&tx2)],
+        )
+        .unwrap();
+        assert_eq!(id2, tx2.compute_txid().to_string());
+        wait(
+            "Sluice's tx in bitcoind's mempool",
+            Duration::from_secs(60),
+            || {
+                let pool: Vec<String> =
+                    serde_json::from_str(&core.cli(&["getrawmempool"])).unwrap_or_default();
+                pool.contains(&id2)
+            },
+        );
+        // bitcoind asked Sluice for it: its initial broadcast is done.
+        let info: Value =
+            serde_json::from_str(&common::rpc::cli(addr, &cookie, &["getmempoolinfo"]).unwrap())
+                .unwrap();
+        assert_eq!(info["size"], 2, "{info}");
+        assert_eq!(info["unbroadcastcount"], 0, "{info}");
+
+        // A block confirming both empties both mempools.
+        core.cli(&["generatetodescriptor", "1", "raw(51)"]);
+    });
+    wait_tip(&node, &core.best_hash(), Duration::from_secs(60)).await;
+    tokio::task::block_in_place(|| {
+        wait(
+            "Sluice's mempool empty after the block",
+            Duration::from_secs(20),
+            || sluice_mempool(addr, &cookie).is_empty(),
+        );
+    });
+    node.shutdown().await.unwrap();
+}
