@@ -100,7 +100,7 @@ pub struct NodeLoop {
     targets: Vec<Target>,
     /// The last tip announced to peers.
     announced: Option<Hash256>,
-    metrics: Arc<NodeMetrics>,
+    pub(super) metrics: Arc<NodeMetrics>,
     pub(crate) mempool: Arc<NodeMempool>,
     /// Transaction relay bookkeeping (requests, what peers know, their fee filters).
     pub(super) relay: TxRelay,

@@ -113,6 +113,7 @@ impl NodeLoop {
             // Policy rejections are not misbehaviour (Core punishes only consensus-invalid
             // transactions, and not all of them); orphans are dropped (no orphan pool yet).
             Ok(Offer::Rejected(r)) => {
+                self.metrics.tx_rejected();
                 tracing::debug!("peer {peer}: tx {} rejected: {r}", to_display_hex(&txid));
             }
             Err(e) => tracing::warn!("mempool fault on a peer's tx: {e}"),
