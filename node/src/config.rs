@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sluice_consensus::chain::Network;
 use sluice_consensus::keycache::DEFAULT_KEY_CACHE_ENTRIES;
 use sluice_consensus::script::deferred::EcdsaBackend;
-use sluice_net::quic::QuicLimits;
+use sluice_net::quic::{Congestion, QuicLimits};
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
 
@@ -190,6 +190,41 @@ pub struct QuicLimitsConfig {
     pub message_timeout_ms: u64,
     /// Largest message payload, bytes (default and maximum 4,000,000).
     pub max_message: usize,
+    /// Congestion controller: cubic (default), new-reno or bbr.
+    pub congestion: QuicCongestionArg,
+}
+
+/// The QUIC congestion controller, as the config file and `--quic-congestion` spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuicCongestionArg {
+    /// CUBIC, quinn's default: the window shrinks on every loss.
+    #[default]
+    Cubic,
+    /// NewReno.
+    NewReno,
+    /// BBR (experimental in quinn): keeps its rate under random loss.
+    Bbr,
+}
+
+impl From<QuicCongestionArg> for Congestion {
+    fn from(a: QuicCongestionArg) -> Self {
+        match a {
+            QuicCongestionArg::Cubic => Congestion::Cubic,
+            QuicCongestionArg::NewReno => Congestion::NewReno,
+            QuicCongestionArg::Bbr => Congestion::Bbr,
+        }
+    }
+}
+
+impl From<Congestion> for QuicCongestionArg {
+    fn from(c: Congestion) -> Self {
+        match c {
+            Congestion::Cubic => QuicCongestionArg::Cubic,
+            Congestion::NewReno => QuicCongestionArg::NewReno,
+            Congestion::Bbr => QuicCongestionArg::Bbr,
+        }
+    }
 }
 
 impl Default for QuicLimitsConfig {
@@ -217,6 +252,7 @@ impl From<&QuicLimits> for QuicLimitsConfig {
             retry_above_handshakes: l.retry_above_handshakes,
             message_timeout_ms: millis(l.message_timeout),
             max_message: l.max_message,
+            congestion: l.congestion.into(),
         }
     }
 }
@@ -236,6 +272,7 @@ impl From<&QuicLimitsConfig> for QuicLimits {
             retry_above_handshakes: c.retry_above_handshakes,
             message_timeout: Duration::from_millis(c.message_timeout_ms),
             max_message: c.max_message,
+            congestion: c.congestion.into(),
         }
     }
 }
@@ -363,6 +400,9 @@ pub struct ConfigFlags {
     /// Let any key connect to the QUIC listener (default: pinned keys only).
     #[arg(long)]
     pub quic_open: bool,
+    /// QUIC congestion controller (`[quic_limits] congestion`): cubic, new-reno or bbr.
+    #[arg(long, value_enum)]
+    pub quic_congestion: Option<QuicCongestionArg>,
     /// Serve Prometheus metrics at http://ADDR/metrics (`ip` or `ip:port`; port 9332 by
     /// default). Without a value: 127.0.0.1:9332. Off unless given.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_METRICS_ADDR)]
@@ -524,6 +564,9 @@ impl NodeConfig {
         if flags.quic_open {
             c.quic_open = true;
         }
+        if let Some(cc) = flags.quic_congestion {
+            c.quic_limits.congestion = cc;
+        }
         if flags.quiet {
             c.progress = false;
         }
@@ -636,7 +679,8 @@ mod tests {
             &p,
             format!(
                 "quic_listen = \"127.0.0.1:9000\"\nquic_peer = [\"{fp}@10.0.0.1:9000\"]\n\
-                 [quic_limits]\nmax_uni_streams = 3\nidle_timeout_ms = 5000\n"
+                 [quic_limits]\nmax_uni_streams = 3\nidle_timeout_ms = 5000\n\
+                 congestion = \"new-reno\"\n"
             ),
         )
         .unwrap();
@@ -654,6 +698,17 @@ mod tests {
         let l = QuicLimits::from(&c.quic_limits);
         assert_eq!(l.max_uni_streams, 3);
         assert_eq!(l.idle_timeout, Duration::from_secs(5));
+        assert_eq!(l.congestion, Congestion::NewReno);
+        let bbr = ConfigFlags {
+            quic_congestion: Some(QuicCongestionArg::Bbr),
+            ..flags
+        };
+        let c = NodeConfig::resolve(&bbr).unwrap();
+        assert_eq!(
+            QuicLimits::from(&c.quic_limits).congestion,
+            Congestion::Bbr,
+            "the flag wins over the file"
+        );
         // Unset limits keep the net crate's defaults, in both directions of the conversion.
         assert_eq!(l.receive_window, QuicLimits::default().receive_window);
         assert_eq!(

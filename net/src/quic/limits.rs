@@ -9,6 +9,19 @@ use quinn::{IdleTimeout, TransportConfig, VarInt};
 
 use crate::wire::MAX_MESSAGE_PAYLOAD;
 
+/// The congestion controller of QUIC connections (quinn's implementations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Congestion {
+    /// CUBIC (RFC 9438), quinn's default: the window shrinks on every loss event.
+    #[default]
+    Cubic,
+    /// NewReno (RFC 9002's reference controller).
+    NewReno,
+    /// BBR (quinn marks it experimental): paces at the measured bottleneck rate and does not
+    /// treat random loss as congestion, as Linux TCP's BBR does.
+    Bbr,
+}
+
 /// Resource limits of QUIC connections. Each is a node config value (`[quic_limits]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuicLimits {
@@ -42,6 +55,9 @@ pub struct QuicLimits {
     pub message_timeout: Duration,
     /// The largest message payload accepted; never above TCP's 4,000,000 bytes.
     pub max_message: usize,
+    /// Congestion controller. Default CUBIC; on links with random loss BBR keeps its rate
+    /// (measured with `perf lossy`, docs/benchmarks.md).
+    pub congestion: Congestion,
 }
 
 impl Default for QuicLimits {
@@ -59,6 +75,7 @@ impl Default for QuicLimits {
             retry_above_handshakes: 16,
             message_timeout: Duration::from_secs(120),
             max_message: MAX_MESSAGE_PAYLOAD,
+            congestion: Congestion::default(),
         }
     }
 }
@@ -141,6 +158,17 @@ impl QuicLimits {
             why: "too large for QUIC",
         })?;
         t.max_idle_timeout(Some(idle));
+        match self.congestion {
+            Congestion::Cubic => {
+                t.congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default()))
+            }
+            Congestion::NewReno => t.congestion_controller_factory(Arc::new(
+                quinn::congestion::NewRenoConfig::default(),
+            )),
+            Congestion::Bbr => {
+                t.congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()))
+            }
+        };
         Ok(t)
     }
 
@@ -150,7 +178,7 @@ impl QuicLimits {
         format!(
             "stream window {} B, connection window {} B, {} uni / {} bidi streams, {} conns/IP, \
              handshake {:?}, idle {:?}, keep-alive {:?}, retry above {} handshakes, message {:?}, \
-             max message {} B",
+             max message {} B, congestion {:?}",
             self.stream_receive_window,
             self.receive_window,
             self.max_uni_streams,
@@ -161,7 +189,8 @@ impl QuicLimits {
             self.keep_alive,
             self.retry_above_handshakes,
             self.message_timeout,
-            self.max_message
+            self.max_message,
+            self.congestion
         )
     }
 }

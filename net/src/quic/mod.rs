@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use identity::{Fingerprint, Identity, IdentityError, PeerPin, PinError, ResolvedPin};
-pub use limits::{LimitError, QuicLimits};
+pub use limits::{Congestion, LimitError, QuicLimits};
 pub use protocol::{Agreed, Hello, HelloError, ALPN};
 
 /// QUIC settings of a [`crate::Network`].

@@ -63,9 +63,13 @@ pub struct LossyArgs {
     pub work_dir: Option<PathBuf>,
     /// TCP congestion control inside both namespaces (e.g. reno, bbr; a namespace may only pick
     /// one listed in the machine's net.ipv4.tcp_allowed_congestion_control); default: what new
-    /// namespaces inherit from this machine. QUIC uses quinn's own (CUBIC).
+    /// namespaces inherit from this machine. QUIC's is `--quic-cc`.
     #[arg(long)]
     pub tcp_cc: Option<String>,
+    /// QUIC congestion control of both nodes (`sluice run --quic-congestion`): cubic (quinn's
+    /// default), new-reno or bbr.
+    #[arg(long, value_enum, default_value = "cubic")]
+    pub quic_cc: sluice_node::config::QuicCongestionArg,
     /// Longest one block may take from submission to the receiver connecting it, seconds.
     #[arg(long, default_value_t = 120)]
     pub block_timeout_s: u64,

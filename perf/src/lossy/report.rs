@@ -108,11 +108,18 @@ pub struct LossyReport {
     pub relayed: RelayedBlocks,
     pub rate_mbit: u32,
     pub script_workers: usize,
-    /// TCP congestion control in the namespaces (QUIC: quinn's CUBIC).
+    /// TCP congestion control in the namespaces.
     #[serde(default)]
     pub tcp_congestion_control: String,
+    /// QUIC congestion control of both nodes (reports before the option: cubic).
+    #[serde(default = "default_quic_cc")]
+    pub quic_congestion_control: String,
     pub method: String,
     pub runs: Vec<Run>,
+}
+
+fn default_quic_cc() -> String {
+    "cubic".into()
 }
 
 /// How the figures are taken (copied into every report).
@@ -148,6 +155,7 @@ impl LossyReport {
             rate_mbit: a.rate_mbit,
             script_workers: a.script_workers,
             tcp_congestion_control: String::new(),
+            quic_congestion_control: default_quic_cc(),
             method: METHOD.into(),
             runs,
         }
@@ -261,7 +269,7 @@ pub fn render(r: &LossyReport) -> String {
         s,
         "{} blocks relayed per run (heights {}–{}), weight {} WU mean, {} WU smallest, {:.2} MB \
          mean; chain `{}`. Link: {} each way, script workers {} per node. Congestion control: TCP \
-         {}, QUIC quinn's CUBIC.\n",
+         {}, QUIC {}.\n",
         b.count,
         b.first_height,
         (b.first_height as usize + b.count).saturating_sub(1),
@@ -275,7 +283,8 @@ pub fn render(r: &LossyReport) -> String {
             format!("{} Mbit/s", r.rate_mbit)
         },
         r.script_workers,
-        r.tcp_congestion_control
+        r.tcp_congestion_control,
+        r.quic_congestion_control
     );
     let _ = writeln!(
         s,

@@ -113,6 +113,8 @@ pub struct Setup {
     pub work: PathBuf,
     pub blocks: Vec<Relayed>,
     pub script_workers: usize,
+    /// `--quic-congestion` of both nodes on QUIC runs.
+    pub quic_cc: String,
     pub block_timeout: Duration,
     pub deadline: Instant,
 }
@@ -232,6 +234,9 @@ pub fn one_run(
     ] {
         let mut args = node::base_args(dir, side, s.script_workers);
         args.extend(node::transport_args(transport, side, peer_fp));
+        if transport == Transport::Quic {
+            args.push(format!("--quic-congestion={}", s.quic_cc));
+        }
         let log = s.work.join(format!("{tag}-{}.log", side.dev()));
         nodes.push(Node::start(Some(link.ns(side)), &s.sluice, &args, log)?);
     }
@@ -376,6 +381,7 @@ pub fn measure(a: &LossyArgs, command: String) -> anyhow::Result<LossyReport> {
         work: work.clone(),
         blocks,
         script_workers: a.script_workers,
+        quic_cc: cc_name(a.quic_cc),
         block_timeout: Duration::from_secs(a.block_timeout_s),
         deadline,
     };
@@ -418,6 +424,14 @@ pub fn measure(a: &LossyArgs, command: String) -> anyhow::Result<LossyReport> {
     drop(link);
     let mut rep = LossyReport::new(a, command, &chain_dir, relayed_stats(&setup.blocks), runs);
     rep.tcp_congestion_control = tcp_cc;
+    rep.quic_congestion_control = setup.quic_cc.clone();
     rep.write(&a.out)?;
     Ok(rep)
+}
+
+/// The command-line spelling of a QUIC congestion controller.
+fn cc_name(cc: sluice_node::config::QuicCongestionArg) -> String {
+    use clap::ValueEnum as _;
+    cc.to_possible_value()
+        .map_or_else(|| format!("{cc:?}"), |v| v.get_name().to_owned())
 }
