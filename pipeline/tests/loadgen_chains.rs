@@ -105,10 +105,11 @@ fn key_memo_size_changes_nothing() {
 /// Every ECDSA verifier the script stage can use (deferral off, libsecp256k1, the portable
 /// lanes, IFMA where this CPU has it) gives the same results: a mainnet-mix chain (mostly
 /// deferred ECDSA) imports to the generator's tip; a block with one flipped P2WPKH signature
-/// among valid transactions (a deferred check) is rejected with Core's reason, and its twin
-/// is accepted.
+/// among valid transactions (a deferred check), and one with a flipped taproot key-path
+/// signature (deferred Schnorr: in lanes with a vector backend), are rejected with Core's
+/// reason, and their twins are accepted.
 #[test]
-fn every_ecdsa_backend_gives_the_same_verdicts() {
+fn every_signature_backend_gives_the_same_verdicts() {
     use sluice_consensus::script::deferred::EcdsaBackend;
     let tmp = tempfile::tempdir().unwrap();
     let chain_dir = tmp.path().join("chain");
@@ -118,11 +119,15 @@ fn every_ecdsa_backend_gives_the_same_verdicts() {
     let tip = chain.len() - 1;
     let prefix = PrefixFixture::new(tmp.path(), &chain[..tip]).unwrap();
     let mutants = mutate(&chain_dir, &tmp.path().join("mutants")).unwrap();
-    let bad = mutants
+    let bad: Vec<_> = ["bad-signature-ecdsa", "bad-signature-schnorr"]
         .iter()
-        .find(|m| m.label.rule == "bad-signature-ecdsa")
-        .expect("the bad-signature-ecdsa mutant");
-    let twin = bad.twin.as_ref().expect("its twin");
+        .map(|rule| {
+            mutants
+                .iter()
+                .find(|m| m.label.rule == *rule)
+                .expect("the bad-signature mutants")
+        })
+        .collect();
     let backends = std::iter::once(None).chain(
         EcdsaBackend::ALL
             .into_iter()
@@ -138,25 +143,35 @@ fn every_ecdsa_backend_gives_the_same_verdicts() {
         assert_eq!(full.tip_hex(), manifest.tip_hash, "{name}");
         assert_eq!(full.utxo_count, manifest.final_utxo_count, "{name}");
 
-        let r = prefix
-            .try_block_with(&format!("m-{name}"), &bad.block, |c| c.ecdsa = backend)
-            .unwrap();
-        assert_eq!(
-            r.tip_hash, prefix.report.tip_hash,
-            "{name}: mutant connected"
-        );
-        let reason = r.rejected.first().map(|x| x.reason.clone());
-        assert!(
-            reason
-                .as_deref()
-                .is_some_and(|x| x.starts_with(&bad.label.expected_reason)),
-            "{name}: expected {:?}, got {reason:?}",
-            bad.label.expected_reason
-        );
-        let r = prefix
-            .try_block_with(&format!("t-{name}"), twin, |c| c.ecdsa = backend)
-            .unwrap();
-        assert!(r.rejected.is_empty(), "{name}: twin {:?}", r.rejected);
-        assert_eq!(r.tip_height as usize, tip, "{name}: twin");
+        for bad in &bad {
+            let rule = &bad.label.rule;
+            let r = prefix
+                .try_block_with(&format!("m-{rule}-{name}"), &bad.block, |c| {
+                    c.ecdsa = backend;
+                })
+                .unwrap();
+            assert_eq!(
+                r.tip_hash, prefix.report.tip_hash,
+                "{name}: {rule} mutant connected"
+            );
+            let reason = r.rejected.first().map(|x| x.reason.clone());
+            assert!(
+                reason
+                    .as_deref()
+                    .is_some_and(|x| x.starts_with(&bad.label.expected_reason)),
+                "{name}, {rule}: expected {:?}, got {reason:?}",
+                bad.label.expected_reason
+            );
+            let twin = bad.twin.as_ref().expect("its twin");
+            let r = prefix
+                .try_block_with(&format!("t-{rule}-{name}"), twin, |c| c.ecdsa = backend)
+                .unwrap();
+            assert!(
+                r.rejected.is_empty(),
+                "{name}: {rule} twin {:?}",
+                r.rejected
+            );
+            assert_eq!(r.tip_height as usize, tip, "{name}: {rule} twin");
+        }
     }
 }
