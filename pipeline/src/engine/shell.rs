@@ -383,8 +383,12 @@ fn spawn_batch<S: Stages>(
             counters[idx].sample_depth(rx.len());
             let mut pending = vec![first];
             let mut weight = 0;
-            // Gather blocks already queued so one batch can span several blocks.
-            while weight < target {
+            // Gather blocks already queued so one batch can span several blocks: up to the
+            // target weight, and never more than one queue's worth, since blocks of no batch
+            // weight (no Schnorr signature) would otherwise be gathered for as long as the
+            // stage upstream keeps refilling the queue, past every backpressure bound.
+            let most = rx.capacity().unwrap_or(usize::MAX).max(1);
+            while weight < target && pending.len() <= most {
                 match rx.try_recv() {
                     Ok(env) => {
                         if let Body::Live(b) = &env.body {
