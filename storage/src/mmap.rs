@@ -40,6 +40,7 @@ impl MappedFile {
             .truncate(true)
             .open(path)?;
         file.set_len(len)?;
+        reserve(&file, len)?;
         Self::map(file)
     }
 
@@ -68,6 +69,19 @@ impl MappedFile {
     /// Writes dirty pages back to the file and waits for the disk (`msync(MS_SYNC)`).
     pub fn flush(&self) -> io::Result<()> {
         self.map.flush()
+    }
+}
+
+/// Allocates the file's blocks now. A sparse file on a full disk would fault (SIGBUS) at the
+/// first write through the mapping; reserving turns that into `ENOSPC` here, an error the store
+/// reports and stops on. File systems without the call keep the sparse file.
+fn reserve(file: &File, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = i64::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "mapped file too large"))?;
+    match nix::fcntl::posix_fallocate(file.as_raw_fd(), 0, len) {
+        Ok(()) | Err(nix::errno::Errno::EOPNOTSUPP) => Ok(()),
+        Err(e) => Err(io::Error::from(e)),
     }
 }
 
