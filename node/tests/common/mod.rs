@@ -67,6 +67,11 @@ pub async fn wait_tip(node: &NodeHandle, hash: &str, limit: Duration) {
     }
 }
 
+/// Sluice's tip in display hex.
+pub fn tip_of(node: &NodeHandle) -> String {
+    to_display_hex(&node.status.borrow().hash)
+}
+
 /// Sluice's MuHash in display hex.
 pub fn muhash(node: &NodeHandle) -> String {
     node.status.borrow().muhash.clone().expect("MuHash tracked")
