@@ -426,6 +426,9 @@ impl Sync {
         }
     }
 
+    /// Core's `FindNextBlocksToDownload`: blocks along the peer's own best chain, from where it
+    /// leaves the best header chain's held part, when that chain has at least that part's work. Walking the best header chain alone would let a peer with a longer header chain
+    /// it never delivers stop the download of every other peer's chain.
     fn schedule_peer(&mut self, peer: PeerId, window_end: u32, now: Instant) {
         let Some(p) = self.peers.get(&peer) else {
             return;
@@ -440,18 +443,37 @@ impl Sync {
         let Some(peer_best) = p.best_known else {
             return;
         };
+        let Some(cursor_id) = self.headers.best_at(self.cursor) else {
+            return;
+        };
+        // Less work than the best chain's held part (Core: than the active tip): not worth it.
+        if self.headers.work(peer_best) < self.headers.work(cursor_id)
+            || self.headers.is_invalid(peer_best)
+        {
+            return;
+        }
+        let start = self
+            .headers
+            .height(self.headers.fork_point(peer_best, cursor_id));
+        let end = if start == self.cursor {
+            window_end.min(self.headers.height(peer_best))
+        } else {
+            start
+                .saturating_add(self.cfg.window)
+                .min(self.headers.height(peer_best))
+        };
         let mut want = Vec::new();
         let mut window_full = true;
-        for height in self.cursor + 1..=window_end {
+        for height in start + 1..=end {
             if want.len() >= room {
                 window_full = false;
                 break;
             }
-            let Some(id) = self.headers.best_at(height) else {
+            let Some(id) = self.headers.ancestor(peer_best, height) else {
+                window_full = false;
                 break;
             };
-            if self.headers.ancestor(peer_best, height) != Some(id) {
-                // The peer does not have this block (its best chain forks or ends below).
+            if self.headers.is_invalid(id) {
                 window_full = false;
                 break;
             }
@@ -464,6 +486,7 @@ impl Sync {
             }
             want.push(hash);
         }
+        let window_end = end;
         if want.is_empty() {
             if window_full {
                 self.note_stall(peer, window_end, now);

@@ -260,7 +260,13 @@ fn an_invalid_block_abandons_its_chain_and_discourages_the_sender() {
     s.on_headers(1, &a, NOW_SECS, t0);
     s.peer_connected(2, true, t0);
     s.on_headers(2, &b, NOW_SECS, t0);
-    actions(&mut s);
+    // Peer 2's own chain is fetched from it at once (as Core does: it has more work than what
+    // is held), while the longer one is fetched from peer 1.
+    let first = actions(&mut s);
+    assert_eq!(
+        requested(&first, 2),
+        vec![b[0].block_hash(), b[1].block_hash()]
+    );
     s.block_invalid(
         &a[1].block_hash(),
         Some(1),
@@ -274,10 +280,7 @@ fn an_invalid_block_abandons_its_chain_and_discourages_the_sender() {
         discourage: true
     }));
     assert_eq!(s.headers().hash(s.headers().best_tip()), b[1].block_hash());
-    assert_eq!(
-        requested(&acts, 2),
-        vec![b[0].block_hash(), b[1].block_hash()]
-    );
+    assert!(requested(&acts, 2).is_empty(), "already in flight");
 }
 
 #[test]
@@ -365,4 +368,57 @@ fn blocks_a_peer_sent_mutated_are_fetched_from_another_after_it_is_dropped() {
     got.extend(requested(&actions(&mut s), 2));
     let want: Vec<Hash256> = hs[..5].iter().map(Header::block_hash).collect();
     assert_eq!(got, want);
+}
+
+/// A peer with a longer header chain it never delivers must not stop the download of another
+/// peer's chain (Core downloads along each peer's best known chain, not only the best header
+/// chain): after the withholding peer is gone, nothing would ever be fetched otherwise.
+#[test]
+fn each_peer_serves_its_own_chain_when_the_best_header_chain_has_no_blocks() {
+    let p = Params::regtest();
+    let t0 = Instant::now();
+    let mut s = Sync::new(&p, small(16, 16), U256::ZERO, [7; 32]);
+    let honest = chain(&p.genesis_header(), 5, 1, &p);
+    let longer = chain(&p.genesis_header(), 8, 2, &p);
+    // The longer chain is known first.
+    s.peer_connected(2, true, t0);
+    s.on_headers(2, &longer, NOW_SECS, t0);
+    s.peer_connected(1, true, t0);
+    s.on_headers(1, &honest, NOW_SECS, t0);
+    let acts = actions(&mut s);
+    assert_eq!(
+        requested(&acts, 2),
+        longer.iter().map(Header::block_hash).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        requested(&acts, 1),
+        honest.iter().map(Header::block_hash).collect::<Vec<_>>(),
+        "the honest peer's chain is fetched from it"
+    );
+    // Delivered and held, the honest chain is not asked again; the withholder leaves.
+    for h in &honest {
+        assert_eq!(s.on_block(1, h, t0), BlockArrival::Requested);
+        s.block_stored(h, NOW_SECS, t0);
+    }
+    s.peer_disconnected(2, t0);
+    assert!(requested(&actions(&mut s), 1).is_empty());
+}
+
+#[test]
+fn a_fork_with_less_work_than_the_held_best_chain_is_not_downloaded() {
+    let p = Params::regtest();
+    let t0 = Instant::now();
+    let mut s = Sync::new(&p, small(16, 16), U256::ZERO, [7; 32]);
+    let best = chain(&p.genesis_header(), 5, 1, &p);
+    s.peer_connected(1, true, t0);
+    s.on_headers(1, &best, NOW_SECS, t0);
+    actions(&mut s);
+    for h in &best {
+        s.on_block(1, h, t0);
+        s.block_stored(h, NOW_SECS, t0);
+    }
+    let short = chain(&p.genesis_header(), 3, 3, &p);
+    s.peer_connected(3, true, t0);
+    s.on_headers(3, &short, NOW_SECS, t0);
+    assert!(requested(&actions(&mut s), 3).is_empty());
 }
