@@ -3,6 +3,12 @@
 //! nor allocate beyond the protocol's limits; the assertions in here are invariants, so a
 //! failing one is a bug the fuzzer found.
 
+mod quic;
+mod sync;
+
+pub use quic::quic_framing;
+pub use sync::sync_events;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
