@@ -12,9 +12,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -44,38 +43,10 @@ struct RunLog {
 }
 
 fn spawn(datadir: &Path, seed: &Bitcoind) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "run",
-            "--network",
-            "regtest",
-            "--quiet",
-            "--bind",
-            "127.0.0.1:0",
-            "--rpcport",
-            "0",
-            "--checkpoint-blocks",
-            "7",
-        ])
-        .arg("--datadir")
-        .arg(datadir)
-        .arg("--connect")
-        .arg(seed.p2p.to_string())
-        .env("RUST_LOG", "sluice_node=debug,sluice_pipeline=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (child, rx)
+    common::spawn_logged(
+        common::sluice_run(datadir, seed.p2p, &["--checkpoint-blocks", "7"])
+            .env("RUST_LOG", "sluice_node=debug,sluice_pipeline=info"),
+    )
 }
 
 /// Reads what the run logged (after it ended, the channel holds everything it wrote).

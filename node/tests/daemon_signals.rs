@@ -2,9 +2,10 @@
 //! (and SIGINT) with exit status 0, and the next start resumes at the stored tip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -15,36 +16,10 @@ const BLOCKS: u32 = 120;
 
 /// Starts `sluice run` and a thread that forwards its log lines.
 fn start(datadir: &Path, seed: &Bitcoind) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "run",
-            "--network",
-            "regtest",
-            "--quiet",
-            "--bind",
-            "127.0.0.1:0",
-            "--rpcport",
-            "0",
-        ])
-        .arg("--datadir")
-        .arg(datadir)
-        .arg("--connect")
-        .arg(seed.p2p.to_string())
-        .env("RUST_LOG", "sluice_node=debug,sluice_pipeline=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (child, rx)
+    common::spawn_logged(
+        common::sluice_run(datadir, seed.p2p, &[])
+            .env("RUST_LOG", "sluice_node=debug,sluice_pipeline=info"),
+    )
 }
 
 /// Waits for a log line containing `needle`.

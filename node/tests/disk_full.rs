@@ -8,9 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{muhash, node_config, wait_tip};
@@ -70,34 +69,11 @@ async fn a_full_disk_stops_the_node_with_a_clear_error_and_it_resumes_after_spac
     let data = mnt.path().join("sluice");
 
     // The node runs until the disk is full and stops by itself, non-zero, saying why.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "run",
-            "--network",
-            "regtest",
-            "--quiet",
-            "--bind",
-            "127.0.0.1:0",
-            "--rpcport",
-            "0",
-        ])
-        .arg("--datadir")
-        .arg(&data)
-        .arg("--connect")
-        .arg(seed.p2p.to_string())
-        .env("RUST_LOG", "info")
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let (mut child, lines) = common::spawn_logged(
+        common::sluice_run(&data, seed.p2p, &[])
+            .env("RUST_LOG", "info")
+            .env("RUST_BACKTRACE", "0"),
+    );
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -109,7 +85,7 @@ async fn a_full_disk_stops_the_node_with_a_clear_error_and_it_resumes_after_spac
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let lines = reader.join().unwrap();
+    let lines: Vec<String> = lines.iter().collect();
     let log = lines.join("\n");
     assert!(!status.success(), "exit status {status} on a full disk");
     assert!(

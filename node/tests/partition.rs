@@ -164,7 +164,11 @@ async fn inner() {
     assert_ne!(tip_a, tip_b);
     // Still apart a while later: nothing crossed the cut.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(common::tip_of(&a), tip_a, "Sluice A saw side B through the cut");
+    assert_eq!(
+        common::tip_of(&a),
+        tip_a,
+        "Sluice A saw side B through the cut"
+    );
     assert_eq!(tokio::task::block_in_place(|| core_a.best_hash()), tip_a);
 
     // Healed: everyone converges on B's branch, the one with more work.

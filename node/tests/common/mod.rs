@@ -67,6 +67,55 @@ pub async fn wait_tip(node: &NodeHandle, hash: &str, limit: Duration) {
     }
 }
 
+/// The `sluice run` binary on regtest, quiet, on free loopback ports, with its datadir and one
+/// peer; `extra` arguments follow.
+pub fn sluice_run(
+    datadir: &std::path::Path,
+    peer: SocketAddr,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.args([
+        "run",
+        "--network",
+        "regtest",
+        "--quiet",
+        "--bind",
+        "127.0.0.1:0",
+        "--rpcport",
+        "0",
+    ])
+    .args(extra)
+    .arg("--datadir")
+    .arg(datadir)
+    .arg("--connect")
+    .arg(peer.to_string())
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    c
+}
+
+/// Spawns `cmd` (its stderr piped) and a thread forwarding its log lines until it ends.
+pub fn spawn_logged(
+    cmd: &mut std::process::Command,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead as _;
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
 /// Sluice's tip in display hex.
 pub fn tip_of(node: &NodeHandle) -> String {
     to_display_hex(&node.status.borrow().hash)
