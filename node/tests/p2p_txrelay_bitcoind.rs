@@ -1,7 +1,8 @@
 //! Transaction relay with a real bitcoind on loopback: while Sluice is in initial block
 //! download it tells bitcoind (BIP133 `feefilter`) it wants no transactions; once a fresh
 //! block ends IBD, a transaction submitted to bitcoind reaches Sluice's mempool, and one
-//! submitted to Sluice reaches bitcoind's (BIP339 wtxid relay: inv, getdata, tx).
+//! submitted to Sluice reaches bitcoind's (BIP339 wtxid relay: inv, getdata, tx), and a child
+//! arriving before its parent waits in the orphan pool while Sluice fetches the parent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -48,6 +49,77 @@ fn sluice_mempool(addr: SocketAddr, cookie: &Path) -> Vec<String> {
     serde_json::from_str(&out).unwrap()
 }
 
+/// A message counter of bitcoind's peer entry for Sluice (`bytesrecv_per_msg` or
+/// `bytessent_per_msg`), 0 when absent.
+fn msg_bytes(core: &Bitcoind, dir: &str, msg: &str) -> u64 {
+    sluice_peer(core).map_or(0, |p| p[dir][msg].as_u64().unwrap_or(0))
+}
+
+/// bitcoind sends Sluice a child whose parent neither node has (`sendmsgtopeer`): Sluice
+/// keeps it as an orphan and asks bitcoind for the parent by txid (bitcoind answers
+/// `notfound`); once the parent reaches bitcoind's mempool and is relayed, Sluice accepts it
+/// and then the orphan.
+fn orphan_waits_for_its_parent(
+    core: &Bitcoind,
+    wallet: &Wallet,
+    coin: &common::wallet::Coin,
+    addr: SocketAddr,
+    cookie: &Path,
+) {
+    let parent = common::wallet::spend(wallet, coin, 2_000);
+    let child_coin = common::wallet::Coin {
+        outpoint: bitcoin::OutPoint {
+            txid: parent.compute_txid(),
+            vout: 0,
+        },
+        txout: parent.output[0].clone(),
+        kind: sluice_loadgen::wallet::SpendKind::P2wpkh,
+        key: 0,
+    };
+    let child = common::wallet::spend(wallet, &child_coin, 3_000);
+    let (pid, cid) = (
+        parent.compute_txid().to_string(),
+        child.compute_txid().to_string(),
+    );
+    let peer_id = sluice_peer(core).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let notfound_before = msg_bytes(core, "bytessent_per_msg", "notfound");
+    core.cli(&[
+        "sendmsgtopeer",
+        &peer_id,
+        "tx",
+        &common::wallet::hex_of(&child),
+    ]);
+    wait(
+        "Sluice asks bitcoind for the orphan's parent",
+        Duration::from_secs(20),
+        || msg_bytes(core, "bytessent_per_msg", "notfound") > notfound_before,
+    );
+    assert!(!sluice_mempool(addr, cookie).contains(&cid));
+    let pool_size = || {
+        let m = common::rpc::cli(addr, cookie, &["getmempoolinfo"]).unwrap();
+        serde_json::from_str::<Value>(&m).unwrap()["size"]
+            .as_u64()
+            .unwrap()
+    };
+    let size_before = pool_size();
+    core.cli(&["sendrawtransaction", &common::wallet::hex_of(&parent)]);
+    wait(
+        "parent and orphan in Sluice's mempool",
+        Duration::from_secs(60),
+        || {
+            let pool = sluice_mempool(addr, cookie);
+            pool.contains(&pid) && pool.contains(&cid)
+        },
+    );
+    assert_eq!(pool_size(), size_before + 2);
+    // bitcoind gets the child too (from Sluice's announcement, or here), so the block below
+    // confirms everything.
+    core.cli(&["sendrawtransaction", &common::wallet::hex_of(&child)]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_relay_both_ways_with_bitcoind() {
     let chain_dir = tempfile::tempdir().unwrap();
@@ -87,8 +159,8 @@ async fn transactions_relay_both_ways_with_bitcoind() {
         assert_eq!(peer["relaytxes"], Value::Bool(true), "{peer}");
 
         let wallet = Wallet::new(SEED);
-        let coins = common::wallet::find_coins(&core, &wallet, 2);
-        assert_eq!(coins.len(), 2);
+        let coins = common::wallet::find_coins(&core, &wallet, 3);
+        assert_eq!(coins.len(), 3);
 
         // bitcoind -> Sluice.
         let tx1 = common::wallet::spend(&wallet, &coins[0], 2_000);
@@ -124,6 +196,8 @@ async fn transactions_relay_both_ways_with_bitcoind() {
                 .unwrap();
         assert_eq!(info["size"], 2, "{info}");
         assert_eq!(info["unbroadcastcount"], 0, "{info}");
+
+        orphan_waits_for_its_parent(&core, &wallet, &coins[2], addr, &cookie);
 
         // A block confirming both empties both mempools.
         core.cli(&["generatetodescriptor", "1", "raw(51)"]);
