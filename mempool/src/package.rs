@@ -65,7 +65,7 @@ fn well_formed(txs: &[Transaction<'_>]) -> Option<&'static str> {
         return Some("package-contains-duplicates");
     }
     for t in txs {
-        if t.inputs.iter().any(|i| later.contains(&*i.prev_txid)) {
+        if t.inputs.iter().any(|i| later.contains(i.prev_txid)) {
             return Some("package-not-sorted");
         }
         later.remove(&t.txid());
@@ -75,7 +75,11 @@ fn well_formed(txs: &[Transaction<'_>]) -> Option<&'static str> {
         if t.inputs.is_empty() {
             return Some("conflict-in-package");
         }
-        let ins: Vec<OutPoint> = t.inputs.iter().map(|i| i.prevout()).collect();
+        let ins: Vec<OutPoint> = t
+            .inputs
+            .iter()
+            .map(sluice_consensus::tx::TxIn::prevout)
+            .collect();
         if ins.iter().any(|o| seen.contains(o)) {
             return Some("conflict-in-package");
         }

@@ -231,7 +231,7 @@ fn packages_match_bitcoind_testmempoolaccept() {
             }
             // Two or three parents and one child spending all of them.
             3 => {
-                let n = rng.gen_range(2..=3);
+                let n = rng.gen_range(2..=3usize);
                 let mut parents = vec![build_with_fee(
                     &wallet,
                     std::slice::from_ref(&coin),
