@@ -2,7 +2,8 @@
 //! download it tells bitcoind (BIP133 `feefilter`) it wants no transactions; once a fresh
 //! block ends IBD, a transaction submitted to bitcoind reaches Sluice's mempool, and one
 //! submitted to Sluice reaches bitcoind's (BIP339 wtxid relay: inv, getdata, tx), and a child
-//! arriving before its parent waits in the orphan pool while Sluice fetches the parent.
+//! arriving before its parent waits in the orphan pool while Sluice fetches the parent;
+//! orphans leave when a block spends their inputs or their peer disconnects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -138,6 +139,7 @@ async fn transactions_relay_both_ways_with_bitcoind() {
     let node = run::start(&cfg).await.unwrap();
     wait_tip(&node, &core.best_hash(), Duration::from_secs(180)).await;
     let (addr, cookie) = (node.rpc_addrs[0], node.rpc_cookie.clone().unwrap());
+    let metrics = node.metrics.clone();
 
     // The generated chain's timestamps are from 2011: Sluice is in IBD and asks for nothing.
     tokio::task::block_in_place(|| {
@@ -159,8 +161,8 @@ async fn transactions_relay_both_ways_with_bitcoind() {
         assert_eq!(peer["relaytxes"], Value::Bool(true), "{peer}");
 
         let wallet = Wallet::new(SEED);
-        let coins = common::wallet::find_coins(&core, &wallet, 3);
-        assert_eq!(coins.len(), 3);
+        let coins = common::wallet::find_coins(&core, &wallet, 4);
+        assert_eq!(coins.len(), 4);
 
         // bitcoind -> Sluice.
         let tx1 = common::wallet::spend(&wallet, &coins[0], 2_000);
@@ -199,7 +201,16 @@ async fn transactions_relay_both_ways_with_bitcoind() {
 
         orphan_waits_for_its_parent(&core, &wallet, &coins[2], addr, &cookie);
 
-        // A block confirming both empties both mempools.
+        // An orphan spending a confirmed coin and a parent nobody has; bitcoind spends the
+        // coin too, and the block below confirms that spend: the orphan must go.
+        send_tx(&core, &orphan(&wallet, Some(&coins[3]), 0x42));
+        wait("one orphan held", Duration::from_secs(20), || {
+            orphans(&metrics) == 1
+        });
+        let rival = common::wallet::spend(&wallet, &coins[3], 2_500);
+        core.cli(&["sendrawtransaction", &common::wallet::hex_of(&rival)]);
+
+        // A block confirming every transaction empties both mempools.
         core.cli(&["generatetodescriptor", "1", "raw(51)"]);
     });
     wait_tip(&node, &core.best_hash(), Duration::from_secs(60)).await;
@@ -209,6 +220,92 @@ async fn transactions_relay_both_ways_with_bitcoind() {
             Duration::from_secs(20),
             || sluice_mempool(addr, &cookie).is_empty(),
         );
+        wait(
+            "the block erased the orphan",
+            Duration::from_secs(20),
+            || orphans(&metrics) == 0,
+        );
+        // An orphan from a peer that then disconnects leaves with the peer.
+        send_tx(&core, &orphan(&Wallet::new(SEED), None, 0x43));
+        wait("one orphan held", Duration::from_secs(20), || {
+            orphans(&metrics) == 1
+        });
+        let id = sluice_peer(&core).unwrap()["id"].to_string();
+        core.cli(&["disconnectnode", "", &id]);
+        wait("the peer's orphan erased", Duration::from_secs(20), || {
+            orphans(&metrics) == 0
+        });
     });
     node.shutdown().await.unwrap();
+}
+
+/// `sluice_mempool_orphans` as Sluice's metrics render it.
+fn orphans(metrics: &sluice_node::metrics::NodeMetrics) -> u64 {
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_mempool_orphans "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(u64::MAX, |v| v as u64)
+}
+
+/// bitcoind pushes `tx` to Sluice unannounced (`sendmsgtopeer`, a test-only RPC).
+fn send_tx(core: &Bitcoind, tx: &bitcoin::Transaction) {
+    let id = sluice_peer(core).unwrap()["id"].to_string();
+    core.cli(&["sendmsgtopeer", &id, "tx", &common::wallet::hex_of(tx)]);
+}
+
+/// A transaction spending output 0 of a parent nobody has (txid all `tag`), and `coin` when
+/// given. Its signatures are never checked: it stays an orphan.
+fn orphan(wallet: &Wallet, coin: Option<&common::wallet::Coin>, tag: u8) -> bitcoin::Transaction {
+    use bitcoin::hashes::Hash;
+    use sluice_loadgen::sign::{sign_tx, Spend};
+    use sluice_loadgen::wallet::SpendKind;
+    let missing = bitcoin::TxOut {
+        value: bitcoin::Amount::from_sat(100_000),
+        script_pubkey: wallet.spk(SpendKind::P2wpkh, 0).clone(),
+    };
+    let mut prevouts = vec![(
+        bitcoin::OutPoint {
+            txid: bitcoin::Txid::from_byte_array([tag; 32]),
+            vout: 0,
+        },
+        missing,
+        Spend::Wallet {
+            kind: SpendKind::P2wpkh,
+            key: 0,
+        },
+    )];
+    if let Some(c) = coin {
+        prevouts.push((
+            c.outpoint,
+            c.txout.clone(),
+            Spend::Wallet {
+                kind: c.kind,
+                key: c.key,
+            },
+        ));
+    }
+    let total: u64 = prevouts.iter().map(|p| p.1.value.to_sat()).sum();
+    let mut tx = bitcoin::Transaction {
+        version: bitcoin::transaction::Version(2),
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: prevouts
+            .iter()
+            .map(|p| bitcoin::TxIn {
+                previous_output: p.0,
+                script_sig: bitcoin::ScriptBuf::new(),
+                sequence: bitcoin::Sequence(0xffff_fffd),
+                witness: bitcoin::Witness::new(),
+            })
+            .collect(),
+        output: vec![bitcoin::TxOut {
+            value: bitcoin::Amount::from_sat(total - 5_000),
+            script_pubkey: wallet.spk(SpendKind::P2wpkh, 1).clone(),
+        }],
+    };
+    let outs: Vec<bitcoin::TxOut> = prevouts.iter().map(|p| p.1.clone()).collect();
+    let spends: Vec<Spend> = prevouts.into_iter().map(|p| p.2).collect();
+    sign_tx(&mut tx, &outs, &spends, wallet, &[5; 32]).unwrap();
+    tx
 }
