@@ -245,8 +245,8 @@ fn orphans(metrics: &sluice_node::metrics::NodeMetrics) -> u64 {
         .render()
         .lines()
         .find_map(|l| l.strip_prefix("sluice_mempool_orphans "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map_or(u64::MAX, |v| v as u64)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(u64::MAX)
 }
 
 /// bitcoind pushes `tx` to Sluice unannounced (`sendmsgtopeer`, a test-only RPC).
