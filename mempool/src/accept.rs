@@ -66,6 +66,10 @@ pub struct AcceptArgs {
     pub test_only: bool,
     /// Re-adding from a disconnected block: no fee, TRUC or size limits.
     pub bypass_limits: bool,
+    /// A step of package test acceptance ([`Mempool::test_package`]): PreChecks only, no
+    /// replacement (Core's `PackageTestAccept` arguments); the package-wide checks and the
+    /// scripts run afterwards over the whole package.
+    pub(crate) package: bool,
 }
 
 impl AcceptArgs {
@@ -75,6 +79,7 @@ impl AcceptArgs {
             now,
             test_only: false,
             bypass_limits: false,
+            package: false,
         }
     }
 
@@ -84,6 +89,7 @@ impl AcceptArgs {
             now,
             test_only: true,
             bypass_limits: false,
+            package: false,
         }
     }
 }
@@ -155,7 +161,7 @@ impl Mempool {
         self.accept_parsed(&tx, chain, args)
     }
 
-    fn accept_parsed(
+    pub(crate) fn accept_parsed(
         &mut self,
         tx: &Transaction<'_>,
         chain: &ChainTip<'_>,
@@ -200,6 +206,13 @@ impl Mempool {
         let mut conflicts: BTreeSet<Hash256> = BTreeSet::new();
         for input in &tx.inputs {
             if let Some(c) = self.spenders.get(&input.prevout()) {
+                if args.package {
+                    // Package testmempoolaccept never replaces (Core: allow_replacement off).
+                    return Err(Reject::new(
+                        RejectKind::MempoolPolicy,
+                        "bip125-replacement-disallowed",
+                    ));
+                }
                 conflicts.insert(*c);
             }
         }
@@ -314,11 +327,16 @@ impl Mempool {
                 single_truc_checks(self, tx, &txid, &wtxid, &parents, &conflicts, vsize)
             {
                 match sibling {
-                    Some(s) => {
+                    Some(s) if !args.package => {
                         conflicts.insert(s);
                         sibling_eviction = true;
                     }
-                    None => {
+                    // With a parent from the package, this is Core's `PackageTRUCChecks`: a
+                    // package error, reported once every transaction passed its PreChecks.
+                    _ if args.package && parents.iter().any(|p| self.staged.contains(p)) => {
+                        self.deferred_truc.get_or_insert(msg);
+                    }
+                    _ => {
                         return Err(Reject::with(
                             RejectKind::MempoolPolicy,
                             "TRUC-violation",
@@ -389,84 +407,66 @@ impl Mempool {
                 ));
             }
         }
-        // ---- Cluster limits and the feerate diagram ----
-        let new_node = Node {
-            fee_size: FeeFrac::new(
-                modified,
-                crate::policy::sigops_adjusted_weight(weight, sigops_i, self.opts.bytes_per_sigop),
-            ),
-            parents: parents.iter().copied().collect(),
-        };
-        let (old_graph, new_graph) = self.staged_graphs(&parents, &all_conflicts, txid, new_node);
-        let new_cluster = component(&new_graph, txid);
-        let cluster_weight: i64 = new_cluster
-            .iter()
-            .filter_map(|t| new_graph.get(t))
-            .map(|n| n.fee_size.size)
-            .sum();
-        if new_cluster.len() > self.opts.cluster_count
-            || cluster_weight > self.opts.cluster_size_vbytes * 4
-        {
-            return Err(Reject::new(RejectKind::MempoolPolicy, "too-large-cluster"));
-        }
-        if !conflicts.is_empty() {
-            let old: Vec<FeeFrac> = chunks(&old_graph).iter().map(|c| c.feerate).collect();
-            let new: Vec<FeeFrac> = chunks(&new_graph).iter().map(|c| c.feerate).collect();
-            if compare_diagrams(&new, &old) != Some(std::cmp::Ordering::Greater) {
-                return Err(Reject::with(
-                    RejectKind::Reconsiderable,
-                    "replacement-failed",
-                    "insufficient feerate: does not improve feerate diagram".into(),
-                ));
-            }
-            // A transaction spending what it replaces is inconsistent.
-            let mut ancestors: BTreeSet<Hash256> = BTreeSet::new();
-            for p in &parents {
-                ancestors.insert(*p);
-                ancestors.extend(self.ancestors(p));
-            }
-            if let Some(a) = ancestors.iter().find(|a| conflicts.contains(*a)) {
-                return Err(Reject::with(
-                    RejectKind::Consensus,
-                    "bad-txns-spends-conflicting-tx",
-                    format!(
-                        "{} spends conflicting transaction {}",
-                        hex_id(&txid),
-                        hex_id(a)
+        // A package step leaves the cluster, ephemeral dust and script checks to the
+        // package-wide pass (Core runs them after every transaction's PreChecks).
+        if !args.package {
+            // ---- Cluster limits and the feerate diagram ----
+            let new_node = Node {
+                fee_size: FeeFrac::new(
+                    modified,
+                    crate::policy::sigops_adjusted_weight(
+                        weight,
+                        sigops_i,
+                        self.opts.bytes_per_sigop,
                     ),
-                ));
-            }
-        }
-        if !args.bypass_limits && self.opts.require_standard {
-            self.check_ephemeral_spends(tx, &txid, &wtxid, &parents)?;
-        }
-        // ---- PolicyScriptChecks ----
-        if let Err(e) = self.check_scripts(tx, &spent, &wtxid, STANDARD_SCRIPT_VERIFY_FLAGS) {
-            let kind = if !tx.has_witness() && spends_non_anchor_witness_prog(tx, &coins) {
-                RejectKind::WitnessStripped
-            } else {
-                RejectKind::NotStandard
-            };
-            return Err(Reject::new(
-                kind,
-                format!(
-                    "mempool-script-verify-flag-failed ({})",
-                    script_error_string(e)
                 ),
-            ));
-        }
-        // ConsensusScriptChecks: the standard flags include every consensus flag of a tip
-        // past taproot; re-run only when the tip's flags are not covered.
-        if !STANDARD_SCRIPT_VERIFY_FLAGS.contains(chain.script_flags) {
-            if let Err(e) = self.check_scripts(tx, &spent, &wtxid, chain.script_flags) {
-                return Err(Reject::new(
-                    RejectKind::Consensus,
-                    format!(
-                        "block-script-verify-flag-failed ({})",
-                        script_error_string(e)
-                    ),
-                ));
+                parents: parents.iter().copied().collect(),
+            };
+            let (old_graph, new_graph) =
+                self.staged_graphs(&parents, &all_conflicts, txid, new_node);
+            let new_cluster = component(&new_graph, txid);
+            let cluster_weight: i64 = new_cluster
+                .iter()
+                .filter_map(|t| new_graph.get(t))
+                .map(|n| n.fee_size.size)
+                .sum();
+            if new_cluster.len() > self.opts.cluster_count
+                || cluster_weight > self.opts.cluster_size_vbytes * 4
+            {
+                return Err(Reject::new(RejectKind::MempoolPolicy, "too-large-cluster"));
             }
+            if !conflicts.is_empty() {
+                let old: Vec<FeeFrac> = chunks(&old_graph).iter().map(|c| c.feerate).collect();
+                let new: Vec<FeeFrac> = chunks(&new_graph).iter().map(|c| c.feerate).collect();
+                if compare_diagrams(&new, &old) != Some(std::cmp::Ordering::Greater) {
+                    return Err(Reject::with(
+                        RejectKind::Reconsiderable,
+                        "replacement-failed",
+                        "insufficient feerate: does not improve feerate diagram".into(),
+                    ));
+                }
+                // A transaction spending what it replaces is inconsistent.
+                let mut ancestors: BTreeSet<Hash256> = BTreeSet::new();
+                for p in &parents {
+                    ancestors.insert(*p);
+                    ancestors.extend(self.ancestors(p));
+                }
+                if let Some(a) = ancestors.iter().find(|a| conflicts.contains(*a)) {
+                    return Err(Reject::with(
+                        RejectKind::Consensus,
+                        "bad-txns-spends-conflicting-tx",
+                        format!(
+                            "{} spends conflicting transaction {}",
+                            hex_id(&txid),
+                            hex_id(a)
+                        ),
+                    ));
+                }
+            }
+            if !args.bypass_limits && self.opts.require_standard {
+                self.check_ephemeral_spends(tx, &txid, &wtxid, &parents)?;
+            }
+            self.script_checks(tx, &coins, chain)?;
         }
         let replaced: Vec<Hash256> = all_conflicts.iter().copied().collect();
         let effective_feerate = FeeRate::from_fee(modified, vsize);
@@ -521,7 +521,7 @@ impl Mempool {
             children: BTreeSet::new(),
         };
         self.insert(entry);
-        if !args.bypass_limits {
+        if !args.bypass_limits && !args.package {
             removed.extend(self.trim_to_size(args.now));
             if !self.contains_txid(&txid) {
                 return Err(Reject::new(RejectKind::Reconsiderable, "mempool full"));
@@ -536,6 +536,53 @@ impl Mempool {
             replaced,
             removed,
         })
+    }
+
+    /// Core's `PolicyScriptChecks` then `ConsensusScriptChecks` over the spent `coins`.
+    pub(crate) fn script_checks(
+        &self,
+        tx: &Transaction<'_>,
+        coins: &[Coin],
+        chain: &ChainTip<'_>,
+    ) -> Result<(), Reject> {
+        let wtxid = tx.wtxid();
+        let spent: Vec<SpentOutput<'_>> = coins
+            .iter()
+            .map(|c| SpentOutput {
+                value: c.value,
+                script_pubkey: &c.script_pubkey,
+            })
+            .collect();
+        if let Err((e, i)) = self.check_scripts(tx, &spent, &wtxid, STANDARD_SCRIPT_VERIFY_FLAGS) {
+            let kind = if !tx.has_witness() && spends_non_anchor_witness_prog(tx, coins) {
+                RejectKind::WitnessStripped
+            } else {
+                RejectKind::NotStandard
+            };
+            return Err(Reject::with(
+                kind,
+                format!(
+                    "mempool-script-verify-flag-failed ({})",
+                    script_error_string(e)
+                ),
+                input_details(tx, i),
+            ));
+        }
+        // ConsensusScriptChecks: the standard flags include every consensus flag of a tip
+        // past taproot; re-run only when the tip's flags are not covered.
+        if !STANDARD_SCRIPT_VERIFY_FLAGS.contains(chain.script_flags) {
+            if let Err((e, i)) = self.check_scripts(tx, &spent, &wtxid, chain.script_flags) {
+                return Err(Reject::with(
+                    RejectKind::Consensus,
+                    format!(
+                        "block-script-verify-flag-failed ({})",
+                        script_error_string(e)
+                    ),
+                    input_details(tx, i),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Core's `CheckFeeRate`: the rolling mempool minimum, then the minimum relay fee.
@@ -593,7 +640,7 @@ impl Mempool {
 
     /// Core's `CheckEphemeralSpends` for one transaction: every dust output of an in-pool
     /// parent must be spent by it.
-    fn check_ephemeral_spends(
+    pub(crate) fn check_ephemeral_spends(
         &self,
         tx: &Transaction<'_>,
         txid: &Hash256,
@@ -629,24 +676,24 @@ impl Mempool {
         Ok(())
     }
 
-    /// Verifies every input under `flags`, Schnorr signatures batched. Reports the error of
-    /// the first failing input, as Core's input-by-input check does.
+    /// Verifies every input under `flags`, Schnorr signatures batched. Reports the error and
+    /// index of the first failing input, as Core's input-by-input check does.
     fn check_scripts(
         &self,
         tx: &Transaction<'_>,
         spent: &[SpentOutput<'_>],
         wtxid: &Hash256,
         flags: ScriptFlags,
-    ) -> Result<(), ScriptError> {
+    ) -> Result<(), (ScriptError, usize)> {
         let pre = PrecomputedTxData::new(tx, spent);
         let mut items: Vec<SchnorrItem> = Vec::new();
-        let mut first_error: Option<ScriptError> = None;
+        let mut first_error: Option<(ScriptError, usize)> = None;
         for i in 0..tx.inputs.len() {
             let before = items.len();
             if let Err(e) = verify_input(tx, i, spent, &pre, flags, SchnorrMode::Defer(&mut items))
             {
                 items.truncate(before);
-                first_error = Some(e);
+                first_error = Some((e, i));
                 break;
             }
         }
@@ -658,13 +705,34 @@ impl Mempool {
             let mut seed = self.batch_seed.to_vec();
             seed.extend_from_slice(wtxid);
             // Only inputs before the first failing one contributed items: an invalid
-            // Schnorr signature among them is the first failure, as Core would see it.
+            // Schnorr signature among them is the first failure, as Core would see it. The
+            // batch does not say which: the inputs are checked one by one to name it.
             if batch.verify(sha256(&seed)).is_err() {
-                return Err(ScriptError::SchnorrSig);
+                let end = first_error.map_or(tx.inputs.len(), |(_, i)| i);
+                let found = (0..end).find_map(|i| {
+                    verify_input(tx, i, spent, &pre, flags, SchnorrMode::Verify)
+                        .err()
+                        .map(|e| (e, i))
+                });
+                return Err(found.unwrap_or((ScriptError::SchnorrSig, 0)));
             }
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Core's `CScriptCheck` debug text for a failing input.
+fn input_details(tx: &Transaction<'_>, i: usize) -> String {
+    let (prev, vout) = tx
+        .inputs
+        .get(i)
+        .map_or(([0u8; 32], 0), |x| (*x.prev_txid, x.prev_vout));
+    format!(
+        "input {i} of {} (wtxid {}), spending {}:{vout}",
+        hex_id(&tx.txid()),
+        hex_id(&tx.wtxid()),
+        hex_id(&prev)
+    )
 }
 
 /// The connected component of `start` in `graph`.

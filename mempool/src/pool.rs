@@ -1,7 +1,7 @@
 //! The pool's state: entries, the spend index, cluster queries, removal (block, conflict,
 //! expiry, size limit) and the rolling minimum fee.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sluice_consensus::coin::{Amount, OutPoint};
 use sluice_consensus::hash::Hash256;
@@ -48,6 +48,10 @@ pub struct Mempool {
     block_since_bump: bool,
     /// Secret for the Schnorr batch verifier's randomness (from the caller's OS RNG).
     pub(crate) batch_seed: [u8; 32],
+    /// Package staging only ([`Mempool::test_package`], empty otherwise): the package's
+    /// transactions staged in the pool so far, and the first package-level TRUC violation.
+    pub(crate) staged: HashSet<Hash256>,
+    pub(crate) deferred_truc: Option<String>,
 }
 
 impl Mempool {
@@ -69,6 +73,8 @@ impl Mempool {
             last_rolling_update: 0,
             block_since_bump: false,
             batch_seed,
+            staged: HashSet::new(),
+            deferred_truc: None,
         }
     }
 
@@ -337,7 +343,12 @@ impl Mempool {
     }
 
     /// Removes exactly `txid` (no descendants), unlinking it.
-    fn remove_one(&mut self, txid: &Hash256, reason: RemovalReason, out: &mut Vec<Removed>) {
+    pub(crate) fn remove_one(
+        &mut self,
+        txid: &Hash256,
+        reason: RemovalReason,
+        out: &mut Vec<Removed>,
+    ) {
         let Some(e) = self.entries.remove(txid) else {
             return;
         };

@@ -28,6 +28,7 @@ impl Mempool {
             now,
             test_only: false,
             bypass_limits: true,
+            package: false,
         };
         for raw in disconnected {
             if self.accept(raw, chain, args).is_err() {

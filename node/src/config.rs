@@ -15,6 +15,9 @@ use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
 
 pub use crate::logging::LogFormat;
+pub use mempool::{MempoolConfig, MempoolFlags};
+
+mod mempool;
 
 /// Port of `/metrics` when `metrics_bind` names only an address.
 pub const DEFAULT_METRICS_PORT: u16 = 9332;
@@ -131,6 +134,8 @@ pub struct NodeConfig {
     pub quic_open: bool,
     /// QUIC resource limits (`[quic_limits]`).
     pub quic_limits: QuicLimitsConfig,
+    /// Mempool policy (`[mempool]`, Core's option names).
+    pub mempool: MempoolConfig,
     /// Serve Prometheus metrics at `/metrics` on this address (`ip` or `ip:port`, port
     /// 9332 by default); unset: no metrics server.
     pub metrics_bind: Option<String>,
@@ -307,6 +312,7 @@ impl Default for NodeConfig {
             quic_peer: Vec::new(),
             quic_open: false,
             quic_limits: QuicLimitsConfig::default(),
+            mempool: MempoolConfig::default(),
             metrics_bind: None,
             log_format: LogFormat::Human,
             log_filter: None,
@@ -445,6 +451,8 @@ pub struct ConfigFlags {
     /// refusing to start; repeatable, adds to the file's `accept_risk`.
     #[arg(long, value_name = "ID")]
     pub accept_risk: Vec<String>,
+    #[command(flatten)]
+    pub mempool: MempoolFlags,
 }
 
 impl NodeConfig {
@@ -571,6 +579,7 @@ impl NodeConfig {
             c.progress = false;
         }
         c.accept_risk.extend(flags.accept_risk.iter().cloned());
+        flags.mempool.apply(&mut c.mempool);
         Ok(c)
     }
 

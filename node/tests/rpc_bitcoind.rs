@@ -310,6 +310,12 @@ fn mempool_calls(
     let cid = child.compute_txid().to_string();
     let p_arr = format!("[\"{p}\"]");
     let c_arr = format!("[\"{c}\"]");
+    // Packages: valid, unsorted, duplicated, conflicting inside, an orphan child.
+    let pc = format!("[\"{p}\",\"{c}\"]");
+    let cp = format!("[\"{c}\",\"{p}\"]");
+    let pp = format!("[\"{p}\",\"{p}\"]");
+    let px = format!("[\"{p}\",\"{x}\"]");
+    let oc = format!("[\"{o}\",\"{c}\"]");
     let before: Vec<Vec<&str>> = vec![
         vec!["getmempoolinfo"],
         vec!["getrawmempool"],
@@ -318,6 +324,12 @@ fn mempool_calls(
         vec!["testmempoolaccept", &c_arr],
         vec!["testmempoolaccept", "[\"00\"]"],
         vec!["testmempoolaccept", "[]"],
+        vec!["testmempoolaccept", &pc],
+        vec!["testmempoolaccept", &pc, "0.00000001"],
+        vec!["testmempoolaccept", &cp],
+        vec!["testmempoolaccept", &pp],
+        vec!["testmempoolaccept", &px],
+        vec!["testmempoolaccept", &oc],
         vec!["sendrawtransaction", "zz"],
         vec!["sendrawtransaction", &p, "0.00000001"],
         vec!["sendrawtransaction", &o],
@@ -340,13 +352,8 @@ fn mempool_calls(
         vec!["getmempoolentry", &cid],
         vec!["testmempoolaccept", &p_arr],
         vec!["sendrawtransaction", &x],
+        // Already in the pool: the parent fails, the child is left blank.
+        vec!["testmempoolaccept", &pc],
     ];
     compare(&after, ours, core, all, unexplained);
-    let package = format!("[\"{p}\",\"{c}\"]");
-    let call = ["testmempoolaccept", package.as_str()];
-    // Package acceptance is not implemented (docs/rpc.md): Sluice says so (-8) rather than
-    // answering per transaction as Core does.
-    let e = ours(&call).unwrap_err();
-    assert!(e.contains("package"), "{e}");
-    eprintln!("package testmempoolaccept: bitcoind {:?}", core(&call));
 }

@@ -3,12 +3,21 @@
 //! `feefilter`, and whom to announce an accepted transaction to (BIP339 `MSG_WTX` to
 //! `wtxidrelay` peers, `MSG_TX` to the rest).
 //!
+//! Announcements trickle as Core's do: each peer's queue is flushed at random times (a
+//! Poisson process averaging [`OUTBOUND_INVENTORY_INTERVAL`] per outbound peer, and
+//! [`INBOUND_INVENTORY_INTERVAL`] on one timer shared by every inbound peer, so inbound
+//! spies cannot time us per connection), at most [`INVENTORY_BROADCAST_TARGET`] (growing
+//! with the backlog, capped at [`INVENTORY_BROADCAST_MAX`]) per flush, parents and higher
+//! feerates first.
+//!
 //! The caller owns the mempool and the sockets: it passes announcements, arrivals and the
 //! clock in, and sends the `getdata` and `inv` items this returns.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use sluice_consensus::hash::Hash256;
 
 use crate::wire::{InvType, Inventory};
@@ -29,13 +38,38 @@ pub const UNREQUESTED_WINDOW: Duration = Duration::from_secs(60);
 /// Core's `MAX_MONEY` in satoshis: the largest valid `feefilter`.
 pub const MAX_MONEY: i64 = 21_000_000 * 100_000_000;
 
+/// Core's `INBOUND_INVENTORY_BROADCAST_INTERVAL`: mean time between flushes to inbound peers.
+pub const INBOUND_INVENTORY_INTERVAL: Duration = Duration::from_secs(5);
+/// Core's `OUTBOUND_INVENTORY_BROADCAST_INTERVAL`.
+pub const OUTBOUND_INVENTORY_INTERVAL: Duration = Duration::from_secs(2);
+/// Core's `INVENTORY_BROADCAST_TARGET` (14 per second over the inbound interval).
+pub const INVENTORY_BROADCAST_TARGET: usize = 70;
+/// Core's `INVENTORY_BROADCAST_MAX`.
+pub const INVENTORY_BROADCAST_MAX: usize = 1_000;
+
 /// Peers are named by the caller.
 pub type PeerId = u64;
+
+/// An accepted transaction waiting for a peer's next flush.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    txid: Hash256,
+    /// Its own feerate, sat/kvB (for the peer's fee filter and the order).
+    feerate: i64,
+    /// In-pool ancestors: parents go before children.
+    ancestors: u64,
+}
 
 #[derive(Debug)]
 struct PeerRelay {
     /// It wants announcements (its `version` relay flag).
     relay: bool,
+    /// It connected to us (shares the inbound flush timer).
+    inbound: bool,
+    /// Accepted transactions to announce at the next flush, by wtxid.
+    to_send: HashMap<Hash256, Pending>,
+    /// When its queue is flushed next (`None`: at the first flush).
+    next_send: Option<Instant>,
     /// Both sides sent `wtxidrelay`: announce and request by wtxid.
     wtxid: bool,
     /// Its `feefilter` in sat/kvB: announce only transactions paying at least this.
@@ -46,6 +80,9 @@ struct PeerRelay {
     /// Announced but not yet requested (and the same as a set, for lookups).
     queued: VecDeque<Hash256>,
     queued_set: HashSet<Hash256>,
+    /// Queued hashes that are txids of an orphan's missing parents: requested by txid
+    /// (`MSG_WITNESS_TX`) even from a `wtxidrelay` peer, as Core fetches parents.
+    by_txid: HashSet<Hash256>,
     /// Requested and not yet answered, with the request time.
     in_flight: HashMap<Hash256, Instant>,
     /// Unrequested transactions received in the current window.
@@ -86,25 +123,58 @@ pub enum Arrival {
 }
 
 /// Transaction relay state for every connected peer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TxRelay {
     peers: HashMap<PeerId, PeerRelay>,
+    /// Draws the flush times.
+    rng: StdRng,
+    /// The flush timer every inbound peer shares.
+    next_inbound: Option<Instant>,
+}
+
+impl Default for TxRelay {
+    /// Flush times drawn from an OS-seeded generator.
+    fn default() -> Self {
+        Self::with_seed(rand::random())
+    }
+}
+
+/// A draw from the exponential distribution with this mean (Core's `rand_exp_duration`):
+/// the gaps of a Poisson process.
+fn exp_duration(rng: &mut StdRng, mean: Duration) -> Duration {
+    let u: f64 = rng.gen();
+    mean.mul_f64(-(1.0 - u).ln())
 }
 
 impl TxRelay {
+    /// Relay state whose flush times come from a generator seeded with `seed` (tests use a
+    /// fixed seed for reproducible times).
+    #[must_use]
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            peers: HashMap::new(),
+            rng: StdRng::seed_from_u64(seed),
+            next_inbound: None,
+        }
+    }
+
     /// A peer finished its handshake. `relay`: its `version` relay flag; `wtxid`: both sides
-    /// sent `wtxidrelay`.
-    pub fn peer_connected(&mut self, peer: PeerId, relay: bool, wtxid: bool) {
+    /// sent `wtxidrelay`; `inbound`: it connected to us.
+    pub fn peer_connected(&mut self, peer: PeerId, relay: bool, wtxid: bool, inbound: bool) {
         self.peers.insert(
             peer,
             PeerRelay {
                 relay,
+                inbound,
+                to_send: HashMap::new(),
+                next_send: None,
                 wtxid,
                 fee_filter: 0,
                 known: HashSet::new(),
                 known_order: VecDeque::new(),
                 queued: VecDeque::new(),
                 queued_set: HashSet::new(),
+                by_txid: HashSet::new(),
                 in_flight: HashMap::new(),
                 unrequested: 0,
                 window_start: None,
@@ -171,6 +241,37 @@ impl TxRelay {
         Self::fill(p, now)
     }
 
+    /// An orphan from `peer` misses these parents (txids): each one we do not `have` and
+    /// nobody is fetching is queued for request from that peer by txid (Core's
+    /// `AddTxAnnouncement(peer, Txid)` for an orphan's parents). Returns the `getdata` items to
+    /// send now.
+    pub fn request_parents(
+        &mut self,
+        peer: PeerId,
+        parents: &[Hash256],
+        have: impl Fn(&Hash256) -> bool,
+        now: Instant,
+    ) -> Vec<Inventory> {
+        let busy: HashSet<Hash256> = self
+            .peers
+            .values()
+            .flat_map(|p| p.in_flight.keys().chain(&p.queued).copied())
+            .collect();
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return Vec::new();
+        };
+        for h in parents {
+            p.learn(*h);
+            if have(h) || busy.contains(h) || p.queued.len() >= MAX_ANNOUNCEMENTS {
+                continue;
+            }
+            p.queued.push_back(*h);
+            p.queued_set.insert(*h);
+            p.by_txid.insert(*h);
+        }
+        Self::fill(p, now)
+    }
+
     /// Moves queued announcements to requests while the peer has room.
     fn fill(p: &mut PeerRelay, now: Instant) -> Vec<Inventory> {
         let mut out = Vec::new();
@@ -178,7 +279,7 @@ impl TxRelay {
             let Some(h) = p.queued.pop_front() else { break };
             p.queued_set.remove(&h);
             p.in_flight.insert(h, now);
-            let kind = if p.wtxid {
+            let kind = if p.wtxid && !p.by_txid.remove(&h) {
                 InvType::WTX
             } else {
                 InvType::WITNESS_TX
@@ -243,35 +344,118 @@ impl TxRelay {
         out
     }
 
-    /// An accepted transaction paying `feerate` sat/kvB: the `inv` to send each peer that
-    /// wants announcements, passes its fee filter, and does not know it yet (`except`: the
-    /// peer it came from).
+    /// An accepted transaction paying `feerate` sat/kvB with `ancestors` in-pool ancestors:
+    /// queued for every peer that wants announcements and does not know it yet (`except`:
+    /// the peer it came from). [`TxRelay::flush`] sends the queues.
     pub fn announce(
         &mut self,
         txid: Hash256,
         wtxid: Hash256,
         feerate: i64,
+        ancestors: u64,
         except: Option<PeerId>,
-    ) -> Vec<(PeerId, Inventory)> {
-        let mut out = Vec::new();
+    ) {
         for (id, p) in &mut self.peers {
-            if Some(*id) == except || !p.relay || feerate < p.fee_filter {
+            if Some(*id) == except || !p.relay {
                 continue;
             }
             let hash = if p.wtxid { wtxid } else { txid };
-            if p.known.contains(&hash) {
+            if !p.known.contains(&hash) {
+                p.to_send.insert(
+                    wtxid,
+                    Pending {
+                        txid,
+                        feerate,
+                        ancestors,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Core's trickle: every peer whose flush time has passed gets its next time drawn and
+    /// an `inv` of its queue's first transactions (fewest ancestors, then highest feerate),
+    /// skipping those it knows, those under its fee filter and those `in_pool` (by txid) no
+    /// longer holds. Returns the items for each peer.
+    pub fn flush(
+        &mut self,
+        now: Instant,
+        in_pool: impl Fn(&Hash256) -> bool,
+    ) -> Vec<(PeerId, Vec<Inventory>)> {
+        let mut out = Vec::new();
+        let mut ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(p) = self.peers.get(&id) else {
+                continue;
+            };
+            if p.next_send.is_some_and(|t| t >= now) {
                 continue;
             }
-            p.learn(hash);
-            out.push((
-                *id,
-                Inventory {
+            let next = if p.inbound {
+                match self.next_inbound {
+                    Some(t) if t >= now => t,
+                    _ => {
+                        let t = now + exp_duration(&mut self.rng, INBOUND_INVENTORY_INTERVAL);
+                        self.next_inbound = Some(t);
+                        t
+                    }
+                }
+            } else {
+                now + exp_duration(&mut self.rng, OUTBOUND_INVENTORY_INTERVAL)
+            };
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            p.next_send = Some(next);
+            if !p.relay {
+                p.to_send.clear();
+                continue;
+            }
+            let max = (INVENTORY_BROADCAST_TARGET + p.to_send.len() / 1000 * 5)
+                .min(INVENTORY_BROADCAST_MAX);
+            let mut queue: Vec<(Hash256, Pending)> =
+                p.to_send.iter().map(|(w, x)| (*w, *x)).collect();
+            queue.sort_unstable_by(|a, b| {
+                (a.1.ancestors, std::cmp::Reverse(a.1.feerate), a.0).cmp(&(
+                    b.1.ancestors,
+                    std::cmp::Reverse(b.1.feerate),
+                    b.0,
+                ))
+            });
+            let mut items = Vec::new();
+            for (wtxid, x) in queue {
+                if items.len() >= max {
+                    break;
+                }
+                p.to_send.remove(&wtxid);
+                let hash = if p.wtxid { wtxid } else { x.txid };
+                if !in_pool(&x.txid) || p.known.contains(&hash) || x.feerate < p.fee_filter {
+                    continue;
+                }
+                p.learn(hash);
+                items.push(Inventory {
                     kind: p.inv_kind(),
                     hash,
-                },
-            ));
+                });
+            }
+            if !items.is_empty() {
+                out.push((id, items));
+            }
         }
         out
+    }
+
+    /// When `peer`'s queue is flushed next (`None`: unknown peer or not drawn yet).
+    #[must_use]
+    pub fn next_flush(&self, peer: PeerId) -> Option<Instant> {
+        self.peers.get(&peer).and_then(|p| p.next_send)
+    }
+
+    /// Transactions queued for `peer`'s next flush.
+    #[must_use]
+    pub fn pending(&self, peer: PeerId) -> usize {
+        self.peers.get(&peer).map_or(0, |p| p.to_send.len())
     }
 
     /// Whether `peer` negotiated wtxid relay.

@@ -69,6 +69,7 @@ pub struct NodeMetrics {
     peers: Mutex<HashMap<PeerId, (Direction, TransportKind)>>,
     mempool_txs: AtomicU64,
     mempool_bytes: AtomicU64,
+    mempool_orphans: AtomicU64,
     rpc: RwLock<BTreeMap<String, Arc<Histogram>>>,
 }
 
@@ -100,6 +101,7 @@ impl NodeMetrics {
             peers: Mutex::new(HashMap::new()),
             mempool_txs: AtomicU64::new(0),
             mempool_bytes: AtomicU64::new(0),
+            mempool_orphans: AtomicU64::new(0),
             rpc: RwLock::new(BTreeMap::new()),
         }
     }
@@ -158,6 +160,11 @@ impl NodeMetrics {
     pub fn set_mempool(&self, transactions: u64, bytes: u64) {
         self.mempool_txs.store(transactions, Ordering::Relaxed);
         self.mempool_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Seam for the orphan pool: transactions held until their missing parents arrive.
+    pub fn set_orphans(&self, orphans: u64) {
+        self.mempool_orphans.store(orphans, Ordering::Relaxed);
     }
 
     /// Seam for the RPC server: one request to `method` took `elapsed` (from the request
@@ -270,6 +277,11 @@ impl NodeMetrics {
             "sluice_mempool_bytes",
             "Serialized size of the mempool's transactions, bytes.",
             &[(none, int(self.mempool_bytes.load(Ordering::Relaxed)))],
+        );
+        e.gauge(
+            "sluice_mempool_orphans",
+            "Orphan transactions (parents missing) held until their parents arrive.",
+            &[(none, int(self.mempool_orphans.load(Ordering::Relaxed)))],
         );
         let rpc: Vec<(String, _)> = self
             .rpc

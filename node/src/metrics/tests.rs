@@ -112,6 +112,7 @@ fn an_empty_registry_renders_every_family_validly() {
         "sluice_blocks_connected_total",
         "sluice_mempool_transactions",
         "sluice_mempool_bytes",
+        "sluice_mempool_orphans",
         "sluice_peers{direction=\"inbound\",transport=\"v1\"}",
         "sluice_peers{direction=\"outbound\",transport=\"v2\"}",
         "sluice_net_bytes_total{direction=\"in\"}",
@@ -242,6 +243,9 @@ fn mempool_seam() {
     assert_eq!(value(&text, "sluice_mempool_bytes"), Some(3456.0));
     m.set_mempool(0, 0);
     assert_eq!(value(&m.render(), "sluice_mempool_bytes"), Some(0.0));
+    assert_eq!(value(&m.render(), "sluice_mempool_orphans"), Some(0.0));
+    m.set_orphans(3);
+    assert_eq!(value(&m.render(), "sluice_mempool_orphans"), Some(3.0));
 }
 
 #[test]

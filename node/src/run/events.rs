@@ -465,8 +465,12 @@ impl NodeLoop {
                 }
                 self.sync
                     .peer_connected(peer.0, info.can_serve_blocks(), now);
-                self.relay
-                    .peer_connected(peer.0, info.relay, info.wtxidrelay);
+                self.relay.peer_connected(
+                    peer.0,
+                    info.relay,
+                    info.wtxidrelay,
+                    info.direction == sluice_net::transport::Direction::Inbound,
+                );
                 self.send_fee_filter(peer);
             }
             PeerEvent::Disconnect { reason, discourage } => {
@@ -484,6 +488,7 @@ impl NodeLoop {
                 }
                 self.sync.peer_disconnected(peer.0, now);
                 self.relay.peer_gone(peer.0);
+                self.mempool.orphans_peer_gone(peer.0);
             }
             PeerEvent::Message(msg) => self.on_message(peer, msg, now)?,
         }

@@ -14,7 +14,11 @@ use sluice_consensus::block::Block;
 use sluice_consensus::chain::{script_flags, AncestorView};
 use sluice_consensus::coin::{Coin, OutPoint};
 use sluice_consensus::hash::Hash256;
-use sluice_mempool::{AcceptArgs, Accepted, ChainTip, CoinSource, Mempool, MempoolOptions, Reject};
+use sluice_consensus::tx::Transaction;
+use sluice_mempool::{
+    AcceptArgs, Accepted, ChainTip, CoinSource, Mempool, MempoolOptions, OrphanLimits, Orphanage,
+    PackageResult, Reject,
+};
 use sluice_pipeline::bitcoin::BitcoinStages;
 use sluice_storage::blockstore::BlockStore;
 use sluice_storage::ChainStore;
@@ -55,6 +59,9 @@ pub struct Pool {
     /// Transactions of disconnected blocks waiting to return (oldest block first): they go
     /// back once the store and the scheduled chain agree on the tip again.
     pending_readd: Vec<Vec<u8>>,
+    /// Peers' transactions whose parents are missing, until the parents arrive (Core's
+    /// `TxOrphanage`, with its limits).
+    pub orphans: Orphanage,
     /// When expiry last ran (it scans every entry, so the loop's tick runs it once a minute).
     last_upkeep: i64,
 }
@@ -120,6 +127,7 @@ impl NodeMempool {
                 last_upkeep: 0,
                 pending_readd: Vec::new(),
                 sequence: 1,
+                orphans: Orphanage::new(OrphanLimits::default()),
             }),
             stages,
             blocks,
@@ -200,6 +208,15 @@ impl NodeMempool {
         })
     }
 
+    /// Package `testmempoolaccept` (several transactions, parents first): nothing changes.
+    ///
+    /// # Errors
+    /// The chain could not be read.
+    pub fn test_package(&self, raws: &[Vec<u8>]) -> Result<PackageResult, MempoolFault> {
+        let now = now_secs();
+        self.with_tip(|p, tip| p.pool.test_package(raws, tip, now))
+    }
+
     /// Whether an output of `txid` is unspent in the UTXO set (`sendrawtransaction`'s
     /// "already in utxo set" check looks at every output).
     ///
@@ -240,7 +257,7 @@ impl NodeMempool {
     pub fn block_connected(&self, hash: &Hash256) -> Result<(), MempoolFault> {
         {
             let mut p = self.lock();
-            if p.pool.is_empty() {
+            if p.pool.is_empty() && p.orphans.is_empty() {
                 p.pool.remove_for_block(&[]);
                 return Ok(());
             }
@@ -270,6 +287,9 @@ impl NodeMempool {
             let mut p = self.lock();
             let gone = p.pool.remove_for_block(&txs);
             forget(&mut p, &gone);
+            // Orphans spending what the block spent conflict with it (or are in it).
+            let spent: Vec<OutPoint> = txs.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+            p.orphans.erase_for_block(&spent);
             self.publish(&mut p);
         }
         self.flush_readd();
@@ -341,7 +361,54 @@ impl NodeMempool {
         p.pool.min_fee(now_secs()).max(floor).sat_per_kvb()
     }
 
+    /// A peer's transaction missed inputs: kept as an orphan announced by `peer`. Returns
+    /// the parents (txids) the pool lacks, to request from that peer.
+    pub fn add_orphan(&self, raw: &[u8], tx: &Transaction<'_>, peer: u64) -> Vec<Hash256> {
+        let mut p = self.lock();
+        p.orphans.add(raw, peer);
+        let mut parents: Vec<Hash256> = tx.inputs.iter().map(|i| *i.prev_txid).collect();
+        parents.sort_unstable();
+        parents.dedup();
+        parents.retain(|t| !p.pool.contains_txid(t));
+        self.publish(&mut p);
+        parents
+    }
+
+    /// Whether `wtxid` is held as an orphan.
+    #[must_use]
+    pub fn have_orphan(&self, wtxid: &Hash256) -> bool {
+        self.lock().orphans.have(wtxid)
+    }
+
+    /// A transaction with `outputs` outputs entered the pool: orphans spending it become
+    /// due for another try. False when no orphan is held.
+    pub fn orphan_parent_arrived(&self, txid: &Hash256, outputs: u32) -> bool {
+        let mut p = self.lock();
+        p.orphans.parent_arrived(txid, outputs);
+        !p.orphans.is_empty()
+    }
+
+    /// The next orphan from `peer` due for another try.
+    pub fn take_orphan(&self, peer: u64) -> Option<Vec<u8>> {
+        self.lock().orphans.take_reconsiderable(peer)
+    }
+
+    /// An orphan was accepted or refused for good.
+    pub fn erase_orphan(&self, wtxid: &Hash256) {
+        let mut p = self.lock();
+        p.orphans.erase(wtxid);
+        self.publish(&mut p);
+    }
+
+    /// A peer left: its orphan announcements go.
+    pub fn orphans_peer_gone(&self, peer: u64) {
+        let mut p = self.lock();
+        p.orphans.erase_for_peer(peer);
+        self.publish(&mut p);
+    }
+
     fn publish(&self, p: &mut Pool) {
+        self.metrics.set_orphans(p.orphans.len() as u64);
         let info = p.pool.info(now_secs());
         self.metrics.set_mempool(
             u64::try_from(info.size).unwrap_or(u64::MAX),

@@ -218,7 +218,7 @@ pub async fn start_with(
         format!("/Sluice:{}/", env!("CARGO_PKG_VERSION")),
     );
     let mempool = Arc::new(NodeMempool::new(
-        sluice_mempool::MempoolOptions::default(),
+        cfg.mempool.options()?,
         shared.clone(),
         blocks.clone(),
         metrics.clone(),

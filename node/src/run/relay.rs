@@ -12,6 +12,7 @@ use sluice_net::{Message, PeerId};
 
 use super::events::NodeLoop;
 use super::mempool::{now_secs, Offer};
+use sluice_mempool::RejectKind;
 
 /// Core's `DEFAULT_MAX_TIP_AGE`: a tip older than this means initial block download.
 const MAX_TIP_AGE: i64 = 24 * 60 * 60;
@@ -43,22 +44,23 @@ impl NodeLoop {
         false
     }
 
-    /// Announces a transaction now in the mempool to every peer that wants it (`from`: the
-    /// peer it came from, which knows it).
+    /// Queues a transaction now in the mempool for announcement to every peer that wants it
+    /// (`from`: the peer it came from, which knows it); `relay_tick` sends each
+    /// peer's queue at its randomised flush time.
     pub(crate) fn relay_transaction(&mut self, txid: Hash256, wtxid: Hash256) {
         self.relay_from(txid, wtxid, None);
     }
 
     fn relay_from(&mut self, txid: Hash256, wtxid: Hash256, from: Option<PeerId>) {
-        let feerate = {
+        let (feerate, ancestors) = {
             let p = self.mempool.lock();
             let Some(e) = p.pool.get(&txid) else { return };
             // The feefilter compares the transaction's own modified feerate (Core).
-            sluice_mempool::FeeRate::from_fee(e.modified_fee(), e.vsize).sat_per_kvb()
+            let rate = sluice_mempool::FeeRate::from_fee(e.modified_fee(), e.vsize).sat_per_kvb();
+            (rate, p.pool.ancestors(&txid).len() as u64)
         };
-        for (peer, item) in self.relay.announce(txid, wtxid, feerate, from.map(|p| p.0)) {
-            self.send(PeerId(peer), Message::Inv(vec![item]));
-        }
+        self.relay
+            .announce(txid, wtxid, feerate, ancestors, from.map(|p| p.0));
     }
 
     /// A peer's `inv` entries for transactions.
@@ -75,7 +77,7 @@ impl NodeLoop {
             let p = mempool.lock();
             let have = |h: &Hash256, by_wtxid: bool| {
                 if by_wtxid {
-                    p.pool.contains_wtxid(h)
+                    p.pool.contains_wtxid(h) || p.orphans.have(h)
                 } else {
                     p.pool.contains_txid(h)
                 }
@@ -109,14 +111,78 @@ impl NodeLoop {
             Ok(Offer::Accepted(_)) => {
                 tracing::debug!("peer {peer}: accepted tx {}", to_display_hex(&txid));
                 self.relay_from(txid, wtxid, Some(peer));
+                self.reconsider_orphans(txid, tx.outputs.len());
+            }
+            // Parents missing: kept as an orphan, its parents asked of the sender (Core).
+            Ok(Offer::Rejected(r)) if r.kind == RejectKind::MissingInputs => {
+                let parents = self.mempool.add_orphan(raw, &tx, peer.0);
+                tracing::debug!(
+                    "peer {peer}: orphan tx {}, {} parents to fetch",
+                    to_display_hex(&txid),
+                    parents.len()
+                );
+                let mempool = self.mempool.clone();
+                let ask = {
+                    let p = mempool.lock();
+                    let have = |h: &Hash256| p.pool.contains_txid(h);
+                    self.relay.request_parents(peer.0, &parents, have, now)
+                };
+                if !ask.is_empty() {
+                    self.send(peer, Message::GetData(ask));
+                }
             }
             // Policy rejections are not misbehaviour (Core punishes only consensus-invalid
-            // transactions, and not all of them); orphans are dropped (no orphan pool yet).
+            // transactions, and not all of them).
             Ok(Offer::Rejected(r)) => {
                 self.metrics.tx_rejected();
                 tracing::debug!("peer {peer}: tx {} rejected: {r}", to_display_hex(&txid));
             }
             Err(e) => tracing::warn!("mempool fault on a peer's tx: {e}"),
+        }
+    }
+
+    /// `txid` (with `outputs` outputs) entered the pool: orphans spending it are tried again,
+    /// and each one accepted in turn frees its own children (Core's `ProcessOrphanTx`, run
+    /// here until no orphan is due). Bounded: every try clears a due flag, and a flag is set
+    /// again only by an acceptance, which removes an orphan.
+    fn reconsider_orphans(&mut self, txid: Hash256, outputs: usize) {
+        let n = u32::try_from(outputs).unwrap_or(u32::MAX);
+        if !self.mempool.orphan_parent_arrived(&txid, n) {
+            return;
+        }
+        let peers = self.connected_peers();
+        let mut progress = true;
+        while progress {
+            progress = false;
+            for &peer in &peers {
+                while let Some(raw) = self.mempool.take_orphan(peer.0) {
+                    progress = true;
+                    let Ok(tx) = Transaction::parse_exact(&raw) else {
+                        continue;
+                    };
+                    let (otxid, owtxid) = (tx.txid(), tx.wtxid());
+                    match self.mempool.offer(&raw, false) {
+                        Ok(Offer::Accepted(_)) => {
+                            tracing::debug!("orphan tx {} accepted", to_display_hex(&otxid));
+                            self.mempool.erase_orphan(&owtxid);
+                            self.relay_from(otxid, owtxid, Some(peer));
+                            let n = u32::try_from(tx.outputs.len()).unwrap_or(u32::MAX);
+                            self.mempool.orphan_parent_arrived(&otxid, n);
+                        }
+                        // Still missing a parent: it waits on.
+                        Ok(Offer::Rejected(r)) if r.kind == RejectKind::MissingInputs => {}
+                        Ok(Offer::Rejected(r)) => {
+                            tracing::debug!("orphan tx {} rejected: {r}", to_display_hex(&otxid));
+                            self.metrics.tx_rejected();
+                            self.mempool.erase_orphan(&owtxid);
+                        }
+                        Err(e) => {
+                            tracing::warn!("mempool fault on an orphan: {e}");
+                            return;
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -172,6 +238,14 @@ impl NodeLoop {
     pub(crate) fn relay_tick(&mut self, now: Instant) {
         for (peer, items) in self.relay.tick(now) {
             self.send(PeerId(peer), Message::GetData(items));
+        }
+        let mempool = self.mempool.clone();
+        let invs = {
+            let p = mempool.lock();
+            self.relay.flush(now, |txid| p.pool.contains_txid(txid))
+        };
+        for (peer, items) in invs {
+            self.send(PeerId(peer), Message::Inv(items));
         }
         let rate = if self.in_ibd() {
             MAX_MONEY

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use sluice_consensus::hash::{to_display_hex, Hash256};
 use sluice_consensus::script::Instructions;
 use sluice_consensus::tx::Transaction;
-use sluice_mempool::{FeeRate, RejectKind};
+use sluice_mempool::{Accepted, FeeRate, PackageResult, Reject, RejectKind, MAX_PACKAGE_COUNT};
 
 use super::super::error::{
     RpcError, RPC_DESERIALIZATION_ERROR, RPC_INTERNAL_ERROR, RPC_INVALID_ADDRESS_OR_KEY,
@@ -23,8 +23,6 @@ const CAT: &str = "Rawtransactions";
 const CAT_CHAIN: &str = "Blockchain";
 /// Core's `DEFAULT_MAX_RAW_TX_FEE_RATE`: 0.10 BTC/kvB.
 const DEFAULT_MAX_FEE_RATE: i64 = 10_000_000;
-/// Core's `MAX_PACKAGE_COUNT`.
-const MAX_PACKAGE_COUNT: usize = 25;
 const COIN: i64 = 100_000_000;
 const MAX_MONEY: i64 = 21_000_000 * COIN;
 /// Core's `MAX_OPCODE` (OP_CHECKSIGADD): `HasValidOps` refuses anything above.
@@ -288,38 +286,49 @@ fn testmempoolaccept(_: &Context, mp: &NodeMempool, p: &Params) -> Result<Value,
         raws.push(raw);
     }
     if raws.len() > 1 {
-        // The pool validates one transaction at a time; package policy (a child paying for
-        // its parent) is not implemented, so a package gets no verdict rather than a wrong one.
-        return Err(RpcError::new(
-            RPC_INVALID_PARAMETER,
-            "Sluice does not support package testmempoolaccept yet: pass one transaction",
-        ));
+        let r = mp.test_package(&raws).map_err(|e| fault(&e))?;
+        return Ok(package_answer(&raws, &r, max_rate));
     }
     let raw = &raws[0];
     let tx = Transaction::parse_exact(raw).map_err(|_| RpcError::misc("decode"))?;
     let mut o = Map::new();
     o.insert("txid".into(), to_display_hex(&tx.txid()).into());
     o.insert("wtxid".into(), to_display_hex(&tx.wtxid()).into());
-    match mp.offer(raw, true).map_err(|e| fault(&e))? {
-        Offer::Accepted(a) => {
+    let verdict = match mp.offer(raw, true).map_err(|e| fault(&e))? {
+        Offer::Accepted(a) => Ok(a),
+        Offer::Rejected(r) => Err(r),
+    };
+    verdict_fields(&mut o, &verdict, max_rate);
+    Ok(Value::Array(vec![o.into()]))
+}
+
+/// One transaction's verdict as testmempoolaccept shows it; `false` when the client's
+/// maximum fee rate is exceeded (Core then leaves the later transactions blank).
+fn verdict_fields(
+    o: &mut Map<String, Value>,
+    verdict: &Result<Accepted, Reject>,
+    max_rate: i64,
+) -> bool {
+    match verdict {
+        Ok(a) => {
             let max_fee = FeeRate::per_kvb(max_rate).fee(a.vsize);
             if max_fee != 0 && a.fee > max_fee {
                 o.insert("allowed".into(), false.into());
                 o.insert("reject-reason".into(), "max-fee-exceeded".into());
-            } else {
-                o.insert("allowed".into(), true.into());
-                o.insert("vsize".into(), a.vsize.into());
-                o.insert(
-                    "fees".into(),
-                    json!({
-                        "base": amount(a.fee),
-                        "effective-feerate": amount(a.effective_feerate.sat_per_kvb()),
-                        "effective-includes": [to_display_hex(&a.wtxid)],
-                    }),
-                );
+                return false;
             }
+            o.insert("allowed".into(), true.into());
+            o.insert("vsize".into(), a.vsize.into());
+            o.insert(
+                "fees".into(),
+                json!({
+                    "base": amount(a.fee),
+                    "effective-feerate": amount(a.effective_feerate.sat_per_kvb()),
+                    "effective-includes": [to_display_hex(&a.wtxid)],
+                }),
+            );
         }
-        Offer::Rejected(r) => {
+        Err(r) => {
             o.insert("allowed".into(), false.into());
             if r.kind == RejectKind::MissingInputs {
                 o.insert("reject-reason".into(), "missing-inputs".into());
@@ -329,7 +338,29 @@ fn testmempoolaccept(_: &Context, mp: &NodeMempool, p: &Params) -> Result<Value,
             }
         }
     }
-    Ok(Value::Array(vec![o.into()]))
+    true
+}
+
+/// Core's answer for a package: every transaction's txid and wtxid, the package error when
+/// a package-wide rule failed, and verdicts in order up to the first failure.
+fn package_answer(raws: &[Vec<u8>], r: &PackageResult, max_rate: i64) -> Value {
+    let mut out = Vec::with_capacity(raws.len());
+    let mut exit_early = false;
+    for (i, raw) in raws.iter().enumerate() {
+        let mut o = Map::new();
+        if let Ok(tx) = Transaction::parse_exact(raw) {
+            o.insert("txid".into(), to_display_hex(&tx.txid()).into());
+            o.insert("wtxid".into(), to_display_hex(&tx.wtxid()).into());
+        }
+        if let Some(e) = &r.package_error {
+            o.insert("package-error".into(), e.to_string().into());
+        }
+        if let Some(Some(verdict)) = r.results.get(i).filter(|_| !exit_early) {
+            exit_early = !verdict_fields(&mut o, verdict, max_rate);
+        }
+        out.push(Value::Object(o));
+    }
+    Value::Array(out)
 }
 
 fn getmempoolinfo(_: &Context, mp: &NodeMempool, _: &Params) -> Result<Value, RpcError> {
