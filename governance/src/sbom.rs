@@ -133,7 +133,8 @@ pub fn cyclonedx(
 ) -> Result<String, SbomError> {
     let meta: Metadata = serde_json::from_str(metadata)?;
     let lock: Lock = toml::from_str(lock_text)?;
-    let key = |n: &str, v: &str, s: Option<&str>| (n.to_owned(), v.to_owned(), s.map(str::to_owned));
+    let key =
+        |n: &str, v: &str, s: Option<&str>| (n.to_owned(), v.to_owned(), s.map(str::to_owned));
     let mut checksums = BTreeMap::new();
     for p in &lock.package {
         checksums.insert(
@@ -203,7 +204,11 @@ pub fn cyclonedx(
             let Some(r) = bom_ref.get(&n.id) else {
                 continue;
             };
-            let on: BTreeSet<&String> = n.dependencies.iter().filter_map(|d| bom_ref.get(d)).collect();
+            let on: BTreeSet<&String> = n
+                .dependencies
+                .iter()
+                .filter_map(|d| bom_ref.get(d))
+                .collect();
             dependencies.push(json!({ "ref": r, "dependsOn": on }));
         }
     }

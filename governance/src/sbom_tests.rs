@@ -56,7 +56,10 @@ fn check_shape(bom: &Value) {
             assert!(c["purl"].as_str().unwrap().starts_with("pkg:cargo/"));
             for l in c["licenses"].as_array().unwrap() {
                 // Each entry is exactly one of an expression or a license object.
-                assert!(l["expression"].is_string() != l["license"].is_object(), "{l}");
+                assert!(
+                    l["expression"].is_string() != l["license"].is_object(),
+                    "{l}"
+                );
             }
             for h in c["hashes"].as_array().map_or(&[][..], Vec::as_slice) {
                 assert_eq!(h["alg"], "SHA-256");
@@ -107,11 +110,10 @@ fn every_lock_file_package_is_a_component() {
     // sluice-node depends on sluice-consensus in the graph.
     let deps = bom["dependencies"].as_array().unwrap();
     let node_deps = deps.iter().find(|d| d["ref"] == node["bom-ref"]).unwrap();
-    assert!(node_deps["dependsOn"]
-        .as_array()
+    assert!(node_deps["dependsOn"].as_array().unwrap().iter().any(|r| r
+        .as_str()
         .unwrap()
-        .iter()
-        .any(|r| r.as_str().unwrap().starts_with("pkg:cargo/sluice-consensus@")));
+        .starts_with("pkg:cargo/sluice-consensus@")));
     // No absolute path of this checkout leaks into the SBOM (it would break reproducibility).
     let root = workspace_root().to_str().unwrap();
     assert!(!out.contains(root), "checkout path {root} in the SBOM");
@@ -161,7 +163,10 @@ fn old_licence_spelling_becomes_spdx() {
     let dep = &bom["components"][1];
     assert_eq!(dep["licenses"][0]["expression"], "MIT OR Apache-2.0");
     assert_eq!(dep["purl"], "pkg:cargo/dep@1.2.3");
-    assert_eq!(bom["dependencies"][0]["dependsOn"][0], "pkg:cargo/dep@1.2.3");
+    assert_eq!(
+        bom["dependencies"][0]["dependsOn"][0],
+        "pkg:cargo/dep@1.2.3"
+    );
 }
 
 #[test]
@@ -190,7 +195,10 @@ fn inputs_that_disagree_are_errors() {
     let short = LOCK.split("[[package]]\nname = \"dep\"").next().unwrap();
     assert!(matches!(
         cyclonedx(&meta("MIT"), short, &SUBJECT),
-        Err(SbomError::Mismatch { present: "cargo metadata", .. })
+        Err(SbomError::Mismatch {
+            present: "cargo metadata",
+            ..
+        })
     ));
     assert!(matches!(
         cyclonedx("{", LOCK, &SUBJECT),

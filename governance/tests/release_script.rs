@@ -14,7 +14,10 @@ use sluice_governance::repo::load_trusted;
 use sluice_governance::{now, verify_release, Error};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().into()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
 }
 
 fn release(args: &[&str]) -> Output {
@@ -45,10 +48,15 @@ fn packages_signs_and_verifies_a_release() {
     ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
-    assert!(stderr.contains("TEST keys"), "the test-key signing says so: {stderr}");
+    assert!(
+        stderr.contains("TEST keys"),
+        "the test-key signing says so: {stderr}"
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("release 0.0.0-test (stable) verified: 3 files, signed by test-alice, test-dave"),
+        stdout.contains(
+            "release 0.0.0-test (stable) verified: 3 files, signed by test-alice, test-dave"
+        ),
         "{stdout}"
     );
 

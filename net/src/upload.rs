@@ -96,7 +96,8 @@ impl UploadTarget {
             return false;
         }
         if historical {
-            let reserve = (self.time_left_in_cycle(now) / 600).saturating_mul(MAX_BLOCK_SERIALIZED_SIZE);
+            let reserve =
+                (self.time_left_in_cycle(now) / 600).saturating_mul(MAX_BLOCK_SERIALIZED_SIZE);
             reserve >= self.limit || self.sent_in_cycle >= self.limit - reserve
         } else {
             self.sent_in_cycle >= self.limit
@@ -142,7 +143,7 @@ mod tests {
         assert!(!t.reached(false, T0) && !t.reached(true, T0));
         assert_eq!(t.time_left_in_cycle(T0), 0);
         assert_eq!(t.bytes_left(), 0);
-        assert!(t.may_serve_block(T0 as i64, 0, false, T0));
+        assert!(t.may_serve_block(1_800_000_000, 0, false, T0));
     }
 
     /// Core's arithmetic: a 1000 MiB target keeps a reserve of one 4 MB block per 10 minutes
@@ -160,15 +161,24 @@ mod tests {
         assert!(!t.reached(true, T0 + 600), "400 MiB < 454.5 MiB");
         t.record(60 * MB, T0 + 600);
         assert!(t.reached(true, T0 + 600), "460 MiB > 454.5 MiB");
-        assert!(!t.reached(false, T0 + 600), "the plain target is not reached");
+        assert!(
+            !t.reached(false, T0 + 600),
+            "the plain target is not reached"
+        );
         // Later in the cycle the reserve shrinks: at 12 h left, 72 blocks (288 MB).
-        assert!(!t.reached(true, T0 + DAY / 2), "460 MiB < 1000 MiB - 288 MB");
+        assert!(
+            !t.reached(true, T0 + DAY / 2),
+            "460 MiB < 1000 MiB - 288 MB"
+        );
         t.record(540 * MB, T0 + DAY / 2);
         assert!(t.reached(false, T0 + DAY / 2));
         assert_eq!(t.bytes_left(), 0);
         // The cycle ends: time left is 0, and the first bytes after it start a new cycle.
         assert_eq!(t.time_left_in_cycle(T0 + DAY + 1), 0);
-        assert!(t.reached(true, T0 + DAY + 1), "still counted until bytes are recorded");
+        assert!(
+            t.reached(true, T0 + DAY + 1),
+            "still counted until bytes are recorded"
+        );
         t.record(1, T0 + DAY + 1);
         assert_eq!(t.sent_in_cycle(), 1);
         assert_eq!(t.time_left_in_cycle(T0 + DAY + 1), DAY);
@@ -189,10 +199,22 @@ mod tests {
         let t = UploadTarget::new(MB);
         let best = 1_800_000_000_i64;
         assert!(t.reached(true, T0));
-        assert!(t.may_serve_block(best, best - WEEK, false, T0), "exactly a week: recent");
-        assert!(!t.may_serve_block(best, best - WEEK - 1, false, T0), "older: refused");
-        assert!(t.may_serve_block(best, best - WEEK - 1, true, T0), "download permission");
-        assert!(t.may_serve_block(best, best + 7200, false, T0), "newer than the best header");
+        assert!(
+            t.may_serve_block(best, best - WEEK, false, T0),
+            "exactly a week: recent"
+        );
+        assert!(
+            !t.may_serve_block(best, best - WEEK - 1, false, T0),
+            "older: refused"
+        );
+        assert!(
+            t.may_serve_block(best, best - WEEK - 1, true, T0),
+            "download permission"
+        );
+        assert!(
+            t.may_serve_block(best, best + 7200, false, T0),
+            "newer than the best header"
+        );
         let open = UploadTarget::new(10_000 * MB);
         assert!(open.may_serve_block(best, 0, false, T0), "under the target");
     }

@@ -96,7 +96,11 @@ mod tests {
     #[test]
     fn core_units() {
         let p = |s: &str| s.parse::<ByteSize>().map(|b| b.0);
-        assert_eq!(p("5000"), Ok(5000 << 20), "bare numbers are MiB, as in Core");
+        assert_eq!(
+            p("5000"),
+            Ok(5000 << 20),
+            "bare numbers are MiB, as in Core"
+        );
         assert_eq!(p("0"), Ok(0));
         assert_eq!(p("1k"), Ok(1000));
         assert_eq!(p("1K"), Ok(1024));
@@ -129,10 +133,16 @@ mod tests {
         assert_eq!(c.v, ByteSize(250 << 20), "integer: MiB");
         let c: C = toml::from_str("v = \"2G\"").unwrap_or(C { v: ByteSize(1) });
         assert_eq!(c.v, ByteSize(2 << 30));
-        let err = toml::from_str::<C>("v = \"2Q\"").err().map(|e| e.to_string());
+        let err = toml::from_str::<C>("v = \"2Q\"")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("unknown unit")));
         assert_eq!(
-            toml::to_string(&C { v: ByteSize(2 << 30) }).ok().as_deref(),
+            toml::to_string(&C {
+                v: ByteSize(2 << 30)
+            })
+            .ok()
+            .as_deref(),
             Some("v = \"2G\"\n")
         );
     }

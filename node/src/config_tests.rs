@@ -151,13 +151,34 @@ fn upload_target_per_network_file_and_flag() {
         NodeConfig::resolve(&cli.flags).unwrap()
     };
     assert_eq!(parse(&[]).max_upload_target(), 500 << 30, "mainnet profile");
-    for (net, want) in [("testnet4", 100u64 << 30), ("signet", 100 << 30), ("regtest", 0)] {
-        assert_eq!(parse(&["--network", net]).max_upload_target(), want, "{net}");
+    for (net, want) in [
+        ("testnet4", 100u64 << 30),
+        ("signet", 100 << 30),
+        ("regtest", 0),
+    ] {
+        assert_eq!(
+            parse(&["--network", net]).max_upload_target(),
+            want,
+            "{net}"
+        );
     }
-    let c = parse(&["--maxuploadtarget", "5000", "--whitelist-download", "10.0.0.1"]);
-    assert_eq!(c.max_upload_target(), 5000 << 20, "bare number: MiB, as Core");
+    let c = parse(&[
+        "--maxuploadtarget",
+        "5000",
+        "--whitelist-download",
+        "10.0.0.1",
+    ]);
+    assert_eq!(
+        c.max_upload_target(),
+        5000 << 20,
+        "bare number: MiB, as Core"
+    );
     assert_eq!(c.whitelist_download, vec![IpAddr::from([10, 0, 0, 1])]);
-    assert_eq!(parse(&["--maxuploadtarget", "0"]).max_upload_target(), 0, "0: none");
+    assert_eq!(
+        parse(&["--maxuploadtarget", "0"]).max_upload_target(),
+        0,
+        "0: none"
+    );
     let bad = Cli::try_parse_from(["sluice", "--maxuploadtarget", "5Q"]);
     assert!(bad.is_err_and(|e| e.to_string().contains("unknown unit")));
 

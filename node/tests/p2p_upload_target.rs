@@ -31,7 +31,10 @@ async fn past_the_target_old_blocks_are_not_served() {
     // are historical (more than a week before the best header), the tip is not.
     let (seed, tip) = tokio::task::block_in_place(|| {
         let seed = Bitcoind::start(&[]);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let month_ago = (now - 30 * 24 * 3600).to_string();
         seed.cli(&["setmocktime", &month_ago]);
         seed.cli(&["generatetodescriptor", &OLD.to_string(), "raw(51)"]);
@@ -66,8 +69,14 @@ async fn past_the_target_old_blocks_are_not_served() {
     let fresh_height = tokio::task::block_in_place(|| fresh.height());
     assert_eq!(fresh_height, 0, "no historical block was served");
     let text = node.metrics.render();
-    assert!(text.contains("\nsluice_upload_target_reached 1\n"), "{text}");
-    assert!(text.contains("\nsluice_upload_target_bytes 1048576\n"), "{text}");
+    assert!(
+        text.contains("\nsluice_upload_target_reached 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nsluice_upload_target_bytes 1048576\n"),
+        "{text}"
+    );
     node.shutdown().await.unwrap();
     drop(fresh);
 

@@ -216,7 +216,10 @@ fn effective_settings_redact_secrets_and_parse_back() {
     };
     let text = effective_toml(&signet).unwrap();
     assert!(text.contains("maxuploadtarget = \"100G\""), "{text}");
-    assert!(text.contains("whitelist_download = [\"10.0.0.9\"]"), "{text}");
+    assert!(
+        text.contains("whitelist_download = [\"10.0.0.9\"]"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -138,12 +138,18 @@ fn upload_target_series() {
     m.upload_refused();
     let text = m.render();
     check_format(&text);
-    assert_eq!(value(&text, "sluice_upload_target_bytes"), Some(5_368_709_120.0));
+    assert_eq!(
+        value(&text, "sluice_upload_target_bytes"),
+        Some(5_368_709_120.0)
+    );
     assert_eq!(value(&text, "sluice_upload_cycle_sent_bytes"), Some(1234.0));
     assert_eq!(value(&text, "sluice_upload_target_reached"), Some(1.0));
     assert_eq!(value(&text, "sluice_upload_refused_total"), Some(2.0));
     m.set_upload(5 << 30, 0, false);
-    assert_eq!(value(&m.render(), "sluice_upload_target_reached"), Some(0.0));
+    assert_eq!(
+        value(&m.render(), "sluice_upload_target_reached"),
+        Some(0.0)
+    );
 }
 
 #[test]

@@ -192,7 +192,11 @@ impl NodeLoop {
         let limited = target.reached(true, now);
         self.metrics
             .set_upload(target.limit(), target.sent_in_cycle(), limited);
-        let ip = self.peers.get(&peer).and_then(|m| m.info.as_ref()).map(|i| i.addr.ip());
+        let ip = self
+            .peers
+            .get(&peer)
+            .and_then(|m| m.info.as_ref())
+            .map(|i| i.addr.ip());
         let exempt = ip.is_some_and(|ip| exempt.contains(&ip));
         let tree = self.sync.headers();
         let Some(hash) = serve::refused_by_upload_target(tree, items, target, exempt, now) else {
