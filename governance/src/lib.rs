@@ -9,6 +9,7 @@
 //!   [`emergency`]: review-period overrides.
 //! - [`audit`]: the hash-chained, append-only audit log.
 //! - [`release`]: signed release manifests and [`release::verify_release`] for the node.
+//! - [`sbom`]: the CycloneDX SBOM of a release, from `cargo metadata` and `Cargo.lock`.
 //! - [`repo`]: the thin I/O layer (git, files). Everything else is pure: bytes and times in,
 //!   verdicts out; the clock is never read inside the rules.
 //!
@@ -26,6 +27,7 @@ pub mod policy;
 pub mod release;
 pub mod repo;
 pub mod rotation;
+pub mod sbom;
 pub mod time;
 pub mod tree;
 pub mod verify;

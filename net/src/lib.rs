@@ -9,6 +9,7 @@ pub mod shell;
 pub mod sync;
 pub mod transport;
 pub mod txrelay;
+pub mod upload;
 pub mod wire;
 
 pub use peer::{ConnInfo, Direction, DisconnectReason, Peer, PeerConfig, PeerEvent, PeerInfo};

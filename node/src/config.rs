@@ -14,6 +14,7 @@ use sluice_net::quic::{Congestion, QuicLimits};
 use sluice_pipeline::engine::ShellConfig;
 use sluice_pipeline::ImportConfig;
 
+pub use crate::bytesize::ByteSize;
 pub use crate::logging::LogFormat;
 pub use mempool::{MempoolConfig, MempoolFlags};
 
@@ -110,8 +111,16 @@ pub struct NodeConfig {
     pub listen: bool,
     /// Addresses to listen on (`ip:port`); empty: all interfaces on the network's port.
     pub bind: Vec<String>,
-    /// Inbound plus outbound connections at most.
+    /// Inbound plus outbound connections at most: outbound take max(8, configured peers) of
+    /// them, inbound the rest.
     pub maxconnections: usize,
+    /// Bytes sent per 24 hours above which blocks older than a week are no longer served
+    /// (Core's `-maxuploadtarget`; `"5000M"`, `"500G"`, an integer is MiB; `"0"`: no target).
+    /// Unset: the network's default ([`NodeConfig::max_upload_target`]).
+    pub maxuploadtarget: Option<ByteSize>,
+    /// Peers from these IP addresses may download historical blocks past the upload target
+    /// (Core's `-whitelist=download@IP`).
+    pub whitelist_download: Vec<IpAddr>,
     /// Offer and accept BIP324 encrypted (v2) connections, falling back to v1.
     pub v2transport: bool,
     /// A signed release manifest (governance/): when set, the node refuses to start unless its
@@ -304,6 +313,8 @@ impl Default for NodeConfig {
             listen: true,
             bind: Vec::new(),
             maxconnections: 125,
+            maxuploadtarget: None,
+            whitelist_download: Vec::new(),
             v2transport: true,
             release_manifest: None,
             governance_keyrings: None,
@@ -383,6 +394,15 @@ pub struct ConfigFlags {
     /// Most connections, inbound and outbound together.
     #[arg(long)]
     pub maxconnections: Option<usize>,
+    /// Keep bytes sent per 24 h under this target by no longer serving blocks older than a
+    /// week once it is near (Core's -maxuploadtarget). Units k/m/g/t (1000) or K/M/G/T (1024),
+    /// default M; 0: no target. Default per network: mainnet 500G, testnet4 and signet 100G,
+    /// regtest none.
+    #[arg(long, value_name = "BYTES")]
+    pub maxuploadtarget: Option<ByteSize>,
+    /// Peers from this IP may download old blocks past the upload target; repeatable.
+    #[arg(long, value_name = "IP")]
+    pub whitelist_download: Vec<IpAddr>,
     /// Use BIP324 encrypted transport when the peer supports it (true/false; default true).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub v2transport: Option<bool>,
@@ -513,6 +533,11 @@ impl NodeConfig {
         if let Some(v) = flags.maxconnections {
             c.maxconnections = v;
         }
+        if flags.maxuploadtarget.is_some() {
+            c.maxuploadtarget = flags.maxuploadtarget;
+        }
+        c.whitelist_download
+            .extend(flags.whitelist_download.iter().copied());
         if let Some(v) = flags.v2transport {
             c.v2transport = v;
         }
@@ -594,6 +619,22 @@ impl NodeConfig {
         }
     }
 
+    /// The upload target in bytes per 24 hours (0: none): `maxuploadtarget`, else the
+    /// network's profile. Mainnet's 500 GiB a day (about 50 Mbit/s on average) bounds what
+    /// serving old blocks can cost an operator while leaving plenty for peers in IBD; the test
+    /// networks' blocks are smaller; regtest is local.
+    #[must_use]
+    pub fn max_upload_target(&self) -> u64 {
+        self.maxuploadtarget.map_or(
+            match self.network {
+                NetworkArg::Mainnet => 500 << 30,
+                NetworkArg::Testnet4 | NetworkArg::Signet => 100 << 30,
+                NetworkArg::Regtest => 0,
+            },
+            |b| b.0,
+        )
+    }
+
     /// Where to serve `/metrics`, if anywhere.
     ///
     /// # Errors
@@ -649,143 +690,5 @@ impl NodeConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_then_flags() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sluice.toml");
-        std::fs::write(
-            &p,
-            "network = \"regtest\"\ncache_mb = 64\nscript_workers = 3\nkey_cache_entries = 10\necdsa = \"portable\"\n",
-        )
-        .unwrap();
-        let flags = ConfigFlags {
-            config: Some(p),
-            script_workers: Some(5),
-            quiet: true,
-            ..ConfigFlags::default()
-        };
-        let c = NodeConfig::resolve(&flags).unwrap();
-        assert_eq!(c.network, NetworkArg::Regtest);
-        assert_eq!(c.cache_mb, 64);
-        assert_eq!(c.script_workers, 5, "flag beats file");
-        assert!(!c.progress);
-        let ic = c.import_config();
-        assert_eq!(ic.cache_bytes, 64 << 20);
-        assert_eq!(ic.shell.script_workers, 5);
-        assert_eq!(ic.key_cache_entries, 10);
-        assert_eq!(ic.ecdsa, Some(EcdsaBackend::Portable));
-    }
-
-    #[test]
-    fn quic_fields_and_limits() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sluice.toml");
-        let fp = "ab".repeat(32);
-        std::fs::write(
-            &p,
-            format!(
-                "quic_listen = \"127.0.0.1:9000\"\nquic_peer = [\"{fp}@10.0.0.1:9000\"]\n\
-                 [quic_limits]\nmax_uni_streams = 3\nidle_timeout_ms = 5000\n\
-                 congestion = \"new-reno\"\n"
-            ),
-        )
-        .unwrap();
-        let flags = ConfigFlags {
-            config: Some(p),
-            quic_peer: vec![format!("{fp}@10.0.0.2:9000")],
-            quic_connect: vec!["10.0.0.1:9000".into()],
-            ..ConfigFlags::default()
-        };
-        let c = NodeConfig::resolve(&flags).unwrap();
-        assert_eq!(c.quic_listen.as_deref(), Some("127.0.0.1:9000"));
-        assert_eq!(c.quic_peer.len(), 2, "file and flag pins add up");
-        assert_eq!(c.quic_connect, vec!["10.0.0.1:9000".to_owned()]);
-        assert!(!c.quic_open, "closed to unknown keys by default");
-        let l = QuicLimits::from(&c.quic_limits);
-        assert_eq!(l.max_uni_streams, 3);
-        assert_eq!(l.idle_timeout, Duration::from_secs(5));
-        assert_eq!(l.congestion, Congestion::NewReno);
-        let bbr = ConfigFlags {
-            quic_congestion: Some(QuicCongestionArg::Bbr),
-            ..flags
-        };
-        let c = NodeConfig::resolve(&bbr).unwrap();
-        assert_eq!(
-            QuicLimits::from(&c.quic_limits).congestion,
-            Congestion::Bbr,
-            "the flag wins over the file"
-        );
-        // Unset limits keep the net crate's defaults, in both directions of the conversion.
-        assert_eq!(l.receive_window, QuicLimits::default().receive_window);
-        assert_eq!(
-            QuicLimits::from(&QuicLimitsConfig::default()),
-            QuicLimits::default()
-        );
-    }
-
-    #[test]
-    fn metrics_and_log_settings() {
-        use clap::Parser;
-        #[derive(Debug, Parser)]
-        struct Cli {
-            #[command(flatten)]
-            flags: ConfigFlags,
-        }
-        let parse = |args: &[&str]| {
-            let cli =
-                Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied())).unwrap();
-            NodeConfig::resolve(&cli.flags).unwrap()
-        };
-        let c = parse(&[]);
-        assert_eq!(c.metrics_addr().unwrap(), None, "off unless asked for");
-        assert_eq!(c.log_format, LogFormat::Human);
-        let c = parse(&["--metrics-bind"]);
-        assert_eq!(
-            c.metrics_addr().unwrap(),
-            Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
-            "loopback when enabled without an address"
-        );
-        let c = parse(&["--metrics-bind", "0.0.0.0:9999", "--log-format", "json"]);
-        assert_eq!(
-            c.metrics_addr().unwrap(),
-            Some(SocketAddr::from(([0, 0, 0, 0], 9999)))
-        );
-        assert_eq!(c.log_format, LogFormat::Json);
-        let c = parse(&["--metrics-bind", "[::1]", "--log-filter", "debug"]);
-        assert_eq!(
-            c.metrics_addr().unwrap(),
-            Some(SocketAddr::new(
-                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
-                9332
-            ))
-        );
-        assert_eq!(c.log_filter.as_deref(), Some("debug"));
-        let c = parse(&["--metrics-bind", "localhost:1"]);
-        assert!(c.metrics_addr().is_err());
-
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sluice.toml");
-        std::fs::write(
-            &p,
-            "metrics_bind = \"127.0.0.1:9400\"\nlog_format = \"json\"\n",
-        )
-        .unwrap();
-        let c = NodeConfig::from_file(&p).unwrap();
-        assert_eq!(
-            c.metrics_addr().unwrap(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 9400)))
-        );
-        assert_eq!(c.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn unknown_field_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("bad.toml");
-        std::fs::write(&p, "netwrok = \"regtest\"\n").unwrap();
-        assert!(NodeConfig::from_file(&p).is_err());
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

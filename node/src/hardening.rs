@@ -302,12 +302,14 @@ pub fn describe(f: &Finding) -> String {
 }
 
 /// The effective settings as TOML (a valid config file), secrets redacted: passwords, and the
-/// salt and HMAC of `rpcauth` lines (the user stays, to tell lines apart).
+/// salt and HMAC of `rpcauth` lines (the user stays, to tell lines apart). Settings whose
+/// default depends on the network (`maxuploadtarget`) are shown resolved.
 ///
 /// # Errors
 /// Serialization failed (a bug).
 pub fn effective_toml(cfg: &NodeConfig) -> anyhow::Result<String> {
     let mut shown = cfg.clone();
+    shown.maxuploadtarget = Some(crate::config::ByteSize(cfg.max_upload_target()));
     shown.rpcauth = cfg
         .rpcauth
         .iter()

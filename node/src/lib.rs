@@ -1,5 +1,6 @@
 //! The Sluice node (see README.md): typed configuration, the `run` daemon, the `demo`.
 
+pub mod bytesize;
 pub mod config;
 pub mod demo;
 pub mod hardening;

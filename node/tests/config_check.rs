@@ -53,6 +53,11 @@ fn check_prints_effective_settings_with_secrets_redacted() {
         "flag over default"
     );
     assert_eq!(eff["rpcpassword"].as_str(), Some("[redacted]"));
+    assert_eq!(
+        eff["maxuploadtarget"].as_str(),
+        Some("100G"),
+        "signet's upload target, resolved from the profile"
+    );
     assert!(stderr.contains("warning: rpcpassword"), "{stderr}");
     assert!(stderr.contains("config OK"), "{stderr}");
     assert!(!datadir.exists(), "a check creates nothing");

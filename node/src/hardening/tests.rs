@@ -206,6 +206,20 @@ fn effective_settings_redact_secrets_and_parse_back() {
     assert_eq!(back.quic_peer, cfg.quic_peer);
     assert_eq!(back.maxconnections, cfg.maxconnections);
     assert_eq!(back.datadir, cfg.datadir);
+    // The network's upload target is shown resolved, and reads back as the same amount.
+    assert!(text.contains("maxuploadtarget = \"500G\""), "{text}");
+    assert_eq!(back.max_upload_target(), cfg.max_upload_target());
+    let signet = NodeConfig {
+        network: NetworkArg::Signet,
+        whitelist_download: vec![[10, 0, 0, 9].into()],
+        ..cfg
+    };
+    let text = effective_toml(&signet).unwrap();
+    assert!(text.contains("maxuploadtarget = \"100G\""), "{text}");
+    assert!(
+        text.contains("whitelist_download = [\"10.0.0.9\"]"),
+        "{text}"
+    );
 }
 
 #[test]

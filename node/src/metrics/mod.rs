@@ -70,6 +70,8 @@ pub struct NodeMetrics {
     mempool_txs: AtomicU64,
     mempool_bytes: AtomicU64,
     mempool_orphans: AtomicU64,
+    /// `[target, sent in the cycle, historical limit reached (0/1), getdata refused]`.
+    upload: [AtomicU64; 4],
     rpc: RwLock<BTreeMap<String, Arc<Histogram>>>,
 }
 
@@ -102,6 +104,7 @@ impl NodeMetrics {
             mempool_txs: AtomicU64::new(0),
             mempool_bytes: AtomicU64::new(0),
             mempool_orphans: AtomicU64::new(0),
+            upload: Default::default(),
             rpc: RwLock::new(BTreeMap::new()),
         }
     }
@@ -135,6 +138,19 @@ impl NodeMetrics {
     /// A peer was disconnected and discouraged (misbehaviour).
     pub fn peer_discouraged(&self) {
         self.peers_discouraged.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The upload target's state (`maxuploadtarget`): the target (0: none), bytes sent in the
+    /// current cycle, and whether old blocks are being refused.
+    pub fn set_upload(&self, target: u64, sent_in_cycle: u64, limited: bool) {
+        self.upload[0].store(target, Ordering::Relaxed);
+        self.upload[1].store(sent_in_cycle, Ordering::Relaxed);
+        self.upload[2].store(u64::from(limited), Ordering::Relaxed);
+    }
+
+    /// A peer asking for an old block past the upload target was disconnected.
+    pub fn upload_refused(&self) {
+        self.upload[3].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Seam for the RPC server: a request carried wrong credentials.
@@ -368,6 +384,27 @@ impl NodeMetrics {
                 (&[("direction", "in")], Value::Int(traffic.0)),
                 (&[("direction", "out")], Value::Int(traffic.1)),
             ],
+        );
+        let up = |i: usize| Value::Int(self.upload[i].load(Ordering::Relaxed));
+        e.gauge(
+            "sluice_upload_target_bytes",
+            "The upload target (maxuploadtarget) per 24-hour cycle, bytes; 0: none.",
+            &[(&[], up(0))],
+        );
+        e.gauge(
+            "sluice_upload_cycle_sent_bytes",
+            "Bytes sent to peers in the current 24-hour upload cycle (as of the last getdata).",
+            &[(&[], up(1))],
+        );
+        e.gauge(
+            "sluice_upload_target_reached",
+            "1 while blocks older than a week are refused to peers for the upload target.",
+            &[(&[], up(2))],
+        );
+        e.counter(
+            "sluice_upload_refused_total",
+            "Peers disconnected for asking for an old block past the upload target.",
+            &[(&[], up(3))],
         );
     }
 

@@ -123,6 +123,37 @@ fn an_empty_registry_renders_every_family_validly() {
 }
 
 #[test]
+fn upload_target_series() {
+    let m = NodeMetrics::new(Sources::default());
+    let text = m.render();
+    for series in [
+        "sluice_upload_target_bytes",
+        "sluice_upload_cycle_sent_bytes",
+        "sluice_upload_target_reached",
+        "sluice_upload_refused_total",
+    ] {
+        assert_eq!(value(&text, series), Some(0.0), "{series} in\n{text}");
+    }
+    m.set_upload(5 << 30, 1234, true);
+    m.upload_refused();
+    m.upload_refused();
+    let text = m.render();
+    check_format(&text);
+    assert_eq!(
+        value(&text, "sluice_upload_target_bytes"),
+        Some(5_368_709_120.0)
+    );
+    assert_eq!(value(&text, "sluice_upload_cycle_sent_bytes"), Some(1234.0));
+    assert_eq!(value(&text, "sluice_upload_target_reached"), Some(1.0));
+    assert_eq!(value(&text, "sluice_upload_refused_total"), Some(2.0));
+    m.set_upload(5 << 30, 0, false);
+    assert_eq!(
+        value(&m.render(), "sluice_upload_target_reached"),
+        Some(0.0)
+    );
+}
+
+#[test]
 fn chain_header_and_block_series() {
     let (tx, rx) = watch::channel(TipStatus::default());
     let m = NodeMetrics::new(Sources {

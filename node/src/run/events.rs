@@ -3,7 +3,7 @@
 //! messages. One task owns all of this state, so nothing here is locked but the block files.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +15,7 @@ use sluice_net::peer::PeerInfo;
 use sluice_net::quic::Fingerprint;
 use sluice_net::sync::{BlockArrival, HeaderTree, Sync, SyncAction};
 use sluice_net::txrelay::TxRelay;
+use sluice_net::upload::UploadTarget;
 use sluice_net::wire::{GetHeaders, InvType, Inventory};
 use sluice_net::{Message, Network, PeerEvent, PeerId};
 use sluice_storage::blockstore::{BlockPos, BlockStore};
@@ -114,6 +115,8 @@ pub struct NodeLoop {
     stop_requested: bool,
     /// Reject reasons of recently refused blocks (for `submitblock`), oldest dropped first.
     recent_invalid: std::collections::VecDeque<(Hash256, String)>,
+    /// Bytes sent against `maxuploadtarget`, and the IPs exempt from it.
+    upload: (UploadTarget, Vec<IpAddr>),
 }
 
 /// Reject reasons remembered for `submitblock`.
@@ -168,7 +171,47 @@ impl NodeLoop {
             disconnected: HashSet::new(),
             stop_requested: false,
             recent_invalid: std::collections::VecDeque::new(),
+            upload: (UploadTarget::new(0), Vec::new()),
         }
+    }
+
+    /// Sets the upload target (bytes per 24 h, 0: none) and the IPs with the download
+    /// permission.
+    pub(super) fn set_upload_target(&mut self, limit: u64, exempt: Vec<IpAddr>) {
+        self.upload = (UploadTarget::new(limit), exempt);
+        self.metrics.set_upload(limit, 0, false);
+    }
+
+    /// Core's historical-block limit for one `getdata`: brings the byte count up to date and,
+    /// when the peer asks for an old block it may not have, disconnects it (as Core does) and
+    /// returns true.
+    fn upload_refuses(&mut self, peer: PeerId, items: &[Inventory]) -> bool {
+        let now = now_secs().max(0).unsigned_abs();
+        let (target, exempt) = &mut self.upload;
+        target.observe_total(self.network.traffic().1, now);
+        let limited = target.reached(true, now);
+        self.metrics
+            .set_upload(target.limit(), target.sent_in_cycle(), limited);
+        let ip = self
+            .peers
+            .get(&peer)
+            .and_then(|m| m.info.as_ref())
+            .map(|i| i.addr.ip());
+        let exempt = ip.is_some_and(|ip| exempt.contains(&ip));
+        let tree = self.sync.headers();
+        let Some(hash) = serve::refused_by_upload_target(tree, items, target, exempt, now) else {
+            return false;
+        };
+        tracing::info!(
+            "peer {peer}: historical block {} past the upload target ({} of {} bytes sent this \
+             cycle): disconnecting",
+            to_display_hex(&hash),
+            target.sent_in_cycle(),
+            target.limit()
+        );
+        self.metrics.upload_refused();
+        self.network.disconnect(peer);
+        true
     }
 
     /// The reject reason of block `hash`, if it was refused recently.
@@ -531,6 +574,9 @@ impl NodeLoop {
                 self.send(peer, Message::Headers(headers));
             }
             Message::GetData(items) => {
+                if self.upload_refuses(peer, &items) {
+                    return Ok(());
+                }
                 self.serve_tx_getdata(peer, &items);
                 let (found, missing) = serve::blocks(&self.blocks, self.sync.headers(), &items)?;
                 // Blocks wait for room in the peer's send queue (a slow reader slows only its

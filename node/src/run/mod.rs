@@ -233,6 +233,7 @@ pub async fn start_with(
         metrics.clone(),
         mempool.clone(),
     );
+    state.set_upload_target(cfg.max_upload_target(), cfg.whitelist_download.clone());
     state.replay(stored)?;
     let (query_tx, query_rx) = mpsc::unbounded_channel();
     let service = if cfg.server {

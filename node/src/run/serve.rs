@@ -1,5 +1,6 @@
 //! Answers to peers' requests from the committed chain and the node's block files: `getheaders`
-//! (Core's `ProcessGetHeaders` over the active chain) and `getdata` for blocks.
+//! (Core's `ProcessGetHeaders` over the active chain) and `getdata` for blocks, within the
+//! upload target (Core's `-maxuploadtarget`, [`sluice_net::upload`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,6 +10,7 @@ use sluice_consensus::encode::write_compact_size;
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::header::Header;
 use sluice_net::sync::{HeaderTree, MAX_HEADERS_RESULTS};
+use sluice_net::upload::UploadTarget;
 use sluice_net::wire::{InvType, Inventory};
 use sluice_storage::blockstore::BlockStore;
 
@@ -50,6 +52,30 @@ pub(super) fn headers_after(
         }
     }
     out
+}
+
+/// The first block of a `getdata` the upload target forbids serving to this peer (Core's
+/// `ProcessGetBlockData`: older than a week before the best header while the historical limit
+/// is reached, and the peer lacks the download permission), if any. Blocks we do not know are
+/// left to [`blocks`] (`notfound`).
+#[must_use]
+pub(super) fn refused_by_upload_target(
+    tree: &HeaderTree,
+    items: &[Inventory],
+    target: &UploadTarget,
+    exempt: bool,
+    now: u64,
+) -> Option<Hash256> {
+    let best = i64::from(tree.header(tree.best_tip())?.time);
+    items
+        .iter()
+        .filter(|i| i.kind.is_block())
+        .find(|i| {
+            tree.get(&i.hash)
+                .and_then(|id| tree.header(id))
+                .is_some_and(|h| !target.may_serve_block(best, i64::from(h.time), exempt, now))
+        })
+        .map(|i| i.hash)
 }
 
 /// Blocks to send and inventory to answer with `notfound`.

@@ -250,6 +250,26 @@ enum ReleaseCmd {
         #[arg(long)]
         keyrings: Option<PathBuf>,
     },
+    /// Write a CycloneDX 1.5 JSON SBOM from `cargo metadata --locked --format-version 1`
+    /// output and Cargo.lock (its timestamp is --now, so pass SOURCE_DATE_EPOCH's time for a
+    /// reproducible file).
+    Sbom {
+        /// `cargo metadata --locked --format-version 1` output.
+        #[arg(long)]
+        metadata: PathBuf,
+        /// The lock file (for package checksums).
+        #[arg(long, default_value = "Cargo.lock")]
+        lock: PathBuf,
+        /// The released component's name.
+        #[arg(long, default_value = "sluice")]
+        name: String,
+        /// The release name (e.g. 0.1.0).
+        #[arg(long)]
+        release: String,
+        /// SBOM to write (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -350,5 +370,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Release(ReleaseCmd::Verify { manifest, keyrings }) => {
             release::verify(&manifest, keyrings.as_deref(), now)
         }
+        Cmd::Release(ReleaseCmd::Sbom {
+            metadata,
+            lock,
+            name,
+            release,
+            out,
+        }) => release::sbom(&metadata, &lock, &name, &release, &out, now),
     }
 }

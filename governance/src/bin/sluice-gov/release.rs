@@ -1,4 +1,4 @@
-//! `log append|verify` and `release new|sign|verify`.
+//! `log append|verify` and `release new|sign|verify|sbom`.
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use sluice_governance::hash::sha256;
 use sluice_governance::keyring::RELEASE_TIER;
 use sluice_governance::release::{check_release_path, Manifest, ReleaseFile};
 use sluice_governance::repo::{embedded_trusted, read_limited, MAX_GOV_FILE};
+use sluice_governance::sbom::{cyclonedx, Subject};
 use sluice_governance::time::parse_duration;
 use sluice_governance::{verify_release, Timestamp};
 
@@ -130,5 +131,29 @@ pub fn verify(manifest: &Path, keyrings: Option<&Path>, now: Timestamp) -> Resul
         r.files.len(),
         r.signers.join(", ")
     );
+    Ok(())
+}
+
+pub fn sbom(
+    metadata: &Path,
+    lock: &Path,
+    name: &str,
+    release: &str,
+    out: &Path,
+    now: Timestamp,
+) -> Result<()> {
+    let read = |p: &Path| -> Result<String> {
+        String::from_utf8(read_limited(p, 64 << 20)?)
+            .with_context(|| format!("{} is not UTF-8", p.display()))
+    };
+    let timestamp = now.to_string();
+    let subject = Subject {
+        name,
+        version: release,
+        timestamp: &timestamp,
+    };
+    let json = cyclonedx(&read(metadata)?, &read(lock)?, &subject)?;
+    write_new(out, json.as_bytes())?;
+    println!("{}", out.display());
     Ok(())
 }
