@@ -85,23 +85,32 @@ impl EcdsaArg {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
+    /// Which chain: mainnet, testnet4, signet or regtest.
     pub network: NetworkArg,
+    /// Where the node keeps its chainstate, block files, keys and cookie.
     pub datadir: PathBuf,
     /// UTXO write-back cache, MiB.
     pub cache_mb: usize,
+    /// Threads parsing blocks.
     pub parse_workers: usize,
+    /// Threads verifying scripts and signatures (default: every core).
     pub script_workers: usize,
+    /// Blocks each pipeline queue holds before the stage in front of it waits.
     pub queue_depth: usize,
     /// Schnorr signatures per batch.
     pub batch_target: usize,
+    /// Make the UTXO set durable after this many connected blocks …
     pub checkpoint_blocks: u64,
+    /// … or after this many seconds, whichever comes first.
     pub checkpoint_secs: u64,
+    /// Keep Core's MuHash of the UTXO set up to date (`gettxoutsetinfo muhash`).
     pub muhash: bool,
     /// Parsed ECDSA public keys remembered across blocks (about 100 bytes each; 0 turns the
     /// memo off).
     pub key_cache_entries: usize,
     /// Verifier of deferrable ECDSA checks (`auto`, `in-place`, `ifma`, `portable`, `libsecp`).
     pub ecdsa: EcdsaArg,
+    /// Draw a progress bar on a terminal (a periodic summary line otherwise).
     pub progress: bool,
     /// Connect only to these peers (`host:port`); no other outbound connections.
     pub connect: Vec<String>,
@@ -163,6 +172,7 @@ pub struct NodeConfig {
     pub rpcauth: Vec<String>,
     /// A plain user and password (prefer `rpcauth`); without a password a cookie is used.
     pub rpcuser: Option<String>,
+    /// The password of `rpcuser` (never logged or printed).
     pub rpcpassword: Option<crate::secret::Secret<String>>,
     /// Where the cookie is written; unset: `<datadir>/.cookie`.
     pub rpccookiefile: Option<PathBuf>,
@@ -198,7 +208,7 @@ pub struct QuicLimitsConfig {
     pub idle_timeout_ms: u64,
     /// Keep-alive interval, milliseconds (default 15,000).
     pub keep_alive_ms: u64,
-    /// Handshakes in progress above which new clients get a Retry (default 16).
+    /// Handshakes in progress above which new clients get a Retry.
     pub retry_above_handshakes: usize,
     /// Time for one message on its own stream, milliseconds (default 120,000).
     pub message_timeout_ms: u64,
@@ -344,25 +354,35 @@ impl Default for NodeConfig {
 /// Flags that override the file.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigFlags {
-    /// TOML file with any `NodeConfig` fields.
+    /// TOML file with any `NodeConfig` fields; flags override it (`sluice config check`
+    /// prints the effective settings).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Which chain.
     #[arg(long, value_enum)]
     pub network: Option<NetworkArg>,
+    /// Data directory: chainstate, block files, keys, RPC cookie.
     #[arg(long)]
     pub datadir: Option<PathBuf>,
+    /// UTXO write-back cache in MiB.
     #[arg(long)]
     pub cache_mb: Option<usize>,
+    /// Threads verifying scripts and signatures (default: every core).
     #[arg(long)]
     pub script_workers: Option<usize>,
+    /// Threads parsing blocks.
     #[arg(long)]
     pub parse_workers: Option<usize>,
+    /// Blocks each pipeline queue holds.
     #[arg(long)]
     pub queue_depth: Option<usize>,
+    /// Schnorr signatures per batch verification.
     #[arg(long)]
     pub batch_target: Option<usize>,
+    /// Make the UTXO set durable after this many blocks …
     #[arg(long)]
     pub checkpoint_blocks: Option<u64>,
+    /// … or after this many seconds, whichever comes first.
     #[arg(long)]
     pub checkpoint_secs: Option<u64>,
     /// Parsed ECDSA keys to remember (0: none).

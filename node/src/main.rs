@@ -22,6 +22,7 @@ enum Command {
     /// Import Core-framed block files (like Core's -loadblock): files, or directories of
     /// blk?????.dat. Resumes from what the datadir holds.
     Import {
+        /// Block files (Core's framing: magic, size, block) or directories of them, in order.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[command(flatten)]
@@ -120,4 +121,28 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Version) => println!("sluice {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag of every command says what it does in `--help`.
+    #[test]
+    fn every_flag_has_help_text() {
+        fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&super::Cli::command(), "sluice", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
 }
