@@ -26,6 +26,7 @@ enum Command {
         /// Blocks after genesis.
         #[arg(long)]
         blocks: u32,
+        /// Seed of every random choice: the same seed writes the same chain.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Block weight to fill to after warm-up.
@@ -34,13 +35,16 @@ enum Command {
         /// Signing threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Directory to write the block files and manifest.json into.
         #[arg(long)]
         out: PathBuf,
     },
     /// Derive labelled invalid blocks from a generated chain.
     Mutate {
+        /// A chain directory written by `loadgen chain`.
         #[arg(long)]
         chain: PathBuf,
+        /// Directory for the mutants, their twins and labels.json.
         #[arg(long)]
         out: PathBuf,
     },

@@ -66,10 +66,13 @@ enum Cmd {
     IbdNode(sluice_perf::ibd::sluice::NodeRunArgs),
     /// One engine run in this process; prints the result as JSON (used by `race`).
     EngineRun {
+        /// Which engine runs.
         #[arg(long, value_enum)]
         engine: EngineKind,
+        /// A loadgen chain directory to import.
         #[arg(long)]
         chain: PathBuf,
+        /// Script verification threads.
         #[arg(long, default_value_t = default_threads())]
         threads: usize,
         /// Fresh, empty directory for the engine's on-disk state.
@@ -88,8 +91,10 @@ enum Cmd {
         /// Its spent outputs (e.g. mainnet-866342.spent.json).
         #[arg(long)]
         spent: PathBuf,
+        /// Verification threads, the same for both engines.
         #[arg(long, default_value_t = default_threads())]
         threads: usize,
+        /// Runs of each engine; the report gives medians.
         #[arg(long, default_value_t = 10)]
         runs: usize,
         /// Write race-block.json here as well as printing the table.
