@@ -7,11 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use bitcoin::hashes::Hash;
-use common::scripted::{read_blocks, Script, ScriptedPeer};
+use common::scripted::{invalid_branch, read_blocks, Script, ScriptedPeer};
 use common::{muhash, node_config, wait_tip};
 use sluice_bitcoind::Bitcoind;
-use sluice_loadgen::block::{assemble, block_time, subsidy, CoinbaseSpec};
 use sluice_loadgen::{generate, ChainSpec};
 use sluice_node::run;
 
@@ -22,28 +20,6 @@ fn honest(blocks: u32, seed: u64) -> (tempfile::TempDir, Bitcoind) {
     let node = Bitcoind::start(&[Bitcoind::loadblock(dir.path())]);
     node.wait_height(blocks, Duration::from_secs(180));
     (dir, node)
-}
-
-/// The honest chain up to `fork`, then a block whose coinbase claims one satoshi too many, then
-/// `extra` empty blocks: more work than the honest chain when `fork + 1 + extra` is larger.
-fn invalid_branch(honest: &[Vec<u8>], fork: u32, extra: u32) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = honest[..=fork as usize].to_vec();
-    let prev: bitcoin::Block = bitcoin::consensus::deserialize(&out[fork as usize]).unwrap();
-    let mut prev_hash = prev.block_hash();
-    for height in fork + 1..=fork + 1 + extra {
-        let over = u64::from(height == fork + 1);
-        let coinbase = CoinbaseSpec {
-            bip34_height: height,
-            value: subsidy(height) + over,
-            script_pubkey: bitcoin::ScriptBuf::from_bytes(vec![0x51]),
-            commitment_override: None,
-        };
-        let block = assemble(prev_hash, block_time(height) + 1, &coinbase, Vec::new());
-        prev_hash = block.block_hash();
-        out.push(bitcoin::consensus::serialize(&block));
-    }
-    assert_ne!(prev_hash, bitcoin::BlockHash::all_zeros());
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,10 @@
 //! healed, and every node must converge on B's branch, the one with the most work: side A
 //! reorganises 50 blocks deep. All four end with the same tip and the same UTXO set (MuHash).
 //!
+//! The links are also rate-limited (`tc tbf` on the namespace's loopback, 50 Mbit/s), and side B
+//! has a third peer that relays a branch with an invalid block and more work than either side:
+//! Sluice B drops it and no node follows it.
+//!
 //! The test re-runs itself under `unshare --net` (only a loopback device there), so its
 //! nftables rules and its ports never touch the machine's network, and the namespace dies with
 //! the process. Needs root; bounded in time.
@@ -18,6 +22,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::scripted::{invalid_branch, read_blocks, Script, ScriptedPeer};
 use common::{muhash, node_config, pin_of, wait_tip, with_quic};
 use sluice_bitcoind::{free_port, Bitcoind};
 use sluice_loadgen::{generate, ChainSpec};
@@ -121,8 +126,22 @@ fn mine(core: &Bitcoind, n: u32, tag: u8) -> String {
 
 async fn inner() {
     sh("ip", &["link", "set", "lo", "up"], None);
+    sh(
+        "tc",
+        &[
+            "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "50mbit", "burst", "256kb",
+            "latency", "500ms",
+        ],
+        None,
+    );
     let chain = tempfile::tempdir().unwrap();
     generate(&ChainSpec::small("mainnet-mix", BLOCKS, 47), chain.path()).unwrap();
+    // The liar's branch: valid up to 60, then a bad coinbase amount, then 200 more blocks.
+    let liar = ScriptedPeer::start(
+        invalid_branch(&read_blocks(chain.path()), 60, 200),
+        Script::Honest,
+    )
+    .await;
 
     // bitcoind A listens on a second port for the crossing link only.
     let cross_tcp = free_port();
@@ -140,7 +159,11 @@ async fn inner() {
 
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut ca = node_config(da.path(), &[core_a.p2p.to_string()], false);
-    let mut cb = node_config(db.path(), &[core_b.p2p.to_string()], false);
+    let mut cb = node_config(
+        db.path(),
+        &[core_b.p2p.to_string(), liar.addr.to_string()],
+        false,
+    );
     let fb = with_quic(&mut cb, &[], &[]);
     with_quic(&mut ca, &[format!("{fb}@127.0.0.1:1")], &[]);
     let a = run::start(&ca).await.unwrap();
@@ -183,6 +206,10 @@ async fn inner() {
     );
     assert_eq!(muhash(&b), want, "Sluice B");
     assert_eq!(a.status.borrow().height, BLOCKS + 5 + 55);
+    assert!(
+        liar.was_disconnected(),
+        "Sluice B dropped the peer relaying an invalid block"
+    );
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bitcoin::hashes::Hash as _;
 use sluice_consensus::hash::Hash256;
 use sluice_consensus::header::Header;
+use sluice_loadgen::block::{assemble, block_time, subsidy, CoinbaseSpec};
 use sluice_net::peer::PeerConfig;
 use sluice_net::wire::Inventory;
 use sluice_net::{Message, Network, NetworkConfig, PeerEvent};
@@ -38,6 +40,28 @@ impl Drop for ScriptedPeer {
         self.network.shutdown();
         self.task.abort();
     }
+}
+
+/// The honest chain up to `fork`, then a block whose coinbase claims one satoshi too many, then
+/// `extra` empty blocks: more work than the honest chain when `fork + 1 + extra` is larger.
+pub fn invalid_branch(honest: &[Vec<u8>], fork: u32, extra: u32) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = honest[..=fork as usize].to_vec();
+    let prev: bitcoin::Block = bitcoin::consensus::deserialize(&out[fork as usize]).unwrap();
+    let mut prev_hash = prev.block_hash();
+    for height in fork + 1..=fork + 1 + extra {
+        let over = u64::from(height == fork + 1);
+        let coinbase = CoinbaseSpec {
+            bip34_height: height,
+            value: subsidy(height) + over,
+            script_pubkey: bitcoin::ScriptBuf::from_bytes(vec![0x51]),
+            commitment_override: None,
+        };
+        let block = assemble(prev_hash, block_time(height) + 1, &coinbase, Vec::new());
+        prev_hash = block.block_hash();
+        out.push(bitcoin::consensus::serialize(&block));
+    }
+    assert_ne!(prev_hash, bitcoin::BlockHash::all_zeros());
+    out
 }
 
 /// Reads a loadgen chain directory's blocks (genesis first).
