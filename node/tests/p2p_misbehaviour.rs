@@ -37,7 +37,7 @@ async fn a_longer_chain_with_an_invalid_block_loses_and_its_peer_is_dropped() {
     wait_tip(&node, &seed.best_hash(), Duration::from_secs(180)).await;
     assert_eq!(muhash(&node), seed.muhash());
     assert!(
-        liar.was_disconnected(),
+        liar.dropped().await,
         "the peer that served the invalid block is dropped"
     );
     node.shutdown().await.unwrap();
@@ -58,7 +58,7 @@ async fn mutated_copies_do_not_get_the_real_blocks_rejected() {
     wait_tip(&node, &seed.best_hash(), Duration::from_secs(180)).await;
     assert_eq!(muhash(&node), seed.muhash());
     assert!(
-        mutator.was_disconnected(),
+        mutator.dropped().await,
         "the peer that mutated blocks is dropped"
     );
     node.shutdown().await.unwrap();
@@ -78,6 +78,6 @@ async fn a_peer_withholding_the_window_start_is_dropped_for_stalling() {
     let node = run::start(&cfg).await.unwrap();
     wait_tip(&node, &seed.best_hash(), Duration::from_secs(240)).await;
     assert_eq!(muhash(&node), seed.muhash());
-    assert!(staller.was_disconnected(), "the stalling peer is dropped");
+    assert!(staller.dropped().await, "the stalling peer is dropped");
     node.shutdown().await.unwrap();
 }

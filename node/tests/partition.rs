@@ -207,7 +207,7 @@ async fn inner() {
     assert_eq!(muhash(&b), want, "Sluice B");
     assert_eq!(a.status.borrow().height, BLOCKS + 5 + 55);
     assert!(
-        liar.was_disconnected(),
+        liar.dropped().await,
         "Sluice B dropped the peer relaying an invalid block"
     );
     a.shutdown().await.unwrap();

@@ -145,6 +145,19 @@ impl ScriptedPeer {
         }
     }
 
+    /// Waits up to 60 s for a peer to disconnect from it: the node may reach the honest tip
+    /// before it has processed this peer's blocks (it downloads every peer's chain at once).
+    pub async fn dropped(&self) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.was_disconnected() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        true
+    }
+
     /// Whether a peer disconnected from it (its log names each disconnection).
     pub fn was_disconnected(&self) -> bool {
         self.events
