@@ -7,18 +7,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, ScriptBuf, TxOut};
-use common::{build, build_with_fee, outputs_of, raw, wallet_utxos, Chain, Shape, Utxo};
+use common::{build, build_with_fee, coins_of, outputs_of, raw, Chain, Shape, Shared, Utxo};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use sluice_bitcoind::Bitcoind;
-use sluice_consensus::chain::AncestorView;
 use sluice_loadgen::wallet::{SpendKind, Wallet};
-use sluice_loadgen::{generate, ChainSpec};
 use sluice_mempool::{AcceptArgs, Mempool, MempoolOptions};
 
 const BLOCKS: u32 = 140;
@@ -117,22 +113,17 @@ const KINDS: [SpendKind; 8] = SpendKind::ALL;
 
 #[test]
 fn corpus_matches_bitcoind_testmempoolaccept() {
-    let dir = tempfile::tempdir().unwrap();
-    generate(&ChainSpec::small("mainnet-mix", BLOCKS, SEED), dir.path()).unwrap();
-    let core = Bitcoind::start(&[Bitcoind::loadblock(dir.path())]);
-    core.wait_height(BLOCKS, Duration::from_secs(120));
-    let chain = Chain::load(dir.path());
-    assert_eq!(chain.tip_height(), BLOCKS);
-    let wallet = Wallet::new(SEED);
-    let all = wallet_utxos(&chain, &wallet);
+    let Shared {
+        dir: _dir,
+        core,
+        chain,
+        wallet,
+        now,
+    } = Shared::start(BLOCKS, SEED);
     let tip = BLOCKS;
-    let (mut mature, immature): (Vec<Utxo>, Vec<Utxo>) = all
-        .into_iter()
-        .filter(|u| u.txout.value.to_sat() > 100_000)
-        .partition(|u| !u.coinbase || tip + 1 - u.height.unwrap_or(0) >= 100);
+    let (mut mature, immature) = coins_of(&chain, &wallet, 100_000);
     assert!(mature.len() > 600, "{} mature wallet coins", mature.len());
     assert!(!immature.is_empty());
-    let now = i64::from(chain.headers.last().unwrap().time) + 3600;
     let mut h = Harness {
         core,
         chain,

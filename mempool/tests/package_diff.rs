@@ -9,18 +9,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use bitcoin::{Amount, TxOut};
-use common::{build_with_fee, outputs_of, raw, wallet_utxos, Chain, Shape, Utxo};
+use common::{build_with_fee, coins_of, outputs_of, raw, Chain, Shape, Shared, Utxo};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use sluice_bitcoind::Bitcoind;
-use sluice_consensus::chain::AncestorView;
 use sluice_consensus::hash::to_display_hex;
-use sluice_loadgen::wallet::{SpendKind, Wallet};
-use sluice_loadgen::{generate, ChainSpec};
+use sluice_loadgen::wallet::SpendKind;
 use sluice_mempool::{AcceptArgs, Mempool, MempoolOptions, PackageResult};
 
 const BLOCKS: u32 = 140;
@@ -155,21 +151,15 @@ fn break_sig(tx: &mut bitcoin::Transaction) {
 
 #[test]
 fn packages_match_bitcoind_testmempoolaccept() {
-    let dir = tempfile::tempdir().unwrap();
-    generate(&ChainSpec::small("mainnet-mix", BLOCKS, SEED), dir.path()).unwrap();
-    let core = Bitcoind::start(&[Bitcoind::loadblock(dir.path())]);
-    core.wait_height(BLOCKS, Duration::from_secs(120));
-    let chain = Chain::load(dir.path());
-    assert_eq!(chain.tip_height(), BLOCKS);
-    let wallet = Wallet::new(SEED);
-    let tip = BLOCKS;
-    let mut mature: Vec<Utxo> = wallet_utxos(&chain, &wallet)
-        .into_iter()
-        .filter(|u| u.txout.value.to_sat() > 2_000_000)
-        .filter(|u| !u.coinbase || tip + 1 - u.height.unwrap_or(0) >= 100)
-        .collect();
+    let Shared {
+        dir: _dir,
+        core,
+        chain,
+        wallet,
+        now,
+    } = Shared::start(BLOCKS, SEED);
+    let (mut mature, _) = coins_of(&chain, &wallet, 2_000_000);
     assert!(mature.len() > 300, "{} mature wallet coins", mature.len());
-    let now = i64::from(chain.headers.last().unwrap().time) + 3600;
     let mut h = Harness {
         core,
         chain,

@@ -147,6 +147,52 @@ pub fn wallet_utxos(chain: &Chain, wallet: &Wallet) -> Vec<Utxo> {
     v
 }
 
+/// A generated `mainnet-mix` chain loaded into bitcoind and into a [`Chain`], with the wallet
+/// that owns its coins and a clock an hour past its tip: the shared ground of the tests that
+/// compare the pool with bitcoind.
+pub struct Shared {
+    /// The chain's block files (kept for as long as bitcoind may read them).
+    pub dir: tempfile::TempDir,
+    pub core: sluice_bitcoind::Bitcoind,
+    pub chain: Chain,
+    pub wallet: Wallet,
+    pub now: i64,
+}
+
+impl Shared {
+    pub fn start(blocks: u32, seed: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        sluice_loadgen::generate(
+            &sluice_loadgen::ChainSpec::small("mainnet-mix", blocks, seed),
+            dir.path(),
+        )
+        .unwrap();
+        let core =
+            sluice_bitcoind::Bitcoind::start(&[sluice_bitcoind::Bitcoind::loadblock(dir.path())]);
+        core.wait_height(blocks, std::time::Duration::from_secs(120));
+        let chain = Chain::load(dir.path());
+        assert_eq!(chain.tip_height(), blocks);
+        let now = i64::from(chain.headers.last().unwrap().time) + 3600;
+        Self {
+            dir,
+            core,
+            chain,
+            wallet: Wallet::new(seed),
+            now,
+        }
+    }
+}
+
+/// The wallet's coins worth more than `min_sat`: those spendable in the next block, and the
+/// coinbase outputs not yet mature.
+pub fn coins_of(chain: &Chain, wallet: &Wallet, min_sat: u64) -> (Vec<Utxo>, Vec<Utxo>) {
+    let next = chain.tip_height() + 1;
+    wallet_utxos(chain, wallet)
+        .into_iter()
+        .filter(|u| u.txout.value.to_sat() > min_sat)
+        .partition(|u| !u.coinbase || next - u.height.unwrap_or(0) >= 100)
+}
+
 /// What a built transaction looks like before signing.
 #[derive(Debug, Clone)]
 pub struct Shape {
