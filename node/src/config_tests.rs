@@ -74,19 +74,21 @@ fn quic_fields_and_limits() {
     );
 }
 
+#[derive(Debug, clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    flags: ConfigFlags,
+}
+
+/// The settings `args` (command-line flags, no file) resolve to.
+fn parse(args: &[&str]) -> NodeConfig {
+    use clap::Parser;
+    let cli = Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied())).unwrap();
+    NodeConfig::resolve(&cli.flags).unwrap()
+}
+
 #[test]
 fn metrics_and_log_settings() {
-    use clap::Parser;
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        flags: ConfigFlags,
-    }
-    let parse = |args: &[&str]| {
-        let cli =
-            Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied())).unwrap();
-        NodeConfig::resolve(&cli.flags).unwrap()
-    };
     let c = parse(&[]);
     assert_eq!(c.metrics_addr().unwrap(), None, "off unless asked for");
     assert_eq!(c.log_format, LogFormat::Human);
@@ -139,17 +141,6 @@ fn unknown_field_is_an_error() {
 
 #[test]
 fn upload_target_per_network_file_and_flag() {
-    use clap::Parser;
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        flags: ConfigFlags,
-    }
-    let parse = |args: &[&str]| {
-        let cli =
-            Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied())).unwrap();
-        NodeConfig::resolve(&cli.flags).unwrap()
-    };
     assert_eq!(parse(&[]).max_upload_target(), 500 << 30, "mainnet profile");
     for (net, want) in [
         ("testnet4", 100u64 << 30),
@@ -179,7 +170,7 @@ fn upload_target_per_network_file_and_flag() {
         0,
         "0: none"
     );
-    let bad = Cli::try_parse_from(["sluice", "--maxuploadtarget", "5Q"]);
+    let bad = <Cli as clap::Parser>::try_parse_from(["sluice", "--maxuploadtarget", "5Q"]);
     assert!(bad.is_err_and(|e| e.to_string().contains("unknown unit")));
 
     let dir = tempfile::tempdir().unwrap();
