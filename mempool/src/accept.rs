@@ -288,13 +288,7 @@ impl Mempool {
                 ));
             }
         }
-        let spent: Vec<SpentOutput<'_>> = coins
-            .iter()
-            .map(|c| SpentOutput {
-                value: c.value,
-                script_pubkey: &c.script_pubkey,
-            })
-            .collect();
+        let spent: Vec<SpentOutput<'_>> = spent_outputs(&coins);
         let sigops = sigop_cost(tx, &spent, STANDARD_SCRIPT_VERIFY_FLAGS);
         let sigops_i = i64::try_from(sigops).unwrap_or(i64::MAX);
         let weight = i64::try_from(tx.weight()).unwrap_or(i64::MAX);
@@ -546,13 +540,7 @@ impl Mempool {
         chain: &ChainTip<'_>,
     ) -> Result<(), Reject> {
         let wtxid = tx.wtxid();
-        let spent: Vec<SpentOutput<'_>> = coins
-            .iter()
-            .map(|c| SpentOutput {
-                value: c.value,
-                script_pubkey: &c.script_pubkey,
-            })
-            .collect();
+        let spent: Vec<SpentOutput<'_>> = spent_outputs(coins);
         if let Err((e, i)) = self.check_scripts(tx, &spent, &wtxid, STANDARD_SCRIPT_VERIFY_FLAGS) {
             let kind = if !tx.has_witness() && spends_non_anchor_witness_prog(tx, coins) {
                 RejectKind::WitnessStripped
@@ -757,6 +745,17 @@ fn component(graph: &BTreeMap<Hash256, Node>, start: Hash256) -> BTreeSet<Hash25
         }
     }
     out
+}
+
+/// The coins a transaction spends, as the script checks take them.
+fn spent_outputs(coins: &[Coin]) -> Vec<SpentOutput<'_>> {
+    coins
+        .iter()
+        .map(|c| SpentOutput {
+            value: c.value,
+            script_pubkey: &c.script_pubkey,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -68,15 +68,7 @@ fn orphan_waits_for_its_parent(
     cookie: &Path,
 ) {
     let parent = common::wallet::spend(wallet, coin, 2_000);
-    let child_coin = common::wallet::Coin {
-        outpoint: bitcoin::OutPoint {
-            txid: parent.compute_txid(),
-            vout: 0,
-        },
-        txout: parent.output[0].clone(),
-        kind: sluice_loadgen::wallet::SpendKind::P2wpkh,
-        key: 0,
-    };
+    let child_coin = common::wallet::output_of(&parent);
     let child = common::wallet::spend(wallet, &child_coin, 3_000);
     let (pid, cid) = (
         parent.compute_txid().to_string(),

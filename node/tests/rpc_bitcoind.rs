@@ -277,15 +277,7 @@ fn mempool_calls(
     let coins = common::wallet::find_coins(seed, &wallet, 2);
     assert_eq!(coins.len(), 2, "wallet coins on the chain");
     let parent = common::wallet::spend(&wallet, &coins[0], 2_000);
-    let child_coin = common::wallet::Coin {
-        outpoint: bitcoin::OutPoint {
-            txid: parent.compute_txid(),
-            vout: 0,
-        },
-        txout: parent.output[0].clone(),
-        kind: sluice_loadgen::wallet::SpendKind::P2wpkh,
-        key: 0,
-    };
+    let child_coin = common::wallet::output_of(&parent);
     let child = common::wallet::spend(&wallet, &child_coin, 3_000);
     // Same coin as the parent, same fee: a replacement that fails Core's rule 3/4 checks.
     let conflict = common::wallet::spend(&wallet, &coins[0], 2_001);

@@ -60,6 +60,19 @@ pub fn find_coins(core: &Bitcoind, wallet: &Wallet, n: usize) -> Vec<Coin> {
 }
 
 /// A signed transaction spending `coin` to the wallet's key 0 (P2WPKH) less `fee`.
+/// The one output of a [`spend`], as a coin to spend next (an unconfirmed child).
+pub fn output_of(tx: &Transaction) -> Coin {
+    Coin {
+        outpoint: bitcoin::OutPoint {
+            txid: tx.compute_txid(),
+            vout: 0,
+        },
+        txout: tx.output[0].clone(),
+        kind: SpendKind::P2wpkh,
+        key: 0,
+    }
+}
+
 pub fn spend(wallet: &Wallet, coin: &Coin, fee: u64) -> Transaction {
     let mut tx = Transaction {
         version: Version(2),
